@@ -1,0 +1,71 @@
+//! The loom half of the shim: instrumented atomics, locks and threads.
+#![allow(unused_imports, dead_code)]
+
+pub(crate) mod sync {
+    pub(crate) use loom::sync::{Arc, Condvar as LoomCondvar, Mutex as LoomMutex};
+
+    pub(crate) mod atomic {
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        };
+    }
+
+    /// A parking_lot-shaped mutex over loom's mutex (no poisoning).
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(t: T) -> Self {
+            Mutex(loom::sync::Mutex::new(t))
+        }
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok()
+        }
+    }
+
+    /// A parking_lot-shaped condvar over loom's condvar.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            // loom's condvar consumes the guard; swap through a raw read.
+            // SAFETY: `guard` is moved out and immediately replaced by the
+            // guard `wait` returns, so no guard is ever dropped twice or used
+            // while moved out (loom's wait does not unwind in models).
+            unsafe {
+                let g = std::ptr::read(guard);
+                let g = self.0.wait(g).unwrap();
+                std::ptr::write(guard, g);
+            }
+        }
+        pub(crate) fn notify_one(&self) -> bool {
+            self.0.notify_one();
+            true
+        }
+        pub(crate) fn notify_all(&self) -> usize {
+            self.0.notify_all();
+            0
+        }
+    }
+}
+
+pub(crate) mod cell {
+    pub(crate) use loom::cell::UnsafeCell;
+}
+
+pub(crate) mod thread {
+    pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle};
+    pub(crate) use std::thread::panicking;
+}
+
+pub(crate) mod hint {
+    pub(crate) use loom::hint::spin_loop;
+}
