@@ -1,0 +1,24 @@
+//! Side "peer": Tokio, multi-thread scheduler with all drivers enabled
+//! (our runtime always has its timer and I/O drivers on).
+
+pub use tokio as rt;
+
+/// One-shot channel used by `ping_pong`: runtime-neutral until
+/// `runtime_core::sync::oneshot` lands, then each side's own.
+pub use futures::channel::oneshot;
+
+/// Builds the peer runtime with `workers` workers.
+pub fn runtime(workers: usize) -> rt::runtime::Runtime {
+    rt::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("build tokio runtime")
+}
+
+#[path = "../rows/memory.rs"]
+pub mod memory;
+#[path = "../rows/remote.rs"]
+pub mod remote;
+#[path = "../rows/sched.rs"]
+pub mod sched;
