@@ -5,7 +5,7 @@ pub(crate) mod multi_thread;
 use super::blocking::Spawner;
 use super::driver;
 use super::metrics::{SchedulerMetrics, WorkerMetrics};
-use crate::loom::sync::Arc;
+use std::sync::Arc;
 use crate::task::{Id, JoinHandle};
 use std::future::Future;
 
