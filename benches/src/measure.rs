@@ -76,7 +76,19 @@ pub const MAX_SAMPLES: usize = 100_000;
 /// `iteration` returns the checksum of the work it did; it must be the same
 /// every time.
 pub fn iterate(args: &Args, mut iteration: impl FnMut() -> u64) -> Outcome {
+    let first = Instant::now();
     let checksum = iteration();
+    let first = first.elapsed();
+    if first >= args.budget * 10 {
+        // Pathologically slow: one iteration already took ten budgets, so
+        // warm-up cannot matter; report it rather than spend minutes more.
+        return Outcome {
+            metric: Metric::TimeNs,
+            value: first.as_nanos() as f64,
+            samples: 1,
+            checksum,
+        };
+    }
     let warm_until = Instant::now() + args.budget / 5;
     while Instant::now() < warm_until {
         assert_eq!(iteration(), checksum, "checksum changed during warm-up");
