@@ -142,7 +142,20 @@ fn fmt_rss(side: &Result<SideResult, String>) -> String {
 fn verdict(m: &Measured) -> String {
     match m.ratio() {
         Some(r) if r <= 1.0 => "ok".into(),
-        Some(_) => format!("**MISS** (slower/larger than {})", m.row.peer_name),
+        Some(r) => {
+            let spread = match (&m.ours, &m.peer) {
+                (Ok(o), Ok(p)) => o.spread().max(p.spread()),
+                _ => 0.0,
+            };
+            if spread >= r - 1.0 {
+                format!(
+                    "**MISS** (worse than {}, but within the rounds' spread)",
+                    m.row.peer_name
+                )
+            } else {
+                format!("**MISS** (worse than {})", m.row.peer_name)
+            }
+        }
         None => {
             let why = m
                 .ours
