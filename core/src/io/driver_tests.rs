@@ -1,59 +1,13 @@
 //! Unit tests driving the reactor directly through `Driver::park_timeout`.
 use crate::io::context;
-use crate::io::driver::{Driver, Handle};
+use crate::io::driver::Driver;
+use crate::io::test_support::DriverThread;
 use crate::io::AsyncFd;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Runs a thread that parks in the driver until dropped.
-struct DriverThread {
-    handle: Handle,
-    stop: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<Driver>>,
-}
-
-impl DriverThread {
-    fn start() -> DriverThread {
-        let (mut driver, handle) = Driver::new(64).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (h, s) = (handle.clone(), stop.clone());
-        let thread = thread::spawn(move || {
-            while !s.load(Ordering::SeqCst) {
-                driver.park_timeout(&h, None);
-            }
-            driver
-        });
-        DriverThread {
-            handle,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops the thread and runs the driver's shutdown.
-    fn shutdown(mut self) {
-        let mut driver = self.stop_thread();
-        driver.shutdown(&self.handle);
-    }
-
-    fn stop_thread(&mut self) -> Driver {
-        self.stop.store(true, Ordering::SeqCst);
-        self.handle.unpark();
-        self.thread.take().unwrap().join().unwrap()
-    }
-}
-
-impl Drop for DriverThread {
-    fn drop(&mut self) {
-        if self.thread.is_some() {
-            let _ = self.stop_thread();
-        }
-    }
-}
 
 #[test]
 fn unpark_before_park_returns_at_once() {

@@ -62,3 +62,5 @@ pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>
 
 #[cfg(test)]
 mod driver_tests;
+#[cfg(test)]
+pub(crate) mod test_support;

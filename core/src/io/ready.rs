@@ -72,11 +72,6 @@ impl Ready {
         self.0 & ERROR != 0
     }
 
-    /// Whether every bit of `other` is set in `self`.
-    pub(crate) const fn contains(self, other: Ready) -> bool {
-        self.0 & other.0 == other.0
-    }
-
     pub(crate) const fn from_bits(bits: u8) -> Ready {
         Ready(bits & Ready::ALL.0)
     }

@@ -31,3 +31,6 @@ pub use tcp::split_owned::{
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
+
+#[cfg(test)]
+mod tests;

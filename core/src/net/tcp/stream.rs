@@ -227,7 +227,12 @@ impl TcpStream {
             .await
     }
 
-    /// Splits into borrowed halves usable concurrently (e.g. in `join!`).
+    /// Splits into borrowed halves usable concurrently (e.g. in `join!`),
+    /// without locking.
+    ///
+    /// Note: with [`AsyncReadExt`](crate::io::AsyncReadExt) in scope,
+    /// `stream.split()` resolves to that trait's by-value, lock-based
+    /// `split`; write `TcpStream::split(&mut stream)` to get these halves.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split(self)
     }

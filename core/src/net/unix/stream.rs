@@ -181,7 +181,12 @@ impl UnixStream {
         self.io.registration().async_io(interest, f).await
     }
 
-    /// Splits into borrowed halves usable concurrently.
+    /// Splits into borrowed halves usable concurrently (e.g. in `join!`),
+    /// without locking.
+    ///
+    /// Note: with [`AsyncReadExt`](crate::io::AsyncReadExt) in scope,
+    /// `stream.split()` resolves to that trait's by-value, lock-based
+    /// `split`; write `UnixStream::split(&mut stream)` to get these halves.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split(self)
     }
