@@ -30,7 +30,9 @@
 //! [`Driver::shutdown`] marks the slab shut down (new registrations fail
 //! with an `io::Error`), then sets `SHUTDOWN` on every live entry and wakes
 //! all its waiters; their futures resolve to an `io::Error` instead of
-//! hanging. Entries stay in the slab until their owners drop them.
+//! hanging. Entries stay in the slab until their owners drop them. Dropping
+//! the `Driver` runs the same shutdown, so a waiter can never outlive the
+//! poll that would have woken it.
 //!
 //! # SIGPIPE
 //!
@@ -57,6 +59,8 @@ const DEFAULT_EVENTS: usize = 1024;
 
 /// Owns the blocking part of the driver; held by exactly one parked worker.
 pub(crate) struct Driver {
+    /// The shared state, so dropping the driver can shut registrations down.
+    inner: Arc<Inner>,
     poll: mio::Poll,
     events: mio::Events,
     /// Scratch buffers reused across turns (no allocation per turn).
@@ -92,21 +96,21 @@ impl Driver {
         } else {
             nevents
         };
+        let inner = Arc::new(Inner {
+            registry,
+            waker,
+            registrations: Mutex::new(RegistrationSet::default()),
+            wake_pending: AtomicBool::new(false),
+            did_wake: AtomicBool::new(false),
+        });
         let driver = Driver {
+            inner: inner.clone(),
             poll,
             events: mio::Events::with_capacity(nevents),
             tokens: Vec::new(),
             dispatch: Vec::new(),
         };
-        let handle = Handle {
-            inner: Arc::new(Inner {
-                registry,
-                waker,
-                registrations: Mutex::new(RegistrationSet::default()),
-                wake_pending: AtomicBool::new(false),
-                did_wake: AtomicBool::new(false),
-            }),
-        };
+        let handle = Handle { inner };
         Ok((driver, handle))
     }
 
@@ -150,6 +154,17 @@ impl Driver {
     /// Shuts every registration down (see "Shutdown protocol").
     pub(crate) fn shutdown(&mut self, handle: &Handle) {
         handle.shutdown();
+    }
+}
+
+impl Drop for Driver {
+    /// Nobody can deliver events any more: fail the waiters rather than
+    /// let them hang (a no-op if `shutdown` already ran).
+    fn drop(&mut self) {
+        Handle {
+            inner: self.inner.clone(),
+        }
+        .shutdown();
     }
 }
 

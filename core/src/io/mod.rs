@@ -54,6 +54,14 @@ pub use futures_util::io::{
     ReuniteError, WriteHalf,
 };
 
+/// The number of live registrations in the current runtime's reactor
+/// (`None` outside a runtime). Not public API: used by tests to prove that
+/// resources release their slots.
+#[doc(hidden)]
+pub fn __registration_count() -> Option<usize> {
+    context::current().ok().map(|h| h.num_registrations())
+}
+
 /// Splits any `AsyncRead + AsyncWrite` value into halves usable from two
 /// tasks (a lock arbitrates; prefer the sockets' own `into_split`).
 pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>) {

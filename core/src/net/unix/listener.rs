@@ -20,8 +20,19 @@ pub struct UnixListener {
 impl UnixListener {
     /// Binds to `path` (which must not exist). Must be called within a
     /// runtime; fails with an `io::Error` otherwise.
+    ///
+    /// The backlog is 1024 (like [`TcpListener`](crate::net::TcpListener)),
+    /// so bursts of concurrent connects are queued rather than refused
+    /// with `WouldBlock`.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        UnixListener::new(mio::net::UnixListener::bind(path)?)
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let addr = SockAddr::unix(path)?;
+        let socket = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr)?;
+        socket.listen(1024)?;
+        let std_listener: std::os::unix::net::UnixListener = socket.into();
+        UnixListener::new(mio::net::UnixListener::from_std(std_listener))
     }
 
     fn new(sys: mio::net::UnixListener) -> io::Result<UnixListener> {
