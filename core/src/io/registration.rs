@@ -140,7 +140,8 @@ impl Registration {
         self.shared.readiness(interest).await
     }
 
-    /// Waits for `interest` and runs `f` until it does not block.
+    /// Waits for `interest` and runs `f` until it does not block; each
+    /// completed attempt costs one unit of cooperative budget.
     pub(crate) async fn async_io<R>(
         &self,
         interest: Interest,
@@ -148,9 +149,15 @@ impl Registration {
     ) -> io::Result<R> {
         loop {
             let ev = self.readiness(interest).await?;
+            // Charge the budget once readiness is there, so a resource
+            // that is always ready still yields to other tasks.
+            let coop = std::future::poll_fn(coop::poll_proceed).await;
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                res => return res,
+                res => {
+                    coop.made_progress();
+                    return res;
+                }
             }
         }
     }
