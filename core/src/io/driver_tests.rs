@@ -128,3 +128,45 @@ fn churn_leaves_slab_empty() {
     }
     assert_eq!(handle.num_registrations(), 0);
 }
+
+#[test]
+fn unpark_is_never_lost_under_contention() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const PRODUCERS: usize = 4;
+    const EACH: usize = 2_000;
+    let (mut driver, handle) = Driver::new(0).unwrap();
+    let published = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let (h, p) = (handle.clone(), published.clone());
+    let consumer = thread::spawn(move || {
+        let mut seen = 0;
+        while seen < PRODUCERS * EACH {
+            let now = p.load(Ordering::SeqCst);
+            if now == seen {
+                // Nothing new: block with no timeout. A lost unpark would
+                // hang here forever (caught by the watchdog below).
+                driver.park_timeout(&h, None);
+            }
+            seen = now;
+        }
+        done_tx.send(()).unwrap();
+    });
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|_| {
+            let (h, p) = (handle.clone(), published.clone());
+            thread::spawn(move || {
+                for _ in 0..EACH {
+                    p.fetch_add(1, Ordering::SeqCst);
+                    h.unpark();
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("an unpark was lost: the driver never woke up");
+    consumer.join().unwrap();
+}
