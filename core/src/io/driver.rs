@@ -187,7 +187,9 @@ impl Handle {
         }
     }
 
-    /// Whether `unpark` was called since the last call.
+    /// Whether `unpark` was called since the last call (for the paused
+    /// clock in the time driver).
+    #[allow(dead_code)]
     pub(crate) fn did_wake(&self) -> bool {
         self.inner.did_wake.swap(false, Ordering::SeqCst)
     }
@@ -233,11 +235,6 @@ impl Handle {
         for io in live {
             io.shutdown();
         }
-    }
-
-    /// Whether [`Driver::shutdown`] has run.
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.inner.registrations.lock().is_shutdown()
     }
 
     /// Live registrations (used by tests to prove nothing leaks).

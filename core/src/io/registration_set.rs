@@ -92,10 +92,6 @@ impl RegistrationSet {
         self.slab.iter().map(|(_, io)| io.clone()).collect()
     }
 
-    pub(crate) fn is_shutdown(&self) -> bool {
-        self.is_shutdown
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.slab.len()
     }

@@ -344,7 +344,9 @@ impl Context {
         let mut polls = 0;
         while polls < limit {
             core.tick = core.tick.wrapping_add(1);
-            let Some(task) = core.next_task(handle) else { break };
+            let Some(task) = core.next_task(handle) else {
+                break;
+            };
             handle.worker_metrics.polls.fetch_add(1, Ordering::Relaxed);
             let (c, ()) = self.enter(core, || coop::budget(|| task.run()));
             core = c;
@@ -359,7 +361,10 @@ impl Context {
             return core;
         };
         if !wait.is_zero() {
-            self.handle.worker_metrics.parks.fetch_add(1, Ordering::Relaxed);
+            self.handle
+                .worker_metrics
+                .parks
+                .fetch_add(1, Ordering::Relaxed);
         }
         let handle = &self.handle;
         let (mut core, ()) = self.enter(core, || driver.park_timeout(&handle.driver, wait));
