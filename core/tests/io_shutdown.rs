@@ -49,15 +49,22 @@ fn tasks_waiting_on_io_are_dropped_at_shutdown() {
             let _ = self.0.send(());
         }
     }
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
     let _peer = rt.block_on(async {
         let (mut a, b) = UnixStream::pair().unwrap();
         runtime_core::spawn(async move {
             let _guard = OnDrop(tx);
+            started_tx.send(()).unwrap();
             let mut buf = [0u8; 1];
             let _ = a.read(&mut buf).await;
         });
         b
     });
+    // Only shut down once the task is really parked on the socket.
+    started_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("task started");
+    std::thread::sleep(Duration::from_millis(20));
     drop(rt);
     rx.recv_timeout(Duration::from_secs(5))
         .expect("the waiting task was dropped by shutdown");

@@ -72,6 +72,10 @@ impl Ready {
         self.0 & ERROR != 0
     }
 
+    pub(crate) const fn union(self, other: Ready) -> Ready {
+        Ready(self.0 | other.0)
+    }
+
     pub(crate) const fn from_bits(bits: u8) -> Ready {
         Ready(bits & Ready::ALL.0)
     }

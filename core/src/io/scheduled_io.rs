@@ -5,18 +5,23 @@
 //!
 //! The state word (`readiness`, an `AtomicU32`) packs:
 //!
-//! | bits   | meaning                                                        |
-//! |--------|----------------------------------------------------------------|
-//! | 0..6   | [`Ready`] bits cached from the reactor                         |
-//! | 7      | `SHUTDOWN`: the driver shut down; every wait now fails         |
-//! | 16..32 | `tick`: bumped (wrapping) every time the reactor adds readiness |
+//! | bits   | meaning                                                      |
+//! |--------|--------------------------------------------------------------|
+//! | 0..6   | [`Ready`] bits cached from the reactor                       |
+//! | 7      | `SHUTDOWN`: the driver shut down; every wait now fails       |
+//! | 8..20  | read tick: bumped (wrapping) by every event with read bits   |
+//! | 20..32 | write tick: bumped (wrapping) by every event with write bits |
 //!
 //! Readiness is edge-triggered: the reactor only *sets* bits, and a task
 //! *clears* them when its syscall returns `WouldBlock`. The clear is a
-//! compare-and-swap that only succeeds if the tick still equals the tick the
-//! task observed with its [`ReadyEvent`]; an event that arrived between the
-//! observation and the `WouldBlock` therefore bumps the tick and survives
-//! the clear, so no edge is ever lost. `READ_CLOSED`/`WRITE_CLOSED` are never
+//! compare-and-swap that only succeeds if the tick of each direction being
+//! cleared still equals the tick the task observed with its
+//! [`ReadyEvent`]; an event that arrived between the observation and the
+//! `WouldBlock` therefore bumps the tick and survives the clear, so no edge
+//! is ever lost. Ticks are per direction so that, e.g., the `EPOLLOUT`-only
+//! edge an eventfd reports when it is read does not stop the reader from
+//! clearing `READABLE` (which would only cost a spurious wakeup, but
+//! costs it every time). `READ_CLOSED`/`WRITE_CLOSED` are never
 //! cleared (they are final).
 //!
 //! Waiters live behind a mutex: one waker slot per direction for the
@@ -40,7 +45,39 @@ use std::task::{Context, Poll, Waker};
 
 const READY_MASK: u32 = 0x3f;
 const SHUTDOWN: u32 = 1 << 7;
-const TICK_SHIFT: u32 = 16;
+const READ_TICK_SHIFT: u32 = 8;
+const WRITE_TICK_SHIFT: u32 = 20;
+const TICK_BITS: u32 = 12;
+const TICK_MAX: u32 = (1 << TICK_BITS) - 1;
+const READ_TICK_MASK: u32 = TICK_MAX << READ_TICK_SHIFT;
+const WRITE_TICK_MASK: u32 = TICK_MAX << WRITE_TICK_SHIFT;
+
+/// Readiness bits that belong to the read / write direction (an error
+/// belongs to both).
+const READ_BITS: Ready = Ready::READABLE
+    .union(Ready::READ_CLOSED)
+    .union(Ready::PRIORITY)
+    .union(Ready::ERROR);
+const WRITE_BITS: Ready = Ready::WRITABLE
+    .union(Ready::WRITE_CLOSED)
+    .union(Ready::ERROR);
+
+/// The tick bits a change to `ready` is ordered by.
+fn tick_mask(ready: Ready) -> u32 {
+    let mut mask = 0;
+    if !ready.intersection(READ_BITS).is_empty() {
+        mask |= READ_TICK_MASK;
+    }
+    if !ready.intersection(WRITE_BITS).is_empty() {
+        mask |= WRITE_TICK_MASK;
+    }
+    mask
+}
+
+fn bump(word: u32, shift: u32) -> u32 {
+    let tick = ((word >> shift) & TICK_MAX).wrapping_add(1) & TICK_MAX;
+    (word & !(TICK_MAX << shift)) | (tick << shift)
+}
 
 /// Which waker slot a `poll_*_ready` call uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,11 +95,12 @@ impl Direction {
     }
 }
 
-/// Readiness observed by a task, with the tick needed to clear it safely.
+/// Readiness observed by a task, with the ticks needed to clear it safely.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
-    pub(crate) tick: u16,
+    /// The state word's tick bits at observation time.
+    pub(crate) tick: u32,
     pub(crate) is_shutdown: bool,
 }
 
@@ -118,7 +156,7 @@ impl ScheduledIo {
     fn decode(word: u32) -> ReadyEvent {
         ReadyEvent {
             ready: Ready::from_bits((word & READY_MASK) as u8),
-            tick: (word >> TICK_SHIFT) as u16,
+            tick: word & (READ_TICK_MASK | WRITE_TICK_MASK),
             is_shutdown: word & SHUTDOWN != 0,
         }
     }
@@ -130,21 +168,33 @@ impl ScheduledIo {
         ev
     }
 
-    /// Reactor side: adds `ready` and bumps the tick.
+    /// Reactor side: adds `ready` and bumps the tick of each direction it
+    /// concerns (both when it concerns neither, to stay conservative).
     pub(crate) fn set_readiness(&self, ready: Ready) {
+        let mut mask = tick_mask(ready);
+        if mask == 0 {
+            mask = READ_TICK_MASK | WRITE_TICK_MASK;
+        }
         let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
-            let tick = ((cur >> TICK_SHIFT) as u16).wrapping_add(1) as u32;
-            let bits = (cur & READY_MASK) | ready.bits() as u32;
-            Some((tick << TICK_SHIFT) | bits | (cur & SHUTDOWN))
+            let mut next = cur | ready.bits() as u32;
+            if mask & READ_TICK_MASK != 0 {
+                next = bump(next, READ_TICK_SHIFT);
+            }
+            if mask & WRITE_TICK_MASK != 0 {
+                next = bump(next, WRITE_TICK_SHIFT);
+            }
+            Some(next)
         });
     }
 
-    /// Task side: removes the bits of `event` unless readiness arrived since
-    /// it was observed (tick changed). Closed bits are never removed.
+    /// Task side: removes the bits of `event` unless readiness for their
+    /// direction arrived since it was observed (tick changed). Closed bits
+    /// are never removed.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) -> ClearOutcome {
         let remove = event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED);
+        let mask = tick_mask(remove);
         let res = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
-            if (cur >> TICK_SHIFT) as u16 != event.tick {
+            if cur & mask != event.tick & mask {
                 return None;
             }
             Some(cur & !(remove.bits() as u32))
@@ -383,6 +433,36 @@ mod tests {
         let ev2 = io.ready_event(Direction::Read.mask());
         assert!(ev2.ready.is_readable());
         assert_eq!(io.clear_readiness(ev2), ClearOutcome::Cleared);
+        assert!(io.ready_event(Ready::ALL).ready.is_empty());
+    }
+
+    #[test]
+    fn an_edge_for_the_other_direction_does_not_block_a_clear() {
+        let io = ScheduledIo::new(mio::Token(0));
+        io.set_readiness(Ready::READABLE | Ready::WRITABLE);
+        let read_ev = io.ready_event(Direction::Read.mask());
+        let write_ev = io.ready_event(Direction::Write.mask());
+        // E.g. an eventfd reports EPOLLOUT when it is read.
+        io.set_readiness(Ready::WRITABLE);
+        assert_eq!(io.clear_readiness(write_ev), ClearOutcome::Stale);
+        assert_eq!(io.clear_readiness(read_ev), ClearOutcome::Cleared);
+        let ev = io.ready_event(Ready::ALL);
+        assert!(!ev.ready.is_readable() && ev.ready.is_writable());
+        // An error edge concerns both directions.
+        let write_ev = io.ready_event(Direction::Write.mask());
+        io.set_readiness(Ready::ERROR);
+        assert_eq!(io.clear_readiness(write_ev), ClearOutcome::Stale);
+    }
+
+    #[test]
+    fn ticks_wrap_without_touching_other_bits() {
+        let io = ScheduledIo::new(mio::Token(0));
+        for _ in 0..(TICK_MAX + 5) {
+            io.set_readiness(Ready::READABLE);
+        }
+        let ev = io.ready_event(Ready::ALL);
+        assert!(ev.ready.is_readable() && !ev.ready.is_writable() && !ev.is_shutdown);
+        assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
         assert!(io.ready_event(Ready::ALL).ready.is_empty());
     }
 
