@@ -6,7 +6,7 @@
 //! reactor slot.
 use crate::io::registration::Registration;
 use crate::io::Interest;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::ops::Deref;
 use std::task::{Context, Poll};
 
@@ -90,23 +90,6 @@ impl<E: mio::event::Source> PollEvented<E> {
     ) -> Poll<io::Result<R>> {
         let io = self.io.as_ref().expect("source present until drop");
         self.registration.poll_read_io(cx, || f(io))
-    }
-
-    /// Writes `buf` through `&E: Write`.
-    #[allow(dead_code)]
-    pub(crate) fn poll_write<'a>(
-        &'a self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>>
-    where
-        &'a E: Write,
-    {
-        let io: &'a E = self.io.as_ref().expect("source present until drop");
-        self.registration.poll_write_io(cx, || {
-            let mut w = io;
-            w.write(buf)
-        })
     }
 }
 

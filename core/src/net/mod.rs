@@ -12,6 +12,9 @@
 //! `SIGPIPE`: they use `send`/`sendmsg` with `MSG_NOSIGNAL`, so a vanished
 //! peer surfaces as `BrokenPipe` and the process keeps serving others.
 //!
+//! Split halves live in [`tcp`] and [`unix`] (`tcp::OwnedReadHalf`, ...),
+//! as in Tokio.
+//!
 //! Addresses: `bind`/`connect` take std's [`ToSocketAddrs`] and resolve
 //! synchronously (instant for literal addresses; host names block the
 //! calling thread on the system resolver), then try each address in turn.
@@ -23,11 +26,6 @@ pub mod tcp;
 mod udp;
 pub mod unix;
 
-pub use tcp::split::{ReadHalf as TcpReadHalf, WriteHalf as TcpWriteHalf};
-pub use tcp::split_owned::{
-    OwnedReadHalf as TcpOwnedReadHalf, OwnedWriteHalf as TcpOwnedWriteHalf,
-    ReuniteError as TcpReuniteError,
-};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -6,8 +6,10 @@
 //! budget, and never raise `SIGPIPE` (see `net::sys`).
 use crate::io::poll_evented::PollEvented;
 use crate::io::{AsyncRead, AsyncWrite, Interest, Ready};
-use crate::net::tcp::split::{split, ReadHalf, WriteHalf};
-use crate::net::tcp::split_owned::{split_owned, OwnedReadHalf, OwnedWriteHalf};
+use crate::net::tcp::split::split;
+use crate::net::tcp::split_owned::split_owned;
+use crate::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use crate::net::tcp::{ReadHalf, WriteHalf};
 use crate::net::{addr, sys};
 use std::fmt;
 use std::io::{self, IoSlice, Read};

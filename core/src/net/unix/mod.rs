@@ -2,10 +2,12 @@
 //! halves) and [`UnixDatagram`].
 mod datagram;
 mod listener;
-pub(crate) mod split;
-pub(crate) mod split_owned;
+mod split;
+mod split_owned;
 mod stream;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use split::{ReadHalf, WriteHalf};
+pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use stream::UnixStream;

@@ -7,8 +7,10 @@
 use crate::io::poll_evented::PollEvented;
 use crate::io::{AsyncRead, AsyncWrite, Interest, Ready};
 use crate::net::sys;
-use crate::net::unix::split::{split, ReadHalf, WriteHalf};
-use crate::net::unix::split_owned::{split_owned, OwnedReadHalf, OwnedWriteHalf};
+use crate::net::unix::split::split;
+use crate::net::unix::split_owned::split_owned;
+use crate::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use crate::net::unix::{ReadHalf, WriteHalf};
 use std::fmt;
 use std::io::{self, IoSlice, Read};
 use std::net::Shutdown;
