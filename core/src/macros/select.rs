@@ -131,28 +131,30 @@
 /// # });
 /// ```
 ///
-/// In a loop, with a future that must survive across iterations:
+/// In a loop, with a future that must survive across iterations (passed as
+/// `&mut`, so it is not recreated, and not lost, each time round):
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// use futures::{channel::mpsc, StreamExt};
-/// use std::pin::pin;
+/// use futures::channel::{mpsc, oneshot};
+/// use futures::StreamExt;
 ///
 /// let (tx, mut rx) = mpsc::unbounded::<u32>();
-/// for i in 1..=3 { tx.unbounded_send(i).unwrap(); }
-/// drop(tx);
+/// let (shutdown_tx, mut shutdown) = oneshot::channel::<()>();
+/// for i in 1..=3 {
+///     tx.unbounded_send(i).unwrap();
+/// }
+/// shutdown_tx.send(()).unwrap();
 ///
-/// let mut deadline = pin!(std::future::pending::<()>());
 /// let mut sum = 0;
 /// loop {
 ///     runtime_core::select! {
-///         biased;
+///         biased; // drain queued messages before honouring the shutdown
 ///         Some(v) = rx.next() => sum += v,
-///         () = &mut deadline => break,
-///         else => break, // channel closed and deadline pending forever
+///         _ = &mut shutdown => break,
 ///     }
 /// }
-/// # let _ = sum;
+/// assert_eq!(sum, 6);
 /// # });
 /// ```
 #[macro_export]

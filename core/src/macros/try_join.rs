@@ -40,7 +40,7 @@
 /// let both = runtime_core::try_join!(parse("1"), parse("2"));
 /// assert_eq!(both, Ok((1, 2)));
 ///
-/// let failed = runtime_core::try_join!(parse("1"), parse("x"), std::future::pending());
+/// let failed = runtime_core::try_join!(parse("1"), parse("x"), std::future::pending::<Result<u32, _>>());
 /// assert!(failed.is_err()); // returned even though the third never completes
 /// # });
 /// ```
