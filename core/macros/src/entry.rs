@@ -314,7 +314,7 @@ fn check_item(kind: Kind, input: &syn::ItemFn) -> syn::Result<()> {
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new_spanned(
             sig.fn_token,
-            format!("the `async` keyword is missing from the function declaration (`#[runtime_core::{name}]` needs an `async fn`)"),
+            format!("the `async` keyword is missing from the function declaration (`#[runtime_core::{name}]` needs an async function)"),
         ));
     }
     match kind {

@@ -117,3 +117,6 @@ pub fn select_priv_count(input: TokenStream) -> TokenStream {
 pub fn select_priv_variant(input: TokenStream) -> TokenStream {
     select::variant(input)
 }
+
+#[cfg(test)]
+mod entry_tests;
