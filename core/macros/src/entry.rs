@@ -391,17 +391,22 @@ fn generate(kind: Kind, mut input: syn::ItemFn, config: Config) -> TokenStream {
         .then(|| quote_spanned!(span=> .start_paused(true)));
 
     let body = &input.block;
+    // `(span of the return type, the type)`; `()` for no return type.
     let output_type = match &input.sig.output {
-        syn::ReturnType::Default => Some(quote!(())),
+        syn::ReturnType::Default => Some((span, quote!(()))),
         syn::ReturnType::Type(_, ty) if contains_impl_trait(ty) => None,
-        syn::ReturnType::Type(_, ty) => Some(ty.to_token_stream()),
+        syn::ReturnType::Type(_, ty) => Some((ty.span(), ty.to_token_stream())),
     };
-    let pin_body = output_type.map(|ty| {
-        quote! {
+    // Pinning the body as `dyn Future<Output = R>` fixes its output type, so
+    // `?` and `return` infer as in the `async fn`; a mismatch is reported at
+    // the return type.
+    let pin_body = output_type.map(|(ty_span, ty)| {
+        quote_spanned! {ty_span=>
             let body = ::core::pin::pin!(body);
             let body: ::core::pin::Pin<&mut dyn ::core::future::Future<Output = #ty>> = body;
         }
     });
+    let async_body = quote_spanned!(body.span()=> async move #body);
     let block_on = quote_spanned! {span=>
         #[allow(clippy::expect_used, clippy::diverging_sub_expression, clippy::needless_return)]
         {
@@ -415,7 +420,7 @@ fn generate(kind: Kind, mut input: syn::ItemFn, config: Config) -> TokenStream {
     };
     let new_body: syn::Block = syn::parse_quote! {
         {
-            let body = async move #body;
+            let body = #async_body;
             #pin_body
             #block_on
         }

@@ -22,7 +22,7 @@ mod select;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// #[runtime_core::main]
 /// async fn main() {
 ///     let answer = runtime_core::spawn(async { 6 * 7 }).await.unwrap();
@@ -32,7 +32,7 @@ mod select;
 ///
 /// A single-threaded runtime, with a fallible `main`:
 ///
-/// ```ignore
+/// ```
 /// #[runtime_core::main(flavor = "current_thread")]
 /// async fn main() -> Result<(), std::num::ParseIntError> {
 ///     let n: u32 = "42".parse()?;
@@ -43,7 +43,7 @@ mod select;
 ///
 /// is equivalent to
 ///
-/// ```ignore
+/// ```
 /// fn main() -> Result<(), std::num::ParseIntError> {
 ///     runtime_core::runtime::Builder::new_current_thread()
 ///         .build()
@@ -70,7 +70,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # fn main() {}
 /// #[runtime_core::test]
 /// async fn adds() {
 ///     let v = runtime_core::spawn(async { 1 + 1 }).await.unwrap();

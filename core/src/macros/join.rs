@@ -45,7 +45,7 @@
 /// # Examples
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// async fn double(x: u32) -> u32 { x * 2 }
 /// async fn greet() -> &'static str { "hello" }
 ///
@@ -57,7 +57,7 @@
 /// Both futures make progress together: here each needs the other.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use futures::channel::oneshot;
 ///
 /// let (tx1, rx1) = oneshot::channel();
@@ -73,7 +73,7 @@
 /// With `biased;` the futures are polled in the written order:
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let log = std::cell::RefCell::new(Vec::new());
 /// runtime_core::join!(
 ///     biased;

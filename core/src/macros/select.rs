@@ -101,7 +101,7 @@
 /// The first branch to complete wins:
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use futures::channel::oneshot;
 ///
 /// let (tx1, rx1) = oneshot::channel::<&str>();
@@ -120,7 +120,7 @@
 /// match is disabled and the others go on; `else` runs once nothing is left.
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let allow_second = false;
 /// let out = runtime_core::select! {
 ///     Some(v) = async { None::<u32> } => v,          // completes, does not match: disabled
@@ -135,7 +135,7 @@
 /// `&mut`, so it is not recreated, and not lost, each time round):
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use futures::channel::{mpsc, oneshot};
 /// use futures::StreamExt;
 ///

@@ -34,7 +34,7 @@
 /// # Examples
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// async fn parse(s: &str) -> Result<u32, std::num::ParseIntError> { s.parse() }
 ///
 /// let both = runtime_core::try_join!(parse("1"), parse("2"));
@@ -48,7 +48,7 @@
 /// Inside a function returning `Result`, combine it with `?`:
 ///
 /// ```
-/// # futures::executor::block_on(async {
+/// # runtime_core::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// async fn fetch(id: u32) -> Result<String, String> {
 ///     if id == 0 { Err("no such id".into()) } else { Ok(format!("item {id}")) }
 /// }
