@@ -69,6 +69,33 @@ mod tests {
     }
 
     #[test]
+    fn budget_exhaustion_is_reported_and_wakes_the_task() {
+        use crate::task::coop;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        struct CountWakes(AtomicUsize);
+        impl futures_util::task::ArcWake for CountWakes {
+            fn wake_by_ref(arc_self: &Arc<Self>) {
+                arc_self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = futures_util::task::waker(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        coop::budget(|| {
+            assert!(poll_budget_available(&mut cx).is_ready());
+            // Spend the whole budget the way leaf futures do.
+            while let Poll::Ready(restore) = coop::poll_proceed(&mut cx) {
+                restore.made_progress();
+            }
+            let wakes_before = wakes.0.load(Ordering::SeqCst);
+            assert!(poll_budget_available(&mut cx).is_pending());
+            assert_eq!(wakes.0.load(Ordering::SeqCst), wakes_before + 1);
+        });
+    }
+
+    #[test]
     fn budget_always_available_outside_scheduler() {
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         assert!(poll_budget_available(&mut cx).is_ready());
