@@ -69,7 +69,9 @@ async fn test_body_may_return_early() {
 #[runtime_core::main]
 async fn main_like() -> Result<RuntimeFlavor, String> {
     let flavor = Handle::current().runtime_flavor();
-    let joined = runtime_core::spawn(async { 1 }).await.map_err(|e| e.to_string())?;
+    let joined = runtime_core::spawn(async { 1 })
+        .await
+        .map_err(|e| e.to_string())?;
     assert_eq!(joined, 1);
     Ok(flavor)
 }
@@ -162,7 +164,12 @@ async fn expansion_test_default() {
 async fn expansion_test_start_paused() {
     assert_eq!(
         calls(),
-        ["new_current_thread", "start_paused(true)", "build", "block_on"]
+        [
+            "new_current_thread",
+            "start_paused(true)",
+            "build",
+            "block_on"
+        ]
     );
 }
 
@@ -175,7 +182,11 @@ async fn expansion_test_start_paused_false_is_omitted() {
     assert_eq!(calls(), ["new_current_thread", "build", "block_on"]);
 }
 
-#[runtime_core::test(worker_threads = 3, crate = "crate::recording", flavor = "multi_thread")]
+#[runtime_core::test(
+    worker_threads = 3,
+    crate = "crate::recording",
+    flavor = "multi_thread"
+)]
 async fn expansion_test_multi_thread_workers() {
     assert_eq!(
         calls(),
