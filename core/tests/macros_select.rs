@@ -430,3 +430,27 @@ fn sixty_four_branches() {
     // branch (7 is coprime with 64), fewest for branch 0, which must win.
     assert_eq!(v, 0);
 }
+
+#[test]
+fn nested_selects_and_generic_futures() {
+    async fn first_of<A: Future<Output = T>, B: Future<Output = T>, T>(a: A, b: B) -> T {
+        runtime_core::select! {
+            biased;
+            v = a => v,
+            v = b => v,
+        }
+    }
+    let v = block_on(async {
+        runtime_core::select! {
+            biased;
+            v = async {
+                runtime_core::select! {
+                    Some(v) = ready(None::<u32>) => v,
+                    else => first_of(pending_times(2, 40), ready(41)).await,
+                }
+            } => runtime_core::select! { w = ready(1) => v + w },
+            v = pending::<u32>() => v,
+        }
+    });
+    assert_eq!(v, 42);
+}
