@@ -2,6 +2,8 @@
 //! builds (flavor, worker count), return types, attributes kept on the item,
 //! and, through `crate = "..."` pointing at a recording stand-in, the exact
 //! builder calls of the expansion (including `start_paused`).
+#![deny(warnings)]
+
 use runtime_core::runtime::{Handle, RuntimeFlavor};
 
 #[runtime_core::test]

@@ -236,17 +236,17 @@ macro_rules! select {
         };
 
         // 5. Bind the real pattern and run the handler.
-        #[allow(unreachable_patterns, unreachable_code)]
-        let value = match output {
+        match output {
             $(
                 $crate::macros::support::select_priv_variant!(
                     __runtime_select_util::Out, ( $($skip)* ) ($bind)
                 ) => $handle,
             )+
             __runtime_select_util::Out::Disabled => $else,
+            // Unreachable when every pattern is irrefutable.
+            #[allow(unreachable_patterns)]
             _ => ::core::unreachable!("select!: a branch's output stopped matching its pattern"),
-        };
-        value
+        }
     }};
 
     // ---- `else` and end of input. ----
