@@ -18,16 +18,20 @@ fn expansions_are_warning_free() {
                 else => break,
             }
         }
+        let mut i = 0;
         let _x: u32 = loop {
+            i += 1;
             runtime_core::select! {
-                v = ready(1) => break v,
+                v = ready(i), if i > 2 => break v,
+                else => continue,
             }
         };
         let r: Result<u32, ()> = async {
-            runtime_core::select! {
+            let x = runtime_core::select! {
                 v = ready(Err(())) => return v,
-                _ = ready(2) => return Ok(3),
-            }
+                v = ready(2) => v,
+            };
+            Ok(x)
         }
         .await;
         let _ = r;
