@@ -181,14 +181,20 @@ fn repeated_create_shutdown_leaks_no_threads() {
 
 #[test]
 fn drop_runtime_inside_another_runtime_does_not_hang() {
-    let outer = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let outer = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
     let names = Arc::new(Mutex::new(Vec::new()));
     let (d, n) = (drops.clone(), names.clone());
     outer.block_on(async move {
         for inner in [
             Builder::new_current_thread().build().unwrap(),
-            Builder::new_multi_thread().worker_threads(1).build().unwrap(),
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap(),
         ] {
             let p = Probe {
                 drops: d.clone(),
