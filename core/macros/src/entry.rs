@@ -27,7 +27,7 @@
 //! - The body's output type is pinned to the function's declared return type
 //!   (unless it is `impl Trait`), so `?` and `return` inside the body infer
 //!   exactly as they would in the `async fn`.
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
@@ -70,9 +70,10 @@ impl Flavor {
 /// Options given in the attribute, before validation.
 #[derive(Default)]
 struct Options {
-    flavor: Option<(Flavor, Span)>,
-    worker_threads: Option<(usize, Span)>,
-    start_paused: Option<(bool, Span)>,
+    // Each with the option's tokens, to span later errors over all of it.
+    flavor: Option<(Flavor, TokenStream)>,
+    worker_threads: Option<(usize, TokenStream)>,
+    start_paused: Option<(bool, TokenStream)>,
     crate_path: Option<syn::Path>,
 }
 
@@ -139,7 +140,7 @@ fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Options> {
             .to_token_stream()
             .to_string()
             .replace(' ', "");
-        let span = name_value.span();
+        let span = name_value.to_token_stream();
         match name.as_str() {
             "flavor" => {
                 set_once(&mut opts.flavor, &name_value, || {
@@ -152,7 +153,7 @@ fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                             ),
                         )
                     })?;
-                    Ok((flavor, span))
+                    Ok((flavor, span.clone()))
                 })?;
             }
             "worker_threads" => set_once(&mut opts.worker_threads, &name_value, || {
@@ -163,10 +164,10 @@ fn parse_args(kind: Kind, args: TokenStream) -> syn::Result<Options> {
                         "`worker_threads` must be greater than 0",
                     ));
                 }
-                Ok((n, span))
+                Ok((n, span.clone()))
             })?,
             "start_paused" => set_once(&mut opts.start_paused, &name_value, || {
-                Ok((bool_value(&name_value.value, "start_paused")?, span))
+                Ok((bool_value(&name_value.value, "start_paused")?, span.clone()))
             })?,
             "crate" => set_once(&mut opts.crate_path, &name_value, || {
                 path_value(&name_value.value)
@@ -269,9 +270,9 @@ fn validate(kind: Kind, opts: Options) -> syn::Result<Config> {
         Kind::Main => Flavor::MultiThread,
         Kind::Test => Flavor::CurrentThread,
     };
-    let flavor = opts.flavor.map_or(default_flavor, |(f, _)| f);
+    let flavor = opts.flavor.as_ref().map_or(default_flavor, |(f, _)| *f);
     let name = kind.name();
-    if let Some((_, span)) = opts.worker_threads {
+    if let Some((_, tokens)) = &opts.worker_threads {
         if flavor == Flavor::CurrentThread {
             let msg = if opts.flavor.is_some() {
                 "the `worker_threads` option requires the `multi_thread` runtime flavor".to_owned()
@@ -280,10 +281,10 @@ fn validate(kind: Kind, opts: Options) -> syn::Result<Config> {
                     "the `worker_threads` option requires the `multi_thread` runtime flavor; use `#[runtime_core::{name}(flavor = \"multi_thread\", worker_threads = ...)]`"
                 )
             };
-            return Err(syn::Error::new(span, msg));
+            return Err(syn::Error::new_spanned(tokens, msg));
         }
     }
-    if let Some((true, span)) = opts.start_paused {
+    if let Some((true, tokens)) = &opts.start_paused {
         if flavor == Flavor::MultiThread {
             let msg = if opts.flavor.is_some() {
                 "the `start_paused` option requires the `current_thread` runtime flavor".to_owned()
@@ -292,13 +293,13 @@ fn validate(kind: Kind, opts: Options) -> syn::Result<Config> {
                     "the `start_paused` option requires the `current_thread` runtime flavor; use `#[runtime_core::{name}(flavor = \"current_thread\", start_paused = true)]`"
                 )
             };
-            return Err(syn::Error::new(span, msg));
+            return Err(syn::Error::new_spanned(tokens, msg));
         }
     }
     Ok(Config {
         flavor,
-        worker_threads: opts.worker_threads.map(|(n, _)| n),
-        start_paused: opts.start_paused.is_some_and(|(b, _)| b),
+        worker_threads: opts.worker_threads.as_ref().map(|(n, _)| *n),
+        start_paused: opts.start_paused.as_ref().is_some_and(|(b, _)| *b),
         crate_path: opts
             .crate_path
             .unwrap_or_else(|| syn::parse_quote!(::runtime_core)),
