@@ -454,3 +454,29 @@ fn nested_selects_and_generic_futures() {
     });
     assert_eq!(v, 42);
 }
+
+#[test]
+fn handler_may_reassign_what_the_future_borrowed() {
+    let (tx1, rx1) = mpsc::unbounded::<u32>();
+    let (tx2, rx2) = mpsc::unbounded::<u32>();
+    tx1.unbounded_send(1).unwrap();
+    tx2.unbounded_send(2).unwrap();
+    let got = block_on(async {
+        let mut rx = rx1;
+        let mut spare = Some(rx2);
+        let mut got = Vec::new();
+        while let Some(next) = spare.take() {
+            runtime_core::select! {
+                // `rx.next()` borrows `rx`; the borrow has ended when the
+                // handler runs, so the handler may replace `rx`.
+                Some(v) = rx.next() => {
+                    got.push(v);
+                    rx = next;
+                }
+            }
+        }
+        got.push(rx.next().await.unwrap());
+        got
+    });
+    assert_eq!(got, [1, 2]);
+}
