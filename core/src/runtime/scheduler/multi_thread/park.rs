@@ -42,7 +42,7 @@ impl SharedDriver {
 
 pub(super) struct Parker {
     inner: Arc<Inner>,
-    shared: Arc<SharedDriver>,
+    shared: std::sync::Arc<SharedDriver>,
 }
 
 #[derive(Clone)]
@@ -57,7 +57,7 @@ struct Inner {
 }
 
 impl Parker {
-    pub(super) fn new(shared: Arc<SharedDriver>) -> Parker {
+    pub(super) fn new(shared: std::sync::Arc<SharedDriver>) -> Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
