@@ -1,0 +1,116 @@
+//! A single-slot waker cell that one party registers into and any party
+//! wakes, without a lock.
+//!
+//! Used where exactly one task waits (an mpsc receiver, a oneshot end).
+//!
+//! ## Design
+//!
+//! `state` is `WAITING` (idle), or has `REGISTERING` and/or `WAKING` set.
+//! - `register` moves `WAITING → REGISTERING`, stores the waker, and moves
+//!   back to `WAITING`; if a `wake` arrived meanwhile (`WAKING` got set), it
+//!   takes the waker back out and wakes it itself.
+//! - `take` sets `WAKING`; only if the state was `WAITING` does it own the
+//!   cell and take the waker, then clears `WAKING`.
+//! - Invariant: the cell is only touched by the party that moved the state
+//!   out of `WAITING` (exclusively), which is what the `unsafe` relies on.
+//!
+//! Only one task may call `register` at a time (the single waiting party);
+//! `wake`/`take` may be called from anywhere concurrently.
+use crate::loom::cell::UnsafeCell;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use std::fmt;
+use std::task::Waker;
+
+const WAITING: usize = 0;
+const REGISTERING: usize = 1;
+const WAKING: usize = 2;
+
+pub(crate) struct AtomicWaker {
+    state: AtomicUsize,
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: the cell is accessed only by the party owning the state transition
+// out of `WAITING` (module invariant), and `Waker` is `Send + Sync`.
+unsafe impl Send for AtomicWaker {}
+// SAFETY: as above.
+unsafe impl Sync for AtomicWaker {}
+
+impl AtomicWaker {
+    pub(crate) fn new() -> Self {
+        AtomicWaker {
+            state: AtomicUsize::new(WAITING),
+            waker: UnsafeCell::new(None),
+        }
+    }
+
+    /// Registers `waker` to be woken by the next `wake`. Only the single
+    /// waiting party may call this.
+    pub(crate) fn register(&self, waker: &Waker) {
+        match self
+            .state
+            .compare_exchange(WAITING, REGISTERING, Acquire, Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: we moved the state out of WAITING, so we own the cell
+                // until we move it back.
+                self.waker.with_mut(|p| unsafe {
+                    match &*p {
+                        Some(w) if w.will_wake(waker) => {}
+                        _ => *p = Some(waker.clone()),
+                    }
+                });
+                if let Err(actual) =
+                    self.state
+                        .compare_exchange(REGISTERING, WAITING, AcqRel, Acquire)
+                {
+                    // A wake came in while we were registering; it could not
+                    // take the waker, so we wake on its behalf.
+                    debug_assert_eq!(actual, REGISTERING | WAKING);
+                    // SAFETY: the state still has REGISTERING set by us, so
+                    // no other party touches the cell.
+                    let w = self.waker.with_mut(|p| unsafe { (*p).take() });
+                    self.state.swap(WAITING, AcqRel);
+                    if let Some(w) = w {
+                        w.wake();
+                    }
+                }
+            }
+            Err(WAKING) => {
+                // Being woken right now: make sure this poll is retried.
+                waker.wake_by_ref();
+            }
+            Err(_) => {
+                // Concurrent `register` calls are a misuse; the other call
+                // wins and this one is dropped.
+            }
+        }
+    }
+
+    /// Takes the registered waker, if any, for waking outside.
+    pub(crate) fn take(&self) -> Option<Waker> {
+        match self.state.fetch_or(WAKING, AcqRel) {
+            WAITING => {
+                // SAFETY: we moved the state WAITING → WAKING, so we own the
+                // cell until we clear WAKING.
+                let w = self.waker.with_mut(|p| unsafe { (*p).take() });
+                self.state.fetch_and(!WAKING, Release);
+                w
+            }
+            _ => None,
+        }
+    }
+
+    /// Wakes the registered waker, if any.
+    pub(crate) fn wake(&self) {
+        if let Some(w) = self.take() {
+            w.wake();
+        }
+    }
+}
+
+impl fmt::Debug for AtomicWaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AtomicWaker").finish_non_exhaustive()
+    }
+}
