@@ -9,7 +9,9 @@ pub(crate) struct Clock {
 
 impl Clock {
     pub(crate) fn new(start_paused: bool) -> Clock {
-        Clock { _start_paused: start_paused }
+        Clock {
+            _start_paused: start_paused,
+        }
     }
 
     pub(crate) fn now(&self) -> Instant {

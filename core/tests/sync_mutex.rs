@@ -1,0 +1,192 @@
+//! `sync::Mutex`: exclusion under contention, FIFO fairness, cancellation,
+//! guards held across `.await`, owned/mapped guards.
+use futures::executor::{block_on, LocalPool};
+use futures::task::{noop_waker_ref, LocalSpawnExt};
+use runtime_core::sync::{Mutex, MutexGuard, OwnedMutexGuard};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+fn poll<F: Future + ?Sized>(f: Pin<&mut F>) -> Poll<F::Output> {
+    f.poll(&mut Context::from_waker(noop_waker_ref()))
+}
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[test]
+fn guard_is_send_and_lock_future_is_send() {
+    let m = Mutex::new(1u32);
+    let fut = async {
+        let mut g = m.lock().await;
+        // Held across an await point.
+        futures::future::ready(()).await;
+        *g += 1;
+    };
+    assert_send(&fut);
+    block_on(fut);
+    let g = m.try_lock().unwrap();
+    assert_send(&g);
+    assert_eq!(*g, 2);
+}
+
+#[test]
+fn contended_increments_sum_exactly() {
+    // 64 tasks x 2.5k increments, spread over 4 OS threads each running a
+    // local executor, with an await point inside the critical section.
+    const THREADS: usize = 4;
+    const TASKS_PER_THREAD: usize = 16;
+    const ITERS: usize = 2_500;
+    let m = Arc::new(Mutex::new(0usize));
+    let hs: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                let mut pool = LocalPool::new();
+                for _ in 0..TASKS_PER_THREAD {
+                    let m = m.clone();
+                    pool.spawner()
+                        .spawn_local(async move {
+                            for i in 0..ITERS {
+                                let mut g = m.lock().await;
+                                let v = *g;
+                                if i % 500 == 0 {
+                                    // Yield while holding the lock.
+                                    let mut yielded = false;
+                                    futures::future::poll_fn(|cx| {
+                                        if yielded {
+                                            Poll::Ready(())
+                                        } else {
+                                            yielded = true;
+                                            cx.waker().wake_by_ref();
+                                            Poll::Pending
+                                        }
+                                    })
+                                    .await;
+                                }
+                                *g = v + 1;
+                            }
+                        })
+                        .unwrap();
+                }
+                pool.run();
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(*m.try_lock().unwrap(), THREADS * TASKS_PER_THREAD * ITERS);
+}
+
+#[test]
+fn waiters_acquire_in_fifo_order() {
+    let m = Mutex::new(Vec::new());
+    let g = m.try_lock().unwrap();
+    let mut futs: Vec<_> = (0..5).map(|_| Box::pin(m.lock())).collect();
+    for f in futs.iter_mut() {
+        assert!(poll(f.as_mut()).is_pending());
+    }
+    drop(g);
+    // Only the first waiter may get it; later ones stay queued even if
+    // polled first.
+    for i in 0..5 {
+        for f in futs[i + 1..].iter_mut() {
+            assert!(poll(f.as_mut()).is_pending());
+        }
+        match poll(futs[i].as_mut()) {
+            Poll::Ready(mut g) => g.push(i),
+            Poll::Pending => panic!("waiter {i} should hold the lock"),
+        }
+    }
+    assert_eq!(*m.try_lock().unwrap(), vec![0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn try_lock_does_not_barge_past_waiters() {
+    let m = Mutex::new(());
+    let g = m.try_lock().unwrap();
+    let mut w = Box::pin(m.lock());
+    assert!(poll(w.as_mut()).is_pending());
+    drop(g);
+    // The lock now belongs to the queued waiter.
+    assert!(m.try_lock().is_err());
+    assert!(poll(w.as_mut()).is_ready());
+}
+
+#[test]
+fn cancelled_waiter_does_not_lose_the_lock() {
+    let m = Mutex::new(0);
+    let g = m.try_lock().unwrap();
+    let mut a = Box::pin(m.lock());
+    let mut b = Box::pin(m.lock());
+    assert!(poll(a.as_mut()).is_pending());
+    assert!(poll(b.as_mut()).is_pending());
+    // Cancel a waiter that is still queued.
+    drop(a);
+    drop(g);
+    assert!(poll(b.as_mut()).is_ready());
+
+    // Cancel a waiter after the lock was handed to it but before it saw it.
+    let m = Mutex::new(0);
+    let g = m.try_lock().unwrap();
+    let mut a = Box::pin(m.lock());
+    let mut b = Box::pin(m.lock());
+    assert!(poll(a.as_mut()).is_pending());
+    assert!(poll(b.as_mut()).is_pending());
+    drop(g); // assigned to `a`
+    drop(a); // must pass it on to `b`
+    assert!(poll(b.as_mut()).is_ready());
+    drop(b);
+    assert!(m.try_lock().is_ok());
+}
+
+#[test]
+fn lock_wakes_the_waiting_thread() {
+    let m = Arc::new(Mutex::new(0));
+    let g = m.try_lock().unwrap();
+    let m2 = m.clone();
+    let h = std::thread::spawn(move || {
+        let mut g = m2.blocking_lock();
+        *g += 1;
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    drop(g);
+    h.join().unwrap();
+    assert_eq!(*m.try_lock().unwrap(), 1);
+}
+
+#[test]
+fn owned_guard_is_static() {
+    let m = Arc::new(Mutex::new(String::from("a")));
+    let g: OwnedMutexGuard<String> = block_on(m.clone().lock_owned());
+    let h = std::thread::spawn(move || {
+        let mut g = g;
+        g.push('b');
+    });
+    h.join().unwrap();
+    assert_eq!(*block_on(m.lock()), "ab");
+    let g = m.clone().try_lock_owned().unwrap();
+    assert!(m.try_lock().is_err());
+    assert!(Arc::ptr_eq(OwnedMutexGuard::mutex(&g), &m));
+}
+
+#[test]
+fn map_get_mut_into_inner() {
+    let m = Mutex::new((1, String::from("x")));
+    {
+        let g = m.try_lock().unwrap();
+        let mut s = MutexGuard::map(g, |v| &mut v.1);
+        s.push('y');
+        assert!(m.try_lock().is_err());
+    }
+    {
+        let g = m.try_lock().unwrap();
+        let g = MutexGuard::try_map(g, |_| None::<&mut u8>).unwrap_err();
+        assert_eq!(g.0, 1);
+    }
+    let mut m = m;
+    m.get_mut().0 = 5;
+    assert_eq!(m.into_inner(), (5, String::from("xy")));
+    assert!(format!("{:?}", Mutex::new(3)).contains('3'));
+}
