@@ -168,7 +168,7 @@ fn sixteen_contended_senders() {
         })
         .collect();
     drop(tx);
-    let mut next = vec![0; SENDERS];
+    let mut next = [0; SENDERS];
     let mut count = 0;
     while let Some((s, i)) = rx.blocking_recv() {
         assert_eq!(next[s], i, "per-sender order");

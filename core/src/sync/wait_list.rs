@@ -187,6 +187,7 @@ impl<T> WaitList<T> {
     }
 
     /// Shared access to a waiter's data.
+    #[allow(dead_code)]
     pub(crate) fn get(&self, key: &WaiterKey) -> &T {
         &self.nodes[key.0].data
     }
