@@ -114,3 +114,53 @@ impl fmt::Debug for AtomicWaker {
         f.debug_struct("AtomicWaker").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn register_then_wake_from_another_thread() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let aw = Arc::new(AtomicWaker::new());
+        aw.register(&waker);
+        aw.register(&waker); // same waker: kept
+        let aw2 = aw.clone();
+        std::thread::spawn(move || aw2.wake()).join().unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        // Taken: a second wake finds nothing.
+        aw.wake();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(aw.take().is_none());
+    }
+
+    #[test]
+    fn concurrent_register_and_wake_never_lose_a_wakeup() {
+        for _ in 0..if cfg!(miri) { 10 } else { 200 } {
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let aw = Arc::new(AtomicWaker::new());
+            let aw2 = aw.clone();
+            let h = std::thread::spawn(move || aw2.wake());
+            aw.register(&waker);
+            h.join().unwrap();
+            // Either the wake found the waker, or it ran before the
+            // registration (then a later wake must find it).
+            if count.0.load(Ordering::SeqCst) == 0 {
+                aw.wake();
+            }
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        }
+    }
+}

@@ -318,3 +318,34 @@ impl<U: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, U> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards_give_exclusive_access() {
+        let m = Arc::new(Mutex::new(vec![1, 2]));
+        let hs: Vec<_> = (0..3)
+            .map(|i| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..if cfg!(miri) { 5 } else { 100 } {
+                        let g = m.blocking_lock();
+                        let mut g = MutexGuard::map(g, |v| &mut v[..]);
+                        g[0] += i;
+                        drop(g);
+                        let mut g = m.clone().blocking_lock_owned();
+                        g[1] += 1;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let n = if cfg!(miri) { 5 } else { 100 };
+        let v = Arc::try_unwrap(m).unwrap().into_inner();
+        assert_eq!(v, vec![1 + 3 * n, 2 + 3 * n]);
+    }
+}

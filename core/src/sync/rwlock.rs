@@ -330,3 +330,36 @@ debug_via_deref!(
     OwnedRwLockReadGuard<T>,
     OwnedRwLockWriteGuard<T>
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_and_writers_across_threads() {
+        let l = Arc::new(RwLock::new(String::new()));
+        let hs: Vec<_> = (0..4)
+            .map(|i| {
+                let l = l.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..if cfg!(miri) { 5 } else { 50 } {
+                        if i % 2 == 0 {
+                            let mut w = crate::sync::park::block_on(l.clone().write_owned());
+                            w.push('x');
+                            let r = OwnedRwLockWriteGuard::downgrade(w);
+                            assert!(!r.is_empty());
+                        } else {
+                            let r = l.blocking_read();
+                            assert!(r.chars().all(|c| c == 'x'));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let n = if cfg!(miri) { 5 } else { 50 };
+        assert_eq!(Arc::try_unwrap(l).unwrap().into_inner().len(), 2 * n);
+    }
+}

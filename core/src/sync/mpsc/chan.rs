@@ -332,3 +332,56 @@ impl Semaphore for Bounded {
         self.sem.is_closed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sync::mpsc;
+    use futures_util::task::noop_waker_ref;
+    use std::task::{Context, Poll};
+
+    #[test]
+    fn threads_send_receiver_gets_all_then_none() {
+        let n = if cfg!(miri) { 40 } else { 2_000 };
+        let (tx, mut rx) = mpsc::channel(8);
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for i in 0..n {
+                        tx.blocking_send(Box::new(i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut sum = 0;
+        while let Some(v) = rx.blocking_recv() {
+            sum += *v;
+        }
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(sum, 2 * (0..n).sum::<usize>());
+    }
+
+    #[test]
+    fn recv_consumes_coop_budget() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..(crate::task::coop::BUDGET as usize + 10) {
+            tx.send(i).unwrap();
+        }
+        let mut cx = Context::from_waker(noop_waker_ref());
+        crate::task::coop::budget(|| {
+            for _ in 0..crate::task::coop::BUDGET {
+                assert!(rx.poll_recv(&mut cx).is_ready());
+            }
+            // Budget spent: a ready channel still yields.
+            assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
+        });
+        // Outside a task poll it is unconstrained, and nothing was lost.
+        assert_eq!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(crate::task::coop::BUDGET as usize))
+        );
+    }
+}
