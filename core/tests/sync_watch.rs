@@ -131,3 +131,17 @@ fn cancelled_changed_loses_nothing() {
     assert!(rx.has_changed().unwrap());
     assert!(block_on(rx.changed()).is_ok());
 }
+
+#[test]
+fn wait_for_checks_current_then_waits() {
+    let (tx, mut rx) = watch::channel(1);
+    assert_eq!(*block_on(rx.wait_for(|v| *v == 1)).unwrap(), 1);
+    let h = std::thread::spawn(move || {
+        for i in 2..=5 {
+            tx.send(i).unwrap();
+        }
+    });
+    assert_eq!(*block_on(rx.wait_for(|v| *v == 5)).unwrap(), 5);
+    h.join().unwrap();
+    assert!(block_on(rx.wait_for(|v| *v == 6)).is_err());
+}

@@ -12,7 +12,7 @@
 //! The value cell is written only by the sender before it publishes
 //! `VALUE_SENT` and read only by the receiver after it observes `VALUE_SENT`
 //! (acquire), so the two never access it concurrently. Each side parks in
-//! its own [`AtomicWaker`]: the receiver in `rx_waker` (woken by send or
+//! its own `AtomicWaker`: the receiver in `rx_waker` (woken by send or
 //! sender drop), the sender in `tx_waker` (woken by receiver close/drop,
 //! for [`Sender::closed`]).
 use crate::loom::cell::UnsafeCell;
@@ -89,6 +89,10 @@ pub struct Sender<T> {
 
 /// Receives the value: `.await` it (a `Future`), or use
 /// [`Receiver::try_recv`].
+///
+/// # Cancel safety
+/// Awaiting it is cancel safe: the value is taken only by the poll that
+/// returns it, so a `&mut Receiver` polled in `select!` can be awaited again.
 pub struct Receiver<T> {
     inner: Option<Arc<Inner<T>>>,
 }
@@ -245,8 +249,6 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
-    /// # Cancel safety
-    /// Cancel safe: the value is taken only in the poll that returns it.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(

@@ -322,6 +322,38 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Waits until the value satisfies `f` (checking the current value
+    /// first), marks it seen and returns a borrow of it. Fails if every
+    /// sender is gone and the last value does not satisfy `f`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe; a cancelled call may have marked a non-matching value
+    /// as seen, but never loses a matching one.
+    pub async fn wait_for(
+        &mut self,
+        mut f: impl FnMut(&T) -> bool,
+    ) -> Result<Ref<'_, T>, RecvError> {
+        let shared = &*self.shared;
+        let seen = &mut self.version;
+        loop {
+            let notified = shared.notify_rx.notified();
+            {
+                let guard = shared.value.read();
+                let state = shared.state.load(Acquire);
+                let version = state & !CLOSED;
+                let has_changed = version != *seen;
+                *seen = version;
+                if f(&guard) {
+                    return Ok(Ref { guard, has_changed });
+                }
+                if state & CLOSED != 0 {
+                    return Err(RecvError(()));
+                }
+            }
+            notified.await;
+        }
+    }
+
     /// Whether both receivers watch the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
