@@ -266,3 +266,22 @@ fn futures_are_send() {
     assert_send(utx.closed());
     assert_send(urx.recv());
 }
+
+#[test]
+fn weak_senders_do_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    let weak = tx.downgrade();
+    let tx2 = weak.upgrade().expect("a sender is alive");
+    tx2.try_send(1).unwrap();
+    drop(tx);
+    drop(tx2);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(block_on(rx.recv()), Some(1));
+    assert_eq!(block_on(rx.recv()), None);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    let weak = tx.downgrade().clone();
+    drop(tx);
+    assert!(weak.upgrade().is_none());
+    assert_eq!(block_on(rx.recv()), None);
+}

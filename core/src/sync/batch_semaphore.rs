@@ -75,6 +75,17 @@ impl Semaphore {
         }
     }
 
+    /// As `new`, usable in `static`s. Panics (at compile time in a const
+    /// context) above [`MAX_PERMITS`].
+    #[cfg(not(loom))]
+    pub(crate) const fn const_new(permits: usize) -> Self {
+        assert!(permits <= MAX_PERMITS);
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
+
     pub(crate) fn available_permits(&self) -> usize {
         self.state.load(Acquire) >> SHIFT
     }

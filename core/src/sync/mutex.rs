@@ -88,6 +88,21 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// As [`Mutex::new`], usable to initialise a `static`.
+    ///
+    /// ```
+    /// use runtime_core::sync::Mutex;
+    /// static COUNT: Mutex<u32> = Mutex::const_new(0);
+    /// futures::executor::block_on(async { *COUNT.lock().await += 1 });
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> Self {
+        Mutex {
+            s: ll::Semaphore::const_new(1),
+            c: UnsafeCell::new(value),
+        }
+    }
+
     /// Waits for the lock. Waiters acquire it in the order they called
     /// `lock` (first poll).
     ///

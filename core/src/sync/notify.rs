@@ -77,6 +77,18 @@ impl Notify {
         Notify::default()
     }
 
+    /// As [`Notify::new`], usable to initialise a `static`.
+    #[cfg(not(loom))]
+    pub const fn const_new() -> Self {
+        Notify {
+            calls: AtomicUsize::new(0),
+            inner: Mutex::new(Inner {
+                permit: false,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
     /// Returns a future that completes when notified. See [`Notify`].
     ///
     /// # Cancel safety

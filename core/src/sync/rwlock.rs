@@ -79,6 +79,15 @@ impl<T> RwLock<T> {
         }
     }
 
+    /// As [`RwLock::new`], usable to initialise a `static`.
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> Self {
+        RwLock {
+            s: ll::Semaphore::const_new(MAX_READS),
+            c: UnsafeCell::new(value),
+        }
+    }
+
     async fn acquire(&self, n: usize) {
         if self.s.acquire(n).await.is_err() {
             unreachable!("an RwLock's semaphore is never closed");

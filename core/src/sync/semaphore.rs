@@ -56,6 +56,19 @@ impl Semaphore {
         }
     }
 
+    /// As [`Semaphore::new`], usable to initialise a `static`.
+    ///
+    /// ```
+    /// static LIMIT: runtime_core::sync::Semaphore = runtime_core::sync::Semaphore::const_new(4);
+    /// assert_eq!(LIMIT.available_permits(), 4);
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn const_new(permits: usize) -> Self {
+        Semaphore {
+            ll: ll::Semaphore::const_new(permits),
+        }
+    }
+
     /// Permits currently free.
     pub fn available_permits(&self) -> usize {
         self.ll.available_permits()

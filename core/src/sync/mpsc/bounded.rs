@@ -15,6 +15,12 @@ pub struct Sender<T> {
     chan: chan::Tx<T, Bounded>,
 }
 
+/// A sender that does not keep the channel open: [`WeakSender::upgrade`]
+/// gives a [`Sender`] back while at least one other sender exists.
+pub struct WeakSender<T> {
+    chan: chan::WeakTx<T, Bounded>,
+}
+
 /// Receives the values sent by every [`Sender`].
 pub struct Receiver<T> {
     chan: chan::Rx<T, Bounded>,
@@ -171,6 +177,35 @@ impl<T> Sender<T> {
     /// Whether both senders feed the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         self.chan.same_channel(&other.chan)
+    }
+
+    /// A [`WeakSender`] for this channel, which does not count as a sender
+    /// for closing purposes.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            chan: self.chan.downgrade(),
+        }
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A `Sender` again, or `None` if every sender was already dropped.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.chan.upgrade().map(|chan| Sender { chan })
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
     }
 }
 

@@ -54,6 +54,11 @@ pub(crate) struct Tx<T, S> {
     pub(crate) chan: Arc<Chan<T, S>>,
 }
 
+/// A handle that does not keep the channel open; see `WeakTx::upgrade`.
+pub(crate) struct WeakTx<T, S> {
+    chan: Arc<Chan<T, S>>,
+}
+
 /// The unique receiving handle: the only caller of `List::pop`.
 pub(crate) struct Rx<T, S: Semaphore> {
     chan: Arc<Chan<T, S>>,
@@ -105,6 +110,45 @@ impl<T, S: Semaphore> Tx<T, S> {
 
     pub(crate) fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakTx<T, S> {
+        WeakTx {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T, S> WeakTx<T, S> {
+    /// A sending handle again, unless every sender is already gone (then
+    /// the channel is closed for good).
+    pub(crate) fn upgrade(&self) -> Option<Tx<T, S>> {
+        let mut cur = self.chan.tx_count.load(Relaxed);
+        loop {
+            if cur == 0 {
+                return None;
+            }
+            match self
+                .chan
+                .tx_count
+                .compare_exchange_weak(cur, cur + 1, AcqRel, Relaxed)
+            {
+                Ok(_) => {
+                    return Some(Tx {
+                        chan: self.chan.clone(),
+                    })
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl<T, S> Clone for WeakTx<T, S> {
+    fn clone(&self) -> Self {
+        WeakTx {
+            chan: self.chan.clone(),
+        }
     }
 }
 

@@ -15,5 +15,5 @@ pub mod error;
 mod list;
 mod unbounded;
 
-pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender};
-pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
+pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};

@@ -14,6 +14,11 @@ pub struct UnboundedSender<T> {
     chan: chan::Tx<T, Unbounded>,
 }
 
+/// An unbounded sender that does not keep the channel open.
+pub struct WeakUnboundedSender<T> {
+    chan: chan::WeakTx<T, Unbounded>,
+}
+
 /// Receives the values sent by every [`UnboundedSender`].
 pub struct UnboundedReceiver<T> {
     chan: chan::Rx<T, Unbounded>,
@@ -64,6 +69,36 @@ impl<T> UnboundedSender<T> {
     /// Whether both senders feed the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         self.chan.same_channel(&other.chan)
+    }
+
+    /// A [`WeakUnboundedSender`], which does not count as a sender for
+    /// closing purposes.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            chan: self.chan.downgrade(),
+        }
+    }
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// An `UnboundedSender` again, or `None` if every sender was dropped.
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.upgrade().map(|chan| UnboundedSender { chan })
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 
