@@ -155,7 +155,7 @@ fn dropping_receiver_drops_buffered_values() {
 #[test]
 fn sixteen_contended_senders() {
     const SENDERS: usize = 16;
-    const PER: usize = 2_000;
+    const PER: usize = if cfg!(miri) { 20 } else { 2_000 };
     let (tx, mut rx) = mpsc::channel(64);
     let hs: Vec<_> = (0..SENDERS)
         .map(|s| {
@@ -183,13 +183,14 @@ fn sixteen_contended_senders() {
 
 #[test]
 fn unbounded_across_threads_and_close() {
+    const PER_THREAD: u64 = if cfg!(miri) { 50 } else { 1000 };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let hs: Vec<_> = (0..4)
         .map(|t| {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                for i in 0..1000u64 {
-                    tx.send(t * 1000 + i).unwrap();
+                for i in 0..PER_THREAD {
+                    tx.send(t * PER_THREAD + i).unwrap();
                 }
             })
         })
@@ -205,7 +206,7 @@ fn unbounded_across_threads_and_close() {
     for h in hs {
         h.join().unwrap();
     }
-    assert_eq!(sum, (0..4000u64).sum());
+    assert_eq!(sum, (0..4 * PER_THREAD).sum());
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     tx.send(1).unwrap();

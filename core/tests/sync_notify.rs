@@ -112,14 +112,15 @@ fn dropped_notified_forwards_its_notification() {
 
 #[test]
 fn cross_thread_wakeups() {
+    const ROUNDS: usize = if cfg!(miri) { 20 } else { 1000 };
     let n = Arc::new(Notify::new());
     let n2 = n.clone();
     let h = std::thread::spawn(move || {
-        for _ in 0..1000 {
+        for _ in 0..ROUNDS {
             block_on(n2.notified());
         }
     });
-    for _ in 0..1000 {
+    for _ in 0..ROUNDS {
         n.notify_one();
         // Wait until the permit is consumed so none is coalesced.
         while n.notified_is_stored() {

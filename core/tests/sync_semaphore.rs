@@ -130,7 +130,7 @@ fn bounds_concurrency_across_threads() {
         .map(|_| {
             let (s, inside, max_seen) = (s.clone(), inside.clone(), max_seen.clone());
             std::thread::spawn(move || {
-                for _ in 0..200 {
+                for _ in 0..if cfg!(miri) { 10 } else { 200 } {
                     let _p = block_on(s.acquire()).unwrap();
                     let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                     max_seen.fetch_max(now, Ordering::SeqCst);
