@@ -36,7 +36,9 @@ fn lagged_reports_exact_count_then_continues_from_oldest() {
         tx.send(i).unwrap();
     }
     // Capacity 4: values 6..10 retained, 0..6 overwritten.
+    assert_eq!(rx.len(), 10);
     assert_eq!(block_on(rx.recv()), Err(RecvError::Lagged(6)));
+    assert_eq!(rx.len(), 4);
     for i in 6..10 {
         assert_eq!(block_on(rx.recv()), Ok(i));
     }
@@ -66,6 +68,7 @@ fn closed_after_senders_drop_and_drain() {
     assert_eq!(block_on(rx.recv()), Ok(2));
     assert_eq!(block_on(rx.recv()), Err(RecvError::Closed));
     assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(rx.is_closed() && rx.is_empty());
 }
 
 #[test]

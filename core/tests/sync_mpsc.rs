@@ -286,3 +286,21 @@ fn weak_senders_do_not_keep_the_channel_open() {
     assert!(weak.upgrade().is_none());
     assert_eq!(block_on(rx.recv()), None);
 }
+
+#[test]
+fn len_counts_buffered_messages() {
+    let (tx, mut rx) = mpsc::channel(100);
+    assert!(rx.is_empty());
+    for i in 0..70 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 70);
+    for _ in 0..35 {
+        rx.try_recv().unwrap();
+    }
+    assert_eq!(rx.len(), 35);
+    assert_eq!(rx.capacity(), 65);
+    let (utx, urx) = mpsc::unbounded_channel();
+    utx.send(()).unwrap();
+    assert_eq!(urx.len(), 1);
+}

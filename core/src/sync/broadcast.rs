@@ -314,6 +314,23 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// How many values this receiver has yet to receive (including ones it
+    /// already lagged past, which it will skip with `Lagged`).
+    pub fn len(&self) -> usize {
+        let tail = self.shared.tail.lock();
+        tail.pos.wrapping_sub(self.next) as usize
+    }
+
+    /// Whether nothing new is waiting for this receiver.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether every sender is gone.
+    pub fn is_closed(&self) -> bool {
+        self.shared.tail.lock().closed
+    }
+
     /// A new receiver (sharing nothing with this one) that sees values sent
     /// from now on.
     pub fn resubscribe(&self) -> Self {

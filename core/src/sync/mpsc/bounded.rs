@@ -334,6 +334,16 @@ impl<T> Receiver<T> {
         self.chan.chan().semaphore.bound
     }
 
+    /// How many messages are buffered.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// Whether no message is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Polls for the next value (the `Stream`-style entry point).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.chan.poll_recv(cx)

@@ -284,6 +284,12 @@ impl<T, S: Semaphore> Rx<T, S> {
         }
     }
 
+    /// Buffered messages.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: `pop` needs `&mut Rx`; holding `&self` excludes it.
+        unsafe { self.chan.list.len() }
+    }
+
     pub(crate) fn chan(&self) -> &Chan<T, S> {
         &self.chan
     }

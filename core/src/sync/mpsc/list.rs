@@ -202,6 +202,21 @@ impl<T> List<T> {
     }
 }
 
+impl<T> List<T> {
+    /// Messages pushed (or being pushed) and not yet popped.
+    ///
+    /// # Safety
+    /// Must not run concurrently with `pop` (call it from the consumer's
+    /// side, which serialises the two).
+    pub(crate) unsafe fn len(&self) -> usize {
+        let tail = self.tail_index.0.load(Acquire);
+        // SAFETY: by the contract no `pop` is writing `head` concurrently.
+        let head = self.head.0.with(|h| unsafe { (*h).index });
+        // Every `LAP` positions include one unused sentinel.
+        (tail - head) - (tail / LAP - head / LAP)
+    }
+}
+
 fn backoff(spins: &mut u32) {
     if *spins < 6 {
         for _ in 0..(1 << *spins) {
@@ -272,8 +287,12 @@ mod tests {
         for i in 0..100 {
             l.push(i);
         }
+        // SAFETY: single-threaded test.
+        assert_eq!(unsafe { l.len() }, 100);
         for i in 0..100 {
             assert_eq!(pop_value(&l), Some(i));
+            // SAFETY: single-threaded test.
+            assert_eq!(unsafe { l.len() }, 99 - i);
         }
         assert_eq!(pop_value(&l), None);
         l.push(7);
