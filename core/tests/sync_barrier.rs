@@ -63,3 +63,36 @@ fn waits_for_all_then_releases() {
     assert!(block_on(Barrier::new(1).wait()).is_leader());
     assert!(block_on(Barrier::new(0).wait()).is_leader());
 }
+
+#[test]
+fn one_leader_per_generation_among_runtime_tasks() {
+    const N: usize = 8;
+    const GENERATIONS: usize = if cfg!(miri) { 3 } else { 100 };
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let leaders = rt.block_on(async {
+        let b = Arc::new(Barrier::new(N));
+        let hs: Vec<_> = (0..N)
+            .map(|_| {
+                let b = b.clone();
+                runtime_core::spawn(async move {
+                    let mut led = 0;
+                    for _ in 0..GENERATIONS {
+                        if b.wait().await.is_leader() {
+                            led += 1;
+                        }
+                    }
+                    led
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for h in hs {
+            total += h.await.unwrap();
+        }
+        total
+    });
+    assert_eq!(leaders, GENERATIONS);
+}

@@ -123,3 +123,36 @@ fn waiting_receivers_wake_and_cancel_safely() {
     drop(rx);
     assert_eq!(h.join().unwrap(), (2..500).collect::<Vec<_>>());
 }
+
+#[test]
+fn fan_out_to_runtime_tasks() {
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, _) = broadcast::channel(1024);
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let mut rx = tx.subscribe();
+                runtime_core::spawn(async move {
+                    let mut sum = 0u64;
+                    loop {
+                        match rx.recv().await {
+                            Ok(v) => sum += v,
+                            Err(RecvError::Closed) => return sum,
+                            Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 0..1000u64 {
+            tx.send(i).unwrap();
+        }
+        drop(tx);
+        for h in hs {
+            assert_eq!(h.await.unwrap(), (0..1000).sum::<u64>());
+        }
+    });
+}

@@ -304,3 +304,84 @@ fn len_counts_buffered_messages() {
     utx.send(()).unwrap();
     assert_eq!(urx.len(), 1);
 }
+
+#[test]
+fn sixteen_sender_tasks_on_multi_thread_runtime() {
+    const SENDERS: usize = 16;
+    const PER: usize = if cfg!(miri) { 20 } else { 5_000 };
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    let count = rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(32);
+        for s in 0..SENDERS {
+            let tx = tx.clone();
+            runtime_core::spawn(async move {
+                for i in 0..PER {
+                    tx.send((s, i)).await.unwrap();
+                }
+            });
+        }
+        drop(tx);
+        let consumer = runtime_core::spawn(async move {
+            let mut next = [0; SENDERS];
+            let mut count = 0;
+            while let Some((s, i)) = rx.recv().await {
+                assert_eq!(next[s], i, "per-sender order");
+                next[s] += 1;
+                count += 1;
+            }
+            count
+        });
+        consumer.await.unwrap()
+    });
+    assert_eq!(count, SENDERS * PER);
+}
+
+#[test]
+fn recv_yields_to_other_tasks_when_budget_is_spent() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // On one thread, a task draining an always-ready channel must still let
+    // another ready task run: `recv` takes part in the coop budget.
+    let rt = runtime_core::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let seen_at = Arc::new(AtomicUsize::new(usize::MAX));
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..10_000 {
+            tx.send(i).unwrap();
+        }
+        let (f, s) = (flag.clone(), seen_at.clone());
+        let drain = runtime_core::spawn(async move {
+            for i in 0..10_000 {
+                rx.recv().await.unwrap();
+                if f.load(Ordering::SeqCst) && s.load(Ordering::SeqCst) == usize::MAX {
+                    s.store(i, Ordering::SeqCst);
+                }
+            }
+        });
+        let f = flag.clone();
+        let other = runtime_core::spawn(async move { f.store(true, Ordering::SeqCst) });
+        drain.await.unwrap();
+        other.await.unwrap();
+    });
+    assert!(
+        seen_at.load(Ordering::SeqCst) < 10_000,
+        "the draining task never yielded"
+    );
+}
+
+#[test]
+#[should_panic(expected = "Cannot block the current thread from within a runtime")]
+fn blocking_recv_inside_a_runtime_panics() {
+    let rt = runtime_core::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (_tx, mut rx) = mpsc::channel::<u8>(1);
+    rt.block_on(async move {
+        let _ = rx.blocking_recv();
+    });
+}

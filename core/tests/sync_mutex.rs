@@ -2,6 +2,7 @@
 //! guards held across `.await`, owned/mapped guards.
 use futures::executor::{block_on, LocalPool};
 use futures::task::{noop_waker_ref, LocalSpawnExt};
+use runtime_core::runtime::Builder;
 use runtime_core::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 use std::future::Future;
 use std::pin::Pin;
@@ -31,12 +32,45 @@ fn guard_is_send_and_lock_future_is_send() {
 }
 
 #[test]
-fn contended_increments_sum_exactly() {
-    // 64 tasks x 2.5k increments, spread over 4 OS threads each running a
-    // local executor, with an await point inside the critical section.
+fn contended_increments_sum_exactly_on_multi_thread_runtime() {
+    // 64 tasks x 5k increments on 4 workers, with an await point inside
+    // the critical section now and then.
+    const TASKS: usize = 64;
+    const ITERS: usize = if cfg!(miri) { 10 } else { 5_000 };
+    let rt = Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .unwrap();
+    let m = Arc::new(Mutex::new(0usize));
+    rt.block_on(async {
+        let hs: Vec<_> = (0..TASKS)
+            .map(|_| {
+                let m = m.clone();
+                runtime_core::spawn(async move {
+                    for i in 0..ITERS {
+                        let mut g = m.lock().await;
+                        let v = *g;
+                        if i % 1000 == 0 {
+                            runtime_core::task::yield_now().await;
+                        }
+                        *g = v + 1;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    assert_eq!(*m.try_lock().unwrap(), TASKS * ITERS);
+}
+
+#[test]
+fn contended_increments_sum_exactly_on_foreign_executors() {
+    // Runtime-agnostic: OS threads each running a `futures` local executor.
     const THREADS: usize = 4;
     const TASKS_PER_THREAD: usize = if cfg!(miri) { 4 } else { 16 };
-    const ITERS: usize = if cfg!(miri) { 10 } else { 2_500 };
+    const ITERS: usize = if cfg!(miri) { 10 } else { 1_000 };
     let m = Arc::new(Mutex::new(0usize));
     let hs: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -47,24 +81,8 @@ fn contended_increments_sum_exactly() {
                     let m = m.clone();
                     pool.spawner()
                         .spawn_local(async move {
-                            for i in 0..ITERS {
-                                let mut g = m.lock().await;
-                                let v = *g;
-                                if i % 500 == 0 {
-                                    // Yield while holding the lock.
-                                    let mut yielded = false;
-                                    futures::future::poll_fn(|cx| {
-                                        if yielded {
-                                            Poll::Ready(())
-                                        } else {
-                                            yielded = true;
-                                            cx.waker().wake_by_ref();
-                                            Poll::Pending
-                                        }
-                                    })
-                                    .await;
-                                }
-                                *g = v + 1;
+                            for _ in 0..ITERS {
+                                *m.lock().await += 1;
                             }
                         })
                         .unwrap();
@@ -77,6 +95,33 @@ fn contended_increments_sum_exactly() {
         h.join().unwrap();
     }
     assert_eq!(*m.try_lock().unwrap(), THREADS * TASKS_PER_THREAD * ITERS);
+}
+
+#[test]
+#[should_panic(expected = "Cannot block the current thread from within a runtime")]
+fn blocking_lock_inside_a_runtime_panics() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let m = Mutex::new(());
+    rt.block_on(async {
+        let _g = m.blocking_lock();
+    });
+}
+
+#[test]
+fn blocking_lock_from_spawn_blocking() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let m = Arc::new(Mutex::new(0));
+    rt.block_on(async {
+        let g = m.lock().await;
+        let m2 = m.clone();
+        let h = runtime_core::spawn_blocking(move || *m2.blocking_lock() += 1);
+        drop(g);
+        h.await.unwrap();
+    });
+    assert_eq!(*m.try_lock().unwrap(), 1);
 }
 
 #[test]

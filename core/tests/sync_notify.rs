@@ -147,3 +147,35 @@ impl StoredPermit for Notify {
         }
     }
 }
+
+#[test]
+fn notify_waiters_wakes_every_runtime_task() {
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let n = Arc::new(Notify::new());
+        let (ready_tx, mut ready_rx) = runtime_core::sync::mpsc::unbounded_channel();
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                let n = n.clone();
+                let ready_tx = ready_tx.clone();
+                runtime_core::spawn(async move {
+                    let notified = n.notified();
+                    let mut notified = std::pin::pin!(notified);
+                    notified.as_mut().enable();
+                    ready_tx.send(()).unwrap();
+                    notified.await;
+                })
+            })
+            .collect();
+        for _ in 0..8 {
+            ready_rx.recv().await.unwrap();
+        }
+        n.notify_waiters();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+}

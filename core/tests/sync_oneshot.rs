@@ -99,3 +99,25 @@ fn cancelled_receive_keeps_the_value() {
     tx.send(1).unwrap();
     assert_eq!(rx.try_recv(), Ok(1));
 }
+
+#[test]
+fn between_runtime_tasks() {
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let total = rt.block_on(async {
+        let mut rxs = Vec::new();
+        for i in 0..100u32 {
+            let (tx, rx) = oneshot::channel();
+            runtime_core::spawn(async move { tx.send(i).unwrap() });
+            rxs.push(rx);
+        }
+        let mut total = 0;
+        for rx in rxs {
+            total += rx.await.unwrap();
+        }
+        total
+    });
+    assert_eq!(total, (0..100).sum::<u32>());
+}

@@ -146,3 +146,25 @@ fn bounds_concurrency_across_threads() {
     assert!(max_seen.load(Ordering::SeqCst) <= LIMIT);
     assert_eq!(s.available_permits(), LIMIT);
 }
+
+#[test]
+fn close_wakes_waiting_runtime_tasks() {
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = Arc::new(Semaphore::new(0));
+        let hs: Vec<_> = (0..10)
+            .map(|_| {
+                let s = s.clone();
+                runtime_core::spawn(async move { s.acquire_owned().await.is_err() })
+            })
+            .collect();
+        runtime_core::task::yield_now().await;
+        s.close();
+        for h in hs {
+            assert!(h.await.unwrap(), "acquire must fail after close");
+        }
+    });
+}

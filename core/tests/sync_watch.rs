@@ -145,3 +145,39 @@ fn wait_for_checks_current_then_waits() {
     h.join().unwrap();
     assert!(block_on(rx.wait_for(|v| *v == 6)).is_err());
 }
+
+#[test]
+fn receivers_in_runtime_tasks_see_the_final_value() {
+    let rt = runtime_core::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, rx) = watch::channel(0u32);
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let mut rx = rx.clone();
+                runtime_core::spawn(async move {
+                    let mut last = *rx.borrow_and_update();
+                    while rx.changed().await.is_ok() {
+                        let v = *rx.borrow_and_update();
+                        assert!(v >= last);
+                        last = v;
+                    }
+                    last
+                })
+            })
+            .collect();
+        drop(rx);
+        for i in 1..=1000 {
+            tx.send(i).unwrap();
+            if i % 100 == 0 {
+                runtime_core::task::yield_now().await;
+            }
+        }
+        drop(tx);
+        for h in hs {
+            assert_eq!(h.await.unwrap(), 1000);
+        }
+    });
+}

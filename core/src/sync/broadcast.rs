@@ -366,6 +366,10 @@ impl<T: Clone> Receiver<T> {
     }
 
     /// Blocking [`Receiver::recv`] for threads not running async tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
         crate::sync::park::block_on(self.recv())
     }

@@ -118,13 +118,17 @@ impl<T> Mutex<T> {
 
     /// Locks from a thread that is not running async tasks, blocking it.
     ///
-    /// Must not be called from within an async task (it would block the
-    /// worker thread).
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
         crate::sync::park::block_on(self.lock())
     }
 
     /// As [`Mutex::blocking_lock`], returning an owning guard.
+    ///
+    /// # Panics
+    /// As [`Mutex::blocking_lock`].
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         crate::sync::park::block_on(self.lock_owned())
     }

@@ -38,7 +38,19 @@ impl Wake for ThreadWaker {
 const SPINS: u32 = 10;
 
 /// Runs `fut` to completion on the current thread, parking between polls.
+///
+/// # Panics
+/// If the thread is driving a runtime (a worker, or inside `block_on`):
+/// blocking it would stall its tasks, possibly the very one we wait for.
+#[track_caller]
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    if crate::runtime::is_driving() {
+        panic!(
+            "Cannot block the current thread from within a runtime. This happens because a \
+             function attempted to block the current thread while the thread is being used to \
+             drive asynchronous tasks. Use `spawn_blocking` or the async method instead."
+        );
+    }
     let tw = Arc::new(ThreadWaker {
         thread: thread::current(),
         woken: AtomicBool::new(false),

@@ -165,11 +165,19 @@ impl<T> RwLock<T> {
     }
 
     /// Blocking [`RwLock::read`] for threads not running async tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
         crate::sync::park::block_on(self.read())
     }
 
     /// Blocking [`RwLock::write`] for threads not running async tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
         crate::sync::park::block_on(self.write())
     }

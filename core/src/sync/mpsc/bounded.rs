@@ -102,6 +102,10 @@ impl<T> Sender<T> {
     }
 
     /// Blocking [`Sender::send`] for threads not running async tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
         crate::sync::park::block_on(self.send(value))
     }
@@ -310,6 +314,10 @@ impl<T> Receiver<T> {
     }
 
     /// Blocking [`Receiver::recv`] for threads not running async tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_recv(&mut self) -> Option<T> {
         crate::sync::park::block_on(self.recv())
     }

@@ -141,6 +141,10 @@ impl<T> UnboundedReceiver<T> {
     }
 
     /// Blocking [`UnboundedReceiver::recv`] for threads not running tasks.
+    ///
+    /// # Panics
+    /// If called on a thread that drives a runtime (inside a task or
+    /// `block_on`); use it from plain threads or `spawn_blocking`.
     pub fn blocking_recv(&mut self) -> Option<T> {
         crate::sync::park::block_on(self.recv())
     }
