@@ -79,6 +79,9 @@ impl AtomicWaker {
             Err(WAKING) => {
                 // Being woken right now: make sure this poll is retried.
                 waker.wake_by_ref();
+                // The caller will re-poll at once, spinning until the waking
+                // party clears WAKING; tell the CPU (and loom) so.
+                crate::loom::hint::spin_loop();
             }
             Err(_) => {
                 // Concurrent `register` calls are a misuse; the other call
@@ -115,7 +118,7 @@ impl fmt::Debug for AtomicWaker {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};

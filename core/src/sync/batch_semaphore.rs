@@ -320,7 +320,7 @@ impl Drop for Acquire<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use futures_util::task::noop_waker_ref;

@@ -21,7 +21,8 @@
 //! "previous lap". A dropped receiver walks its unread positions to release
 //! its share of each slot's `rem`.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::loom::sync::{Mutex, RwLock};
+use crate::loom::sync::Mutex;
+use crate::sync::rw_lock::RwLock;
 use crate::sync::wait_list::{WaitList, WaiterKey, WakeList};
 use std::fmt;
 use std::future::Future;

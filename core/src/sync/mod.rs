@@ -22,9 +22,13 @@ mod error;
 mod mutex;
 mod notify;
 mod park;
+mod rw_lock;
 mod rwlock;
 mod semaphore;
 pub(crate) mod wait_list;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 pub mod broadcast;
 pub mod mpsc;

@@ -338,7 +338,7 @@ impl<U: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, U> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -36,13 +36,13 @@ use std::task::{Context, Poll, Waker};
 ///     notify.notified().await; // consumes it at once
 /// });
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Notify {
     calls: AtomicUsize,
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     permit: bool,
     waiters: WaitList<Option<Notification>>,
@@ -74,7 +74,13 @@ enum State {
 impl Notify {
     /// A `Notify` with no stored permit.
     pub fn new() -> Self {
-        Notify::default()
+        Notify {
+            calls: AtomicUsize::new(0),
+            inner: Mutex::new(Inner {
+                permit: false,
+                waiters: WaitList::new(),
+            }),
+        }
     }
 
     /// As [`Notify::new`], usable to initialise a `static`.
@@ -125,6 +131,12 @@ impl Notify {
                 .drain_with(&mut wakers, |n| *n = Some(Notification::All));
         }
         wakers.wake_all();
+    }
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify::new()
     }
 }
 

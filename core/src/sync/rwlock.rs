@@ -348,7 +348,7 @@ debug_via_deref!(
     OwnedRwLockWriteGuard<T>
 );
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

@@ -247,7 +247,7 @@ impl Drop for WakeList {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

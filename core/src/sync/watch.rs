@@ -14,8 +14,8 @@
 //!
 //! `CLOSED` is set when the last sender is dropped.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
-use crate::loom::sync::RwLock;
 use crate::sync::notify::Notify;
+use crate::sync::rw_lock::{RwLock, RwLockReadGuard};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -84,7 +84,7 @@ pub struct Receiver<T> {
 /// A read borrow of the current value. Holds a read lock: keep it short and
 /// never across an `.await`, or senders block.
 pub struct Ref<'a, T> {
-    guard: parking_lot::RwLockReadGuard<'a, T>,
+    guard: RwLockReadGuard<'a, T>,
     has_changed: bool,
 }
 

@@ -383,7 +383,7 @@ impl Semaphore for Bounded {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use crate::sync::mpsc;
     use futures_util::task::noop_waker_ref;

@@ -34,7 +34,8 @@ use crate::loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 use std::mem::MaybeUninit;
 use std::ptr;
 
-const LAP: usize = 32;
+// Small blocks under loom so models cross block boundaries.
+const LAP: usize = if cfg!(loom) { 4 } else { 32 };
 const BLOCK_CAP: usize = LAP - 1;
 const WRITE: usize = 1;
 
@@ -267,7 +268,7 @@ impl<T> std::fmt::Debug for List<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

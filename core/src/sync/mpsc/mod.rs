@@ -12,7 +12,7 @@
 mod bounded;
 mod chan;
 pub mod error;
-mod list;
+pub(crate) mod list;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
