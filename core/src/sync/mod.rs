@@ -14,6 +14,12 @@
 //! section. All of them share one building block, a FIFO wait list with O(1)
 //! removal (`wait_list`), and the locks and bounded channel share one fair
 //! batch semaphore (`batch_semaphore`).
+//!
+//! Verification: unit tests in these modules run under Miri
+//! (`cargo +nightly miri test -p runtime-core --lib sync`), `loom_tests`
+//! model-checks the lock-free protocols
+//! (`RUSTFLAGS="--cfg loom" cargo test -p runtime-core --lib --release sync::loom_tests`),
+//! and `core/tests/sync_*.rs` test each primitive's behaviour.
 
 mod atomic_waker;
 mod barrier;
