@@ -120,7 +120,7 @@ fn rust_row(
 
 /// Every row, in report order.
 pub fn rows() -> Vec<Row> {
-    use crate::sides::ours::{remote, sched};
+    use crate::sides::ours::{net, remote, sched};
     let s = |x: &str| x.to_string();
     let mut rows = vec![
         rust_row(
@@ -223,6 +223,23 @@ pub fn rows() -> Vec<Row> {
         0,
         pair!(sched::spawn_blocking_many),
     ));
+    for conns in [1u64, 64, 1_000] {
+        let trips = net::round_trips(conns);
+        rows.push(rust_row(
+            format!("tcp_echo/{conns}"),
+            format!(
+                "{} connection(s) × {trips} round trips of 1 KiB, loopback",
+                th(conns)
+            ),
+            Kind::Throughput {
+                items: conns * trips,
+                unit: "round trips",
+            },
+            true,
+            conns,
+            pair!(net::tcp_echo),
+        ));
+    }
     rows.push(rust_row(
         s("idle_task_rss"),
         s("1,000,000 tasks parked on pending(); RSS delta / task"),

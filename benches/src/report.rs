@@ -113,9 +113,9 @@ fn fmt_time(ns: f64) -> String {
 /// Human form of a rate.
 fn fmt_rate(per_sec: f64, unit: &str) -> String {
     if per_sec >= 1e6 {
-        format!("{:.2} M{unit}/s", per_sec / 1e6)
+        format!("{:.2} M {unit}/s", per_sec / 1e6)
     } else if per_sec >= 1e3 {
-        format!("{:.1} K{unit}/s", per_sec / 1e3)
+        format!("{:.1} K {unit}/s", per_sec / 1e3)
     } else {
         format!("{per_sec:.0} {unit}/s")
     }
@@ -310,6 +310,6 @@ mod tests {
     #[test]
     fn units() {
         assert_eq!(fmt_time(1_500_000.0), "1.50 ms");
-        assert_eq!(fmt_rate(2_500_000.0, "tasks"), "2.50 Mtasks/s");
+        assert_eq!(fmt_rate(2_500_000.0, "tasks"), "2.50 M tasks/s");
     }
 }

@@ -18,6 +18,8 @@ pub fn runtime(workers: usize) -> rt::runtime::Runtime {
 
 #[path = "../rows/memory.rs"]
 pub mod memory;
+#[path = "../rows/net.rs"]
+pub mod net;
 #[path = "../rows/remote.rs"]
 pub mod remote;
 #[path = "../rows/sched.rs"]
