@@ -120,7 +120,7 @@ fn rust_row(
 
 /// Every row, in report order.
 pub fn rows() -> Vec<Row> {
-    use crate::sides::ours::{net, remote, sched};
+    use crate::sides::ours::{net, remote, sched, sync};
     let s = |x: &str| x.to_string();
     let mut rows = vec![
         rust_row(
@@ -166,10 +166,7 @@ pub fn rows() -> Vec<Row> {
         ),
         rust_row(
             s("ping_pong"),
-            format!(
-                "{} pings over 2 oneshots (futures-channel, both sides)",
-                th(sched::NUM_PINGS as u64)
-            ),
+            format!("{} pings over 2 oneshots each", th(sched::NUM_PINGS as u64)),
             Kind::Time,
             true,
             0,
@@ -222,6 +219,48 @@ pub fn rows() -> Vec<Row> {
         true,
         0,
         pair!(sched::spawn_blocking_many),
+    ));
+    rows.push(rust_row(
+        s("mpsc_contended"),
+        format!(
+            "{} senders × {} msgs, bounded({}), 1 receiver",
+            sync::SENDERS,
+            th(sync::MSGS_PER_SENDER),
+            th(sync::CAPACITY as u64)
+        ),
+        Kind::Throughput {
+            items: sync::SENDERS as u64 * sync::MSGS_PER_SENDER,
+            unit: "msgs",
+        },
+        true,
+        0,
+        pair!(sync::mpsc_contended),
+    ));
+    rows.push(rust_row(
+        s("mutex_uncontended"),
+        format!("1 task × {} lock+increment", th(sync::LOCKS)),
+        Kind::Throughput {
+            items: sync::LOCKS,
+            unit: "locks",
+        },
+        true,
+        0,
+        pair!(sync::mutex_uncontended),
+    ));
+    rows.push(rust_row(
+        s("mutex_contended"),
+        format!(
+            "{} tasks × {} lock+increment, yield under the lock every 100th",
+            sync::LOCK_TASKS,
+            th(sync::LOCKS_PER_TASK)
+        ),
+        Kind::Throughput {
+            items: sync::LOCK_TASKS * sync::LOCKS_PER_TASK,
+            unit: "locks",
+        },
+        true,
+        0,
+        pair!(sync::mutex_contended),
     ));
     for conns in [1u64, 64, 1_000] {
         let trips = net::round_trips(conns);

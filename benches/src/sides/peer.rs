@@ -3,9 +3,8 @@
 
 pub use tokio as rt;
 
-/// One-shot channel used by `ping_pong`: runtime-neutral until
-/// `runtime_core::sync::oneshot` lands, then each side's own.
-pub use futures::channel::oneshot;
+/// One-shot channel used by `ping_pong`: each side's own.
+pub use rt::sync::oneshot;
 
 /// Builds the peer runtime with `workers` workers.
 pub fn runtime(workers: usize) -> rt::runtime::Runtime {
@@ -24,3 +23,5 @@ pub mod net;
 pub mod remote;
 #[path = "../rows/sched.rs"]
 pub mod sched;
+#[path = "../rows/sync.rs"]
+pub mod sync;
