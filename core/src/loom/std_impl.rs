@@ -36,7 +36,7 @@ pub(crate) mod cell {
 }
 
 pub(crate) mod thread {
-    pub(crate) use std::thread::{current, park, panicking, spawn, yield_now, Builder, JoinHandle};
+    pub(crate) use std::thread::{current, panicking, park, spawn, yield_now, Builder, JoinHandle};
 }
 
 pub(crate) mod hint {

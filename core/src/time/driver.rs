@@ -1,43 +1,399 @@
-//! The time driver contract used by the scheduler's parking.
+//! The time driver: the timing wheel behind a mutex, advanced by the thread
+//! that parks the runtime's drivers.
 //!
-//! TEMPORARY STAND-IN that only forwards to the I/O driver. The scheduler
-//! relies only on:
-//! - `Driver::new(io::driver::Driver, &Clock) -> (Driver, Handle)`
-//! - `Driver::park(&mut self, &runtime::driver::Handle)`: block until unpark,
-//!   I/O, or the next timer deadline; fire expired timers before returning;
-//! - `Driver::park_timeout(&mut self, &runtime::driver::Handle, Duration)`;
-//! - `Driver::shutdown(&mut self, &runtime::driver::Handle)`: fire/cancel all
-//!   timers so pending `Sleep`s observe shutdown.
+//! # Contract with the scheduler
+//! - [`Driver::new`] wraps the I/O driver and returns the shared [`Handle`]
+//!   (stored in `runtime::driver::Handle::time`).
+//! - [`Driver::park`] / [`Driver::park_timeout`]: compute the next timer
+//!   deadline, park the I/O driver until then (or the given limit, or an
+//!   unpark), then fire every expired timer.
+//! - [`Driver::shutdown`]: fire every timer with a shutdown error; timers
+//!   registered afterwards fire with it at once.
+//!
+//! # Design
+//! One `Mutex<Locked>` guards the wheel and `next_wake`, the tick the
+//! parked driver will wake at by itself (`None`: no timer, it sleeps until
+//! unparked). Per timer:
+//! - register: one lock; the I/O driver is unparked only if the new deadline
+//!   is earlier than `next_wake` (and `next_wake` is lowered, so a burst of
+//!   registrations unparks at most once);
+//! - postpone (`Sleep::reset` later, `Interval` ticks): no lock at all, see
+//!   `entry.rs`;
+//! - cancel (drop before firing): one lock; drop after firing: none;
+//! - fire: the driver pops due entries under the lock and collects their
+//!   wakers, waking them in batches of [`WAKE_BATCH`] with the lock released.
+//!
+//! Paused clock: when the clock can auto-advance, "sleep until the next
+//! timer" becomes "poll I/O without blocking; if nothing unparked the
+//! driver (the runtime is idle), advance the clock to that timer".
+use super::entry::{Fired, TimerShared, MAX_SAFE_TICK};
+use super::source::TimeSource;
+use super::wheel::{Insert, Wheel};
+use super::Clock;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::Mutex;
 use crate::runtime::driver::Handle as DriverHandle;
-use crate::time::Clock;
+use std::fmt;
+use std::ptr::NonNull;
+use std::task::Waker;
 use std::time::Duration;
+
+/// Wakers collected before the lock is released to wake them.
+const WAKE_BATCH: usize = 32;
 
 /// Owns the timing wheel's processing; held by the parked worker that drives.
 #[derive(Debug)]
 pub(crate) struct Driver {
     park: crate::io::driver::Driver,
+    /// Reused buffer for wakers of fired timers.
+    wakers: Vec<Waker>,
 }
 
 /// Shared access to the timer wheel from any thread.
-#[derive(Debug, Clone)]
 pub(crate) struct Handle {
-    _private: (),
+    time_source: TimeSource,
+    locked: Mutex<Locked>,
+    is_shutdown: AtomicBool,
+}
+
+struct Locked {
+    wheel: Wheel,
+    /// The tick the driver will wake at without being unparked.
+    next_wake: Option<u64>,
 }
 
 impl Driver {
-    pub(crate) fn new(park: crate::io::driver::Driver, _clock: &Clock) -> (Driver, Handle) {
-        (Driver { park }, Handle { _private: () })
+    pub(crate) fn new(park: crate::io::driver::Driver, clock: &Clock) -> (Driver, Handle) {
+        let handle = Handle {
+            time_source: TimeSource::new(clock),
+            locked: Mutex::new(Locked {
+                wheel: Wheel::new(),
+                next_wake: None,
+            }),
+            is_shutdown: AtomicBool::new(false),
+        };
+        let driver = Driver {
+            park,
+            wakers: Vec::with_capacity(WAKE_BATCH),
+        };
+        (driver, handle)
     }
 
+    /// Blocks until an unpark, an I/O event or the next timer, then fires
+    /// expired timers.
     pub(crate) fn park(&mut self, handle: &DriverHandle) {
-        self.park.park_timeout(&handle.io, None);
+        self.park_internal(handle, None)
     }
 
+    /// Like [`Driver::park`], for at most `duration`.
     pub(crate) fn park_timeout(&mut self, handle: &DriverHandle, duration: Duration) {
-        self.park.park_timeout(&handle.io, Some(duration));
+        self.park_internal(handle, Some(duration))
     }
 
+    /// Fires every timer with the shutdown error and shuts the I/O driver
+    /// down.
     pub(crate) fn shutdown(&mut self, handle: &DriverHandle) {
+        let time = &handle.time;
+        if !time.is_shutdown.swap(true, Ordering::SeqCst) {
+            let mut lock = time.locked.lock();
+            while let Some(item) = lock.wheel.pop_any() {
+                // SAFETY: entries linked in the wheel are live (their owner
+                // unlinks them under this lock before dropping them); it was
+                // just unlinked, so firing it is ours to do.
+                if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Shutdown) {
+                    self.wakers.push(w);
+                    if self.wakers.len() == WAKE_BATCH {
+                        drop(lock);
+                        self.wake_all();
+                        lock = time.locked.lock();
+                    }
+                }
+            }
+            lock.next_wake = None;
+            drop(lock);
+            self.wake_all();
+        }
         self.park.shutdown(&handle.io);
+    }
+
+    fn park_internal(&mut self, handle: &DriverHandle, limit: Option<Duration>) {
+        let time = &handle.time;
+        let next = {
+            let mut lock = time.locked.lock();
+            let next = lock.wheel.next_expiration_tick();
+            lock.next_wake = next;
+            next
+        };
+        match next {
+            Some(when) => {
+                let now = time.time_source.now(&handle.clock);
+                let mut duration = time.time_source.tick_to_duration(when.saturating_sub(now));
+                if duration > Duration::ZERO {
+                    if let Some(limit) = limit {
+                        duration = duration.min(limit);
+                    }
+                    self.park_thread_timeout(handle, duration);
+                } else {
+                    self.park.park_timeout(&handle.io, Some(Duration::ZERO));
+                }
+            }
+            None => match limit {
+                Some(limit) => self.park_thread_timeout(handle, limit),
+                None => self.park.park_timeout(&handle.io, None),
+            },
+        }
+        self.process(handle);
+    }
+
+    fn park_thread_timeout(&mut self, handle: &DriverHandle, duration: Duration) {
+        let clock = &handle.clock;
+        if clock.can_auto_advance() {
+            self.park.park_timeout(&handle.io, Some(Duration::ZERO));
+            // Nothing unparked us: the runtime is idle, so jump to the timer
+            // instead of waiting for it. (If something did, it has work to
+            // do first; the next park tries again.)
+            if !handle.io.did_wake() {
+                if let Err(msg) = clock.advance(duration) {
+                    panic!("{msg}");
+                }
+            }
+        } else {
+            self.park.park_timeout(&handle.io, Some(duration));
+        }
+    }
+
+    /// Fires every timer due by the clock's current time.
+    fn process(&mut self, handle: &DriverHandle) {
+        let time = &handle.time;
+        let now = time.time_source.now(&handle.clock);
+        let mut lock = time.locked.lock();
+        // The clock is monotonic, but never let the wheel go backwards.
+        let now = now.max(lock.wheel.elapsed());
+        while let Some(item) = lock.wheel.poll(now) {
+            // SAFETY: entries linked in the wheel are live (their owner
+            // unlinks them under this lock before dropping them); `poll`
+            // unlinked it and marked it pending, so firing it is ours.
+            if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Elapsed) {
+                self.wakers.push(w);
+                if self.wakers.len() == WAKE_BATCH {
+                    drop(lock);
+                    self.wake_all();
+                    lock = time.locked.lock();
+                }
+            }
+        }
+        lock.next_wake = lock.wheel.next_expiration_tick();
+        drop(lock);
+        self.wake_all();
+    }
+
+    fn wake_all(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// What registering a timer did.
+#[derive(Debug)]
+#[must_use]
+pub(crate) enum Registered {
+    /// Filed in the wheel.
+    Pending,
+    /// Already due (or the runtime is shut down): fired at once; wake this.
+    Fired(Option<Waker>),
+}
+
+impl Handle {
+    /// Instant <-> tick conversion for this driver.
+    pub(crate) fn time_source(&self) -> &TimeSource {
+        &self.time_source
+    }
+
+    /// Whether [`Driver::shutdown`] has run.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.is_shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Number of timers registered and not yet fired or cancelled.
+    pub(crate) fn num_registered(&self) -> usize {
+        self.locked.lock().wheel.len()
+    }
+
+    /// (Re-)registers `entry` to fire at `tick`, unlinking it first if it
+    /// is registered. Unparks the driver if it would otherwise wake later.
+    ///
+    /// # Safety
+    /// `entry` is live and pinned, the caller has the owner's exclusive
+    /// access to it (through `Pin<&mut>`), and the owner unlinks it (via
+    /// [`Handle::clear_entry`]) before it is dropped.
+    pub(crate) unsafe fn reregister(
+        &self,
+        unpark: &crate::io::driver::Handle,
+        tick: u64,
+        entry: NonNull<TimerShared>,
+    ) -> Registered {
+        let tick = tick.min(MAX_SAFE_TICK);
+        let mut lock = self.locked.lock();
+        // SAFETY: `entry` is live (caller).
+        let shared = unsafe { entry.as_ref() };
+        if !super::entry::is_terminal(shared.state()) {
+            // SAFETY: non-terminal entries are linked in this wheel (the
+            // entry invariant), and we hold the lock.
+            unsafe { lock.wheel.remove(entry) };
+        }
+        if self.is_shutdown() {
+            shared.set_expiration(tick);
+            return Registered::Fired(shared.fire(Fired::Shutdown));
+        }
+        shared.set_expiration(tick);
+        // SAFETY: live, pinned and unlinked; the owner keeps it live until
+        // it is unlinked (caller).
+        match unsafe { lock.wheel.insert(entry) } {
+            Insert::Filed(when) => {
+                if lock.next_wake.map_or(true, |next| when < next) {
+                    // The driver would sleep past this timer: wake it so it
+                    // recomputes. It cannot sleep past `when` from now on.
+                    lock.next_wake = Some(when);
+                    drop(lock);
+                    unpark.unpark();
+                }
+                Registered::Pending
+            }
+            Insert::Elapsed => Registered::Fired(shared.fire(Fired::Elapsed)),
+        }
+    }
+
+    /// Unlinks `entry` if it is registered, without waking it.
+    ///
+    /// # Safety
+    /// `entry` is live and the caller has the owner's exclusive access.
+    pub(crate) unsafe fn clear_entry(&self, entry: NonNull<TimerShared>) {
+        let mut lock = self.locked.lock();
+        // SAFETY: `entry` is live (caller).
+        let shared = unsafe { entry.as_ref() };
+        if !super::entry::is_terminal(shared.state()) {
+            // SAFETY: non-terminal entries are linked in this wheel.
+            unsafe { lock.wheel.remove(entry) };
+            shared.cancel();
+        }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("time::Handle")
+            .field("time_source", &self.time_source)
+            .field("is_shutdown", &self.is_shutdown())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom), not(miri)))]
+mod tests {
+    use super::*;
+    use crate::runtime::driver::{Cfg, Driver as RtDriver};
+    use futures_util::task::noop_waker_ref;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    fn paused_driver() -> (RtDriver, DriverHandle) {
+        RtDriver::new(Cfg {
+            event_interval_hint: 64,
+            start_paused: true,
+        })
+        .unwrap()
+    }
+
+    fn register(h: &DriverHandle, e: &Pin<Box<TimerShared>>, after: Duration) -> Registered {
+        let tick = h.time.time_source().deadline_to_tick(h.clock.now() + after);
+        // SAFETY: `e` is pinned, live, exclusively ours, and cleared before drop.
+        unsafe { h.time.reregister(&h.io, tick, NonNull::from(&**e)) }
+    }
+
+    #[test]
+    fn auto_advance_fires_in_order_and_clock_jumps() {
+        let (mut driver, h) = paused_driver();
+        let start = h.clock.now();
+        let es: Vec<_> = (0..3).map(|_| Box::pin(TimerShared::new())).collect();
+        for (i, e) in es.iter().enumerate() {
+            let d = Duration::from_secs(3600 * (3 - i as u64));
+            assert!(matches!(register(&h, e, d), Registered::Pending));
+            assert!(e.poll(noop_waker_ref()).is_pending());
+        }
+        assert_eq!(h.time.num_registered(), 3);
+        // Park until all fired; each park either advances the clock to the
+        // next slot (cascading) or fires what is due.
+        let mut order = Vec::new();
+        let mut parks = 0;
+        while order.len() < 3 {
+            driver.park(&h);
+            parks += 1;
+            assert!(parks < 100, "auto-advance made no progress");
+            for (i, e) in es.iter().enumerate() {
+                if e.fired().is_some() && !order.contains(&i) {
+                    order.push(i);
+                }
+            }
+        }
+        assert_eq!(order, vec![2, 1, 0]);
+        assert_eq!(h.clock.now() - start, Duration::from_secs(3 * 3600));
+        assert_eq!(h.time.num_registered(), 0);
+    }
+
+    #[test]
+    fn elapsed_registration_fires_immediately_and_clear_unlinks() {
+        let (mut driver, h) = paused_driver();
+        let e = Box::pin(TimerShared::new());
+        assert!(matches!(
+            register(&h, &e, Duration::ZERO),
+            Registered::Fired(None)
+        ));
+        assert_eq!(e.poll(noop_waker_ref()), Poll::Ready(Fired::Elapsed));
+        let e2 = Box::pin(TimerShared::new());
+        let _ = register(&h, &e2, Duration::from_millis(5));
+        assert_eq!(h.time.num_registered(), 1);
+        // SAFETY: live and ours.
+        unsafe { h.time.clear_entry(NonNull::from(&*e2)) };
+        assert_eq!(h.time.num_registered(), 0);
+        assert!(h.time.locked.lock().wheel.next_expiration_tick().is_none());
+        driver.shutdown(&h);
+    }
+
+    #[test]
+    fn shutdown_fires_everything_with_error() {
+        let (mut driver, h) = paused_driver();
+        let es: Vec<_> = (1..=100).map(|_| Box::pin(TimerShared::new())).collect();
+        for (i, e) in es.iter().enumerate() {
+            let _ = register(&h, e, Duration::from_millis(i as u64 * 1000 + 1));
+        }
+        driver.shutdown(&h);
+        assert!(es.iter().all(|e| e.fired() == Some(Fired::Shutdown)));
+        assert_eq!(h.time.num_registered(), 0);
+        // Registering after shutdown fires at once with the error.
+        let late = Box::pin(TimerShared::new());
+        assert!(matches!(
+            register(&h, &late, Duration::from_secs(1)),
+            Registered::Fired(_)
+        ));
+        assert_eq!(late.fired(), Some(Fired::Shutdown));
+    }
+
+    #[test]
+    fn real_clock_park_waits_for_timer() {
+        let (mut driver, h) = RtDriver::new(Cfg {
+            event_interval_hint: 64,
+            start_paused: false,
+        })
+        .unwrap();
+        let deadline = h.clock.now() + Duration::from_millis(20);
+        let e = Box::pin(TimerShared::new());
+        let tick = h.time.time_source().deadline_to_tick(deadline);
+        // SAFETY: pinned, live, exclusively ours; fired before drop.
+        let _ = unsafe { h.time.reregister(&h.io, tick, NonNull::from(&*e)) };
+        while e.fired().is_none() {
+            driver.park(&h);
+        }
+        assert!(h.clock.now() >= deadline, "timer fired early");
     }
 }
