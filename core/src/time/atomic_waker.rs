@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn concurrent_register_and_take_never_loses_the_wake() {
-        for _ in 0..200 {
+        for _ in 0..(if cfg!(miri) { 10 } else { 200 }) {
             let w = Arc::new(AtomicWaker::new());
             let (c, waker) = counter();
             let w2 = w.clone();

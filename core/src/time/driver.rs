@@ -1,5 +1,5 @@
-//! The time driver: the timing wheel behind a mutex, advanced by the thread
-//! that parks the runtime's drivers.
+//! The time driver: the timing wheel (sharded, each shard behind its own
+//! mutex), advanced by the thread that parks the runtime's drivers.
 //!
 //! # Contract with the scheduler
 //! - [`Driver::new`] wraps the I/O driver and returns the shared [`Handle`]
@@ -11,17 +11,35 @@
 //!   registered afterwards fire with it at once.
 //!
 //! # Design
-//! One `Mutex<Locked>` guards the wheel and `next_wake`, the tick the
-//! parked driver will wake at by itself (`None`: no timer, it sleeps until
-//! unparked). Per timer:
-//! - register: one lock; the I/O driver is unparked only if the new deadline
-//!   is earlier than `next_wake` (and `next_wake` is lowered, so a burst of
-//!   registrations unparks at most once);
-//! - postpone (`Sleep::reset` later, `Interval` ticks): no lock at all, see
+//! The wheel is split into shards (one per worker thread, by default one
+//! per CPU), each a full [`Wheel`] behind its own mutex, so threads
+//! registering timers concurrently rarely contend. A timer is filed in the
+//! shard of the thread that first registers it (`shard_hint`) and stays in
+//! that shard. The driver visits every shard when it computes its next
+//! deadline and when it fires timers. (Across shards, timers due by the same
+//! `process` call fire shard by shard; within a shard, in tick order.)
+//!
+//! `next_wake` (atomic) is the tick the parked driver wakes at by itself,
+//! `NO_WAKE` if it sleeps until unparked. Protocol, which makes a
+//! registration with an earlier deadline always unpark a driver about to
+//! sleep past it:
+//! - the driver stores `NO_WAKE` *before* scanning the shards, then
+//!   `fetch_min`s the minimum it found;
+//! - a registration inserts under its shard lock, then loads `next_wake`;
+//!   if its tick is earlier, it lowers `next_wake` and unparks the I/O
+//!   driver (unparks are sticky: a driver not yet asleep returns at once).
+//!   Either the scan saw the insert, or the registration sees `NO_WAKE` or
+//!   the scan's result, both of which make it unpark when needed; so a
+//!   burst of registrations unparks at most once per lowering.
+//!
+//! Per timer:
+//! - register: one shard lock, one atomic load;
+//! - postpone (`Sleep::reset` later, `Interval` ticks): no lock, see
 //!   `entry.rs`;
-//! - cancel (drop before firing): one lock; drop after firing: none;
-//! - fire: the driver pops due entries under the lock and collects their
-//!   wakers, waking them in batches of [`WAKE_BATCH`] with the lock released.
+//! - cancel (drop before firing): one shard lock; drop after firing: none;
+//! - fire: the driver pops due entries under the shard lock and collects
+//!   their wakers, waking them in batches of [`WAKE_BATCH`] with the lock
+//!   released.
 //!
 //! Paused clock: when the clock can auto-advance, "sleep until the next
 //! timer" becomes "poll I/O without blocking; if nothing unparked the
@@ -30,9 +48,10 @@ use super::entry::{Fired, TimerShared, MAX_SAFE_TICK};
 use super::source::TimeSource;
 use super::wheel::{Insert, Wheel};
 use super::Clock;
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
-use crate::loom::sync::Mutex;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::sync::{Mutex, MutexGuard};
 use crate::runtime::driver::Handle as DriverHandle;
+use std::cell::Cell;
 use std::fmt;
 use std::ptr::NonNull;
 use std::task::Waker;
@@ -40,6 +59,9 @@ use std::time::Duration;
 
 /// Wakers collected before the lock is released to wake them.
 const WAKE_BATCH: usize = 32;
+
+/// `next_wake` when the driver has no timer to wake for (or is computing).
+const NO_WAKE: u64 = u64::MAX;
 
 /// Owns the timing wheel's processing; held by the parked worker that drives.
 #[derive(Debug)]
@@ -52,24 +74,51 @@ pub(crate) struct Driver {
 /// Shared access to the timer wheel from any thread.
 pub(crate) struct Handle {
     time_source: TimeSource,
-    locked: Mutex<Locked>,
+    shards: Box<[Mutex<Wheel>]>,
+    /// See the module documentation.
+    next_wake: AtomicU64,
     is_shutdown: AtomicBool,
 }
 
-struct Locked {
-    wheel: Wheel,
-    /// The tick the driver will wake at without being unparked.
-    next_wake: Option<u64>,
+thread_local! {
+    /// This thread's shard index (before `% shards`), assigned on first use.
+    static SHARD_HINT: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// A per-thread number used to pick the shard a timer is filed in.
+pub(crate) fn shard_hint() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    SHARD_HINT
+        .try_with(|c| {
+            let mut v = c.get();
+            if v == u32::MAX {
+                v = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & (u32::MAX >> 1);
+                c.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
 }
 
 impl Driver {
+    /// A driver with one wheel shard per available CPU.
     pub(crate) fn new(park: crate::io::driver::Driver, clock: &Clock) -> (Driver, Handle) {
+        let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Driver::with_shards(park, clock, shards)
+    }
+
+    /// A driver with `shards` wheel shards (use 1 for a current-thread
+    /// runtime, the number of workers for a multi-thread one).
+    pub(crate) fn with_shards(
+        park: crate::io::driver::Driver,
+        clock: &Clock,
+        shards: usize,
+    ) -> (Driver, Handle) {
+        let shards = shards.clamp(1, 256);
         let handle = Handle {
             time_source: TimeSource::new(clock),
-            locked: Mutex::new(Locked {
-                wheel: Wheel::new(),
-                next_wake: None,
-            }),
+            shards: (0..shards).map(|_| Mutex::new(Wheel::new())).collect(),
+            next_wake: AtomicU64::new(NO_WAKE),
             is_shutdown: AtomicBool::new(false),
         };
         let driver = Driver {
@@ -95,35 +144,36 @@ impl Driver {
     pub(crate) fn shutdown(&mut self, handle: &DriverHandle) {
         let time = &handle.time;
         if !time.is_shutdown.swap(true, Ordering::SeqCst) {
-            let mut lock = time.locked.lock();
-            while let Some(item) = lock.wheel.pop_any() {
-                // SAFETY: entries linked in the wheel are live (their owner
-                // unlinks them under this lock before dropping them); it was
-                // just unlinked, so firing it is ours to do.
-                if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Shutdown) {
-                    self.wakers.push(w);
-                    if self.wakers.len() == WAKE_BATCH {
-                        drop(lock);
-                        self.wake_all();
-                        lock = time.locked.lock();
+            for shard in time.shards.iter() {
+                let mut lock = shard.lock();
+                while let Some(item) = lock.pop_any() {
+                    // SAFETY: entries linked in the wheel are live (their
+                    // owner unlinks them under this lock before dropping
+                    // them); it was just unlinked, so firing it is ours.
+                    if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Shutdown) {
+                        lock = self.push_waker(w, lock, shard);
                     }
                 }
+                drop(lock);
+                self.wake_all();
             }
-            lock.next_wake = None;
-            drop(lock);
-            self.wake_all();
+            time.next_wake.store(NO_WAKE, Ordering::SeqCst);
         }
         self.park.shutdown(&handle.io);
     }
 
     fn park_internal(&mut self, handle: &DriverHandle, limit: Option<Duration>) {
         let time = &handle.time;
-        let next = {
-            let mut lock = time.locked.lock();
-            let next = lock.wheel.next_expiration_tick();
-            lock.next_wake = next;
-            next
-        };
+        // Publish "unknown" before scanning (see the module protocol).
+        time.next_wake.store(NO_WAKE, Ordering::SeqCst);
+        let next = time
+            .shards
+            .iter()
+            .filter_map(|shard| shard.lock().next_expiration_tick())
+            .min();
+        if let Some(next) = next {
+            time.next_wake.fetch_min(next, Ordering::SeqCst);
+        }
         match next {
             Some(when) => {
                 let now = time.time_source.now(&handle.clock);
@@ -166,25 +216,42 @@ impl Driver {
     fn process(&mut self, handle: &DriverHandle) {
         let time = &handle.time;
         let now = time.time_source.now(&handle.clock);
-        let mut lock = time.locked.lock();
-        // The clock is monotonic, but never let the wheel go backwards.
-        let now = now.max(lock.wheel.elapsed());
-        while let Some(item) = lock.wheel.poll(now) {
-            // SAFETY: entries linked in the wheel are live (their owner
-            // unlinks them under this lock before dropping them); `poll`
-            // unlinked it and marked it pending, so firing it is ours.
-            if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Elapsed) {
-                self.wakers.push(w);
-                if self.wakers.len() == WAKE_BATCH {
-                    drop(lock);
-                    self.wake_all();
-                    lock = time.locked.lock();
+        let mut next = NO_WAKE;
+        for shard in time.shards.iter() {
+            let mut lock = shard.lock();
+            // The clock is monotonic, but never let a wheel go backwards.
+            let now = now.max(lock.elapsed());
+            while let Some(item) = lock.poll(now) {
+                // SAFETY: entries linked in the wheel are live (their owner
+                // unlinks them under this lock before dropping them); `poll`
+                // unlinked it and marked it pending, so firing it is ours.
+                if let Some(w) = unsafe { item.as_ref() }.fire(Fired::Elapsed) {
+                    lock = self.push_waker(w, lock, shard);
                 }
             }
+            next = next.min(lock.next_expiration_tick().unwrap_or(NO_WAKE));
+            drop(lock);
+            self.wake_all();
         }
-        lock.next_wake = lock.wheel.next_expiration_tick();
+        // Only an optimisation (fewer unparks until the next park, which
+        // re-scans under the protocol): a stale value is harmless here.
+        time.next_wake.store(next, Ordering::SeqCst);
+    }
+
+    /// Queues `w`; when the batch is full, wakes it with `lock` released.
+    fn push_waker<'a>(
+        &mut self,
+        w: Waker,
+        lock: MutexGuard<'a, Wheel>,
+        shard: &'a Mutex<Wheel>,
+    ) -> MutexGuard<'a, Wheel> {
+        self.wakers.push(w);
+        if self.wakers.len() < WAKE_BATCH {
+            return lock;
+        }
         drop(lock);
         self.wake_all();
+        shard.lock()
     }
 
     fn wake_all(&mut self) {
@@ -217,45 +284,51 @@ impl Handle {
 
     /// Number of timers registered and not yet fired or cancelled.
     pub(crate) fn num_registered(&self) -> usize {
-        self.locked.lock().wheel.len()
+        self.shards.iter().map(|s| s.lock().len()).sum()
     }
 
-    /// (Re-)registers `entry` to fire at `tick`, unlinking it first if it
-    /// is registered. Unparks the driver if it would otherwise wake later.
+    fn shard(&self, hint: u32) -> &Mutex<Wheel> {
+        &self.shards[hint as usize % self.shards.len()]
+    }
+
+    /// (Re-)registers `entry` to fire at `tick` in shard `hint`, unlinking
+    /// it first if it is registered. Unparks the driver if it would
+    /// otherwise wake later.
     ///
     /// # Safety
     /// `entry` is live and pinned, the caller has the owner's exclusive
-    /// access to it (through `Pin<&mut>`), and the owner unlinks it (via
-    /// [`Handle::clear_entry`]) before it is dropped.
+    /// access to it (through `Pin<&mut>`), always passes the same `hint`
+    /// for it, and unlinks it (via [`Handle::clear_entry`]) before it is
+    /// dropped.
     pub(crate) unsafe fn reregister(
         &self,
         unpark: &crate::io::driver::Handle,
+        hint: u32,
         tick: u64,
         entry: NonNull<TimerShared>,
     ) -> Registered {
         let tick = tick.min(MAX_SAFE_TICK);
-        let mut lock = self.locked.lock();
+        let mut lock = self.shard(hint).lock();
         // SAFETY: `entry` is live (caller).
         let shared = unsafe { entry.as_ref() };
         if !super::entry::is_terminal(shared.state()) {
-            // SAFETY: non-terminal entries are linked in this wheel (the
-            // entry invariant), and we hold the lock.
-            unsafe { lock.wheel.remove(entry) };
-        }
-        if self.is_shutdown() {
-            shared.set_expiration(tick);
-            return Registered::Fired(shared.fire(Fired::Shutdown));
+            // SAFETY: non-terminal entries are linked in their shard (the
+            // entry invariant; same `hint`), and we hold its lock.
+            unsafe { lock.remove(entry) };
         }
         shared.set_expiration(tick);
+        if self.is_shutdown() {
+            return Registered::Fired(shared.fire(Fired::Shutdown));
+        }
         // SAFETY: live, pinned and unlinked; the owner keeps it live until
         // it is unlinked (caller).
-        match unsafe { lock.wheel.insert(entry) } {
+        match unsafe { lock.insert(entry) } {
             Insert::Filed(when) => {
-                if lock.next_wake.map_or(true, |next| when < next) {
+                drop(lock);
+                if when < self.next_wake.load(Ordering::SeqCst) {
                     // The driver would sleep past this timer: wake it so it
-                    // recomputes. It cannot sleep past `when` from now on.
-                    lock.next_wake = Some(when);
-                    drop(lock);
+                    // re-scans. It cannot sleep past `when` from now on.
+                    self.next_wake.fetch_min(when, Ordering::SeqCst);
                     unpark.unpark();
                 }
                 Registered::Pending
@@ -267,14 +340,15 @@ impl Handle {
     /// Unlinks `entry` if it is registered, without waking it.
     ///
     /// # Safety
-    /// `entry` is live and the caller has the owner's exclusive access.
-    pub(crate) unsafe fn clear_entry(&self, entry: NonNull<TimerShared>) {
-        let mut lock = self.locked.lock();
+    /// `entry` is live, the caller has the owner's exclusive access, and
+    /// `hint` is the one it was registered with.
+    pub(crate) unsafe fn clear_entry(&self, hint: u32, entry: NonNull<TimerShared>) {
+        let mut lock = self.shard(hint).lock();
         // SAFETY: `entry` is live (caller).
         let shared = unsafe { entry.as_ref() };
         if !super::entry::is_terminal(shared.state()) {
-            // SAFETY: non-terminal entries are linked in this wheel.
-            unsafe { lock.wheel.remove(entry) };
+            // SAFETY: non-terminal entries are linked in their shard.
+            unsafe { lock.remove(entry) };
             shared.cancel();
         }
     }
@@ -284,6 +358,8 @@ impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("time::Handle")
             .field("time_source", &self.time_source)
+            .field("shards", &self.shards.len())
+            .field("next_wake", &self.next_wake.load(Ordering::Relaxed))
             .field("is_shutdown", &self.is_shutdown())
             .finish_non_exhaustive()
     }
@@ -308,7 +384,10 @@ mod tests {
     fn register(h: &DriverHandle, e: &Pin<Box<TimerShared>>, after: Duration) -> Registered {
         let tick = h.time.time_source().deadline_to_tick(h.clock.now() + after);
         // SAFETY: `e` is pinned, live, exclusively ours, and cleared before drop.
-        unsafe { h.time.reregister(&h.io, tick, NonNull::from(&**e)) }
+        unsafe {
+            h.time
+                .reregister(&h.io, shard_hint(), tick, NonNull::from(&**e))
+        }
     }
 
     #[test]
@@ -354,9 +433,13 @@ mod tests {
         let _ = register(&h, &e2, Duration::from_millis(5));
         assert_eq!(h.time.num_registered(), 1);
         // SAFETY: live and ours.
-        unsafe { h.time.clear_entry(NonNull::from(&*e2)) };
+        unsafe { h.time.clear_entry(shard_hint(), NonNull::from(&*e2)) };
         assert_eq!(h.time.num_registered(), 0);
-        assert!(h.time.locked.lock().wheel.next_expiration_tick().is_none());
+        assert!(h
+            .time
+            .shards
+            .iter()
+            .all(|s| s.lock().next_expiration_tick().is_none()));
         driver.shutdown(&h);
     }
 
@@ -390,7 +473,7 @@ mod tests {
         let e = Box::pin(TimerShared::new());
         let tick = h.time.time_source().deadline_to_tick(deadline);
         // SAFETY: pinned, live, exclusively ours; fired before drop.
-        let _ = unsafe { h.time.reregister(&h.io, tick, NonNull::from(&*e)) };
+        let _ = unsafe { h.time.reregister(&h.io, 0, tick, NonNull::from(&*e)) };
         while e.fired().is_none() {
             driver.park(&h);
         }

@@ -27,6 +27,8 @@ pub(crate) struct TimerEntry {
     handle: RtHandle,
     deadline: Instant,
     registered: bool,
+    /// The wheel shard it is filed in (fixed at creation).
+    shard: u32,
     /// Linked into the wheel by address: never moved once registered
     /// (`TimerEntry` is `!Unpin` through it).
     shared: TimerShared,
@@ -39,6 +41,7 @@ impl TimerEntry {
             handle,
             deadline,
             registered: false,
+            shard: super::driver::shard_hint(),
             shared: TimerShared::new(),
         }
     }
@@ -80,7 +83,7 @@ impl TimerEntry {
             let r = unsafe {
                 driver
                     .time
-                    .reregister(&driver.io, tick, NonNull::from(&this.shared))
+                    .reregister(&driver.io, this.shard, tick, NonNull::from(&this.shared))
             };
             if let Registered::Fired(Some(waker)) = r {
                 waker.wake();
@@ -117,7 +120,7 @@ impl Drop for TimerEntry {
                 self.handle
                     .driver()
                     .time
-                    .clear_entry(NonNull::from(&self.shared))
+                    .clear_entry(self.shard, NonNull::from(&self.shared))
             };
         }
     }
