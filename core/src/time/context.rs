@@ -19,9 +19,24 @@ impl RtHandle {
     }
 }
 
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<RtHandle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// TEMPORARY test harness: enter a stand-in runtime.
+#[cfg(test)]
+pub(crate) fn enter(h: Option<RtHandle>) {
+    CURRENT.with(|c| *c.borrow_mut() = h);
+}
+
+#[cfg(test)]
+pub(crate) fn new_rt_handle(h: DriverHandle) -> RtHandle {
+    RtHandle(Arc::new(h))
+}
+
 /// The current runtime's handle, if called within a runtime.
 pub(crate) fn try_current() -> Option<RtHandle> {
-    None
+    CURRENT.with(|c| c.borrow().clone())
 }
 
 /// Runs `f` with the current runtime's clock, if there is a runtime.
