@@ -12,12 +12,14 @@
 //! ```
 //!
 //! # Design
-//! Each runtime has one time driver (`driver.rs`): a timing wheel of 6 levels
-//! × 64 slots at 1 ms resolution (`wheel.rs`, `level.rs`), behind one mutex.
-//! There is no timer thread: the worker that parks the runtime's drivers asks
-//! the wheel for its next deadline, blocks in the I/O driver until then, and
-//! fires what expired, waking tasks with the lock released. A timer
-//! registered from any thread with an earlier deadline unparks it.
+//! Each runtime has one time driver (`driver.rs`): a hierarchical timing
+//! wheel of 6 levels × 64 slots at 1 ms resolution (`wheel.rs`, `level.rs`),
+//! spanning about 2.2 years (further deadlines wait at the top level and are
+//! re-filed once per rotation), sharded per thread, each shard behind its
+//! own mutex. There is no timer thread: the worker that parks the runtime's
+//! drivers asks the wheel for its next deadline, blocks in the I/O driver
+//! until then, and fires what expired, waking tasks with the lock released.
+//! A timer registered from any thread with an earlier deadline unparks it.
 //!
 //! Timers are intrusive (`entry.rs`, `timer.rs`): the wheel links the
 //! `TimerShared` embedded in each pinned [`Sleep`], so creating, filing,
@@ -25,17 +27,18 @@
 //! itself (O(1)); nothing is left behind in the wheel.
 //!
 //! Guarantees: a sleep never completes before its deadline (deadlines round
-//! up to the next millisecond tick; "now" rounds down); timers due in one
-//! tick fire in order of their ticks; a paused clock (`pause`,
-//! `Builder::start_paused`) moves only through [`advance`] or auto-advance
-//! to the next timer when the runtime has nothing else to do.
+//! up to the next millisecond tick; "now" rounds down); timers of one shard
+//! fire in tick order; a paused clock (`pause`, `Builder::start_paused`)
+//! moves only through [`advance`] or auto-advance to the next timer when
+//! the runtime has nothing else to do, so with it every timer fires exactly
+//! at its (rounded-up) deadline.
 //!
-//! Hot-path costs per timer: creation takes no lock; first poll takes the
-//! wheel lock once (and unparks the driver only if the deadline is earlier
-//! than the one it sleeps until); postponing a filed timer (`reset` later,
-//! `Interval`) is lock-free; cancellation takes the lock once; firing is
-//! amortised under one lock per batch of 32; dropping a fired timer takes no
-//! lock.
+//! Hot-path costs per timer: creation takes no lock and allocates nothing;
+//! the first poll takes one shard lock (and unparks the driver only if the
+//! deadline is earlier than the one it sleeps until); postponing a filed
+//! timer (`reset` later, `Interval`) is lock-free; cancellation takes the
+//! shard lock once; firing is amortised under one lock per batch of 32
+//! wakers; dropping a fired timer takes no lock.
 mod atomic_waker;
 mod clock;
 mod context;

@@ -104,3 +104,14 @@ fn many_sleeps_order() {
         assert_eq!(registered_timers(), 0);
     });
 }
+
+#[test]
+fn sizes() {
+    eprintln!(
+        "Sleep={} TimerEntry={} TimerShared={} Timeout<Ready<()>>={}",
+        std::mem::size_of::<Sleep>(),
+        std::mem::size_of::<super::timer::TimerEntry>(),
+        std::mem::size_of::<super::entry::TimerShared>(),
+        std::mem::size_of::<Timeout<std::future::Ready<()>>>()
+    );
+}
