@@ -159,5 +159,5 @@ impl std::future::Future for YieldOnce {
 pub fn registered_timers() -> usize {
     context::current_or_panic().driver().time.num_registered()
 }
-#[cfg(all(test, not(loom), not(miri)))]
+#[cfg(all(test, not(loom)))]
 mod standin_tests;

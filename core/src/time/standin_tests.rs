@@ -90,14 +90,14 @@ fn many_sleeps_order() {
     block_on(true, || async {
         let start = Instant::now();
         let mut rng = fastrand::Rng::with_seed(3);
-        let mut v: Vec<_> = (0..5000)
+        let mut v: Vec<_> = (0..(if cfg!(miri) { 200 } else { 5000 }))
             .map(|_| Box::pin(sleep(Duration::from_millis(rng.u64(0..10_000_000)))))
             .collect();
         let mut noop = Context::from_waker(futures_util::task::noop_waker_ref());
         for s in v.iter_mut() {
             let _ = s.as_mut().poll(&mut noop);
         }
-        v.truncate(2500);
+        v.truncate(v.len() / 2);
         sleep(Duration::from_millis(10_000_000)).await;
         assert_eq!(Instant::now(), start + Duration::from_millis(10_000_000));
         assert!(v.iter().all(|s| s.is_elapsed()));
