@@ -37,6 +37,9 @@ pub(crate) struct Clock {
 
 #[derive(Debug)]
 struct Inner {
+    /// The clock's time at creation: the origin of the time driver's
+    /// millisecond ticks.
+    origin: Instant,
     /// Whether `pause` is allowed (current-thread runtimes).
     enable_pausing: bool,
     /// Set on the first pause, never cleared: `now()` must then read
@@ -71,6 +74,7 @@ impl Clock {
         let now = Instant::now();
         let clock = Clock {
             inner: Arc::new(Inner {
+                origin: now,
                 enable_pausing,
                 ever_paused: AtomicBool::new(false),
                 state: Mutex::new(State {
@@ -81,11 +85,21 @@ impl Clock {
             }),
         };
         if start_paused {
-            if let Err(msg) = clock.pause() {
-                panic!("{msg}");
-            }
+            assert!(
+                enable_pausing,
+                "start_paused is only supported on the current-thread runtime"
+            );
+            // Frozen at the origin itself.
+            clock.inner.state.lock().unfrozen = None;
+            ANY_PAUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            clock.inner.ever_paused.store(true, Ordering::Release);
         }
         clock
+    }
+
+    /// The clock's time at creation (the time driver's tick origin).
+    pub(crate) fn origin(&self) -> Instant {
+        self.inner.origin
     }
 
     /// The clock's current time.
@@ -109,7 +123,17 @@ impl Clock {
         }
         let mut state = self.inner.state.lock();
         let unfrozen = state.unfrozen.ok_or("time is already frozen")?;
-        state.base += unfrozen.elapsed();
+        let now = state.base + unfrozen.elapsed();
+        // Freeze on the next whole millisecond since `origin` (a jump of
+        // under 1 ms), so that durations in whole milliseconds from a
+        // frozen `now` end exactly on a driver tick and timers fire exactly
+        // at their deadline rather than up to 1 ms after it.
+        let since = now.saturating_duration_since(self.inner.origin);
+        let ms = since.as_nanos().div_ceil(1_000_000);
+        state.base = u64::try_from(ms)
+            .ok()
+            .and_then(|ms| self.inner.origin.checked_add(Duration::from_millis(ms)))
+            .unwrap_or(now);
         state.unfrozen = None;
         ANY_PAUSED.store(true, std::sync::atomic::Ordering::Relaxed);
         self.inner.ever_paused.store(true, Ordering::Release);
@@ -140,6 +164,7 @@ impl Clock {
     }
 
     /// Whether the clock is frozen.
+    #[cfg(test)]
     pub(crate) fn is_paused(&self) -> bool {
         self.inner.ever_paused.load(Ordering::Acquire) && self.inner.state.lock().unfrozen.is_none()
     }
@@ -188,6 +213,20 @@ mod tests {
             Err("time is not frozen")
         );
         assert_eq!(clock.resume(), Err("time is not frozen"));
+    }
+
+    #[test]
+    fn pause_snaps_to_whole_milliseconds_since_origin() {
+        let clock = Clock::new(false);
+        std::thread::sleep(Duration::from_micros(1500));
+        let before = clock.now();
+        clock.pause().unwrap();
+        let frozen = clock.now();
+        assert!(frozen >= before);
+        assert!(frozen - before < Duration::from_millis(1) + Duration::from_micros(1));
+        assert_eq!((frozen - clock.origin()).subsec_nanos() % 1_000_000, 0);
+        let started_paused = Clock::new(true);
+        assert_eq!(started_paused.now(), started_paused.origin());
     }
 
     #[test]

@@ -47,12 +47,6 @@ impl Instant {
         self.std
     }
 
-    /// A far-future instant (about 30 years from now) that deadlines which
-    /// would overflow are clamped to.
-    pub(crate) fn far_future() -> Instant {
-        Instant::now() + Duration::from_secs(86_400 * 365 * 30)
-    }
-
     /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.
     pub fn duration_since(&self, earlier: Instant) -> Duration {
         self.std.saturating_duration_since(earlier.std)

@@ -95,6 +95,12 @@ pub(crate) const SHUTDOWN_MSG: &str =
 /// ```
 #[track_caller]
 pub fn pause() {
+    if context::current_is_multi_thread() {
+        panic!(
+            "`time::pause()` requires the current-thread runtime \
+             (`Builder::new_current_thread()`); the multi-thread runtime's clock cannot be paused"
+        );
+    }
     match context::with_current_clock(|clock| clock.pause()) {
         Some(Ok(())) => {}
         Some(Err(msg)) => panic!("{msg}"),
@@ -128,25 +134,7 @@ pub fn advance(duration: Duration) -> impl std::future::Future<Output = ()> {
         Some(Err(msg)) => panic!("{msg}"),
         None => panic!("time cannot be advanced from outside a runtime_core runtime"),
     }
-    YieldOnce(false)
-}
-
-/// Yields once, letting the driver fire due timers before we run again.
-struct YieldOnce(bool);
-
-impl std::future::Future for YieldOnce {
-    type Output = ();
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
+    crate::task::yield_now()
 }
 
 /// Number of timers registered in the current runtime's wheel and not yet
@@ -159,5 +147,3 @@ impl std::future::Future for YieldOnce {
 pub fn registered_timers() -> usize {
     context::current_or_panic().driver().time.num_registered()
 }
-#[cfg(all(test, not(loom)))]
-mod standin_tests;

@@ -17,7 +17,7 @@ pub(crate) struct TimeSource {
 impl TimeSource {
     pub(crate) fn new(clock: &Clock) -> TimeSource {
         TimeSource {
-            start_time: clock.now(),
+            start_time: clock.origin(),
         }
     }
 

@@ -1,0 +1,9 @@
+//! The blocking pool: threads for closures that block (file I/O, CPU-heavy
+//! work, foreign libraries), kept apart from the async workers.
+mod pool;
+mod schedule;
+mod task;
+
+pub(crate) use pool::{BlockingPool, PoolConfig, Spawner};
+pub(crate) use schedule::BlockingSchedule;
+pub(crate) use task::BlockingTask;

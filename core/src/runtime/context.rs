@@ -1,0 +1,130 @@
+//! Per-thread runtime context: which runtime `Handle::current()` returns,
+//! and whether this thread is already driving a runtime (so a nested
+//! `block_on` panics instead of deadlocking).
+//!
+//! Invariants: every setter returns a guard that restores the previous value
+//! on drop, so contexts nest and unwind correctly.
+use super::scheduler;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+
+thread_local! {
+    static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
+    static ENTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Error returned by [`Handle::try_current`](super::Handle::try_current).
+#[derive(Debug)]
+pub struct TryCurrentError {
+    kind: TryCurrentKind,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TryCurrentKind {
+    NoContext,
+    ThreadLocalDestroyed,
+}
+
+impl TryCurrentError {
+    /// No runtime is entered on this thread.
+    pub fn is_missing_context(&self) -> bool {
+        self.kind == TryCurrentKind::NoContext
+    }
+
+    /// The thread is exiting and its runtime context is already gone.
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.kind == TryCurrentKind::ThreadLocalDestroyed
+    }
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TryCurrentKind::NoContext => f.write_str(
+                "must be called from the context of a runtime: there is no runtime entered on \
+                 this thread (use `Runtime::block_on`, `Runtime::enter`, or call it from a task)",
+            ),
+            TryCurrentKind::ThreadLocalDestroyed => f.write_str(
+                "was called while this thread is being destroyed; its runtime context is gone",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+/// Runs `f` with the current scheduler handle.
+pub(crate) fn with_current<R>(
+    f: impl FnOnce(&scheduler::Handle) -> R,
+) -> Result<R, TryCurrentError> {
+    match CURRENT.try_with(|c| c.borrow().as_ref().map(f)) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(TryCurrentError {
+            kind: TryCurrentKind::NoContext,
+        }),
+        Err(_) => Err(TryCurrentError {
+            kind: TryCurrentKind::ThreadLocalDestroyed,
+        }),
+    }
+}
+
+/// Restores the previous current handle on drop.
+#[must_use]
+pub(crate) struct SetCurrentGuard {
+    prev: Option<scheduler::Handle>,
+    // Guards are tied to the thread that made them.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Makes `handle` the current runtime for this thread until the guard drops.
+pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
+    let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    SetCurrentGuard {
+        prev,
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for SetCurrentGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Marks the thread as driving a runtime; restores on drop.
+#[must_use]
+pub(crate) struct EnterRuntimeGuard {
+    _current: SetCurrentGuard,
+}
+
+/// Enters the runtime on this thread (a worker, or a `block_on` caller).
+///
+/// # Panics
+/// If the thread is already driving a runtime: blocking on a runtime from a
+/// thread that drives one would deadlock it.
+#[track_caller]
+pub(crate) fn enter_runtime(handle: &scheduler::Handle) -> EnterRuntimeGuard {
+    if ENTERED.with(|e| e.replace(true)) {
+        panic!(
+            "Cannot start a runtime from within a runtime. This happens because a function \
+             (like `block_on`) attempted to block the current thread while the thread is being \
+             used to drive asynchronous tasks. Use `spawn_blocking` to get a thread where \
+             blocking is allowed."
+        );
+    }
+    EnterRuntimeGuard {
+        _current: set_current(handle),
+    }
+}
+
+impl Drop for EnterRuntimeGuard {
+    fn drop(&mut self) {
+        let _ = ENTERED.try_with(|e| e.set(false));
+    }
+}
+
+/// Whether this thread is currently driving a runtime.
+pub(crate) fn is_entered() -> bool {
+    ENTERED.try_with(|e| e.get()).unwrap_or(false)
+}

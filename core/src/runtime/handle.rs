@@ -1,0 +1,121 @@
+//! `Handle`: a cloneable reference to a runtime, usable from any thread.
+use super::builder::RuntimeFlavor;
+use super::context::{self, TryCurrentError};
+use super::metrics::RuntimeMetrics;
+use super::{driver, scheduler};
+use crate::task::{Id, JoinHandle};
+use std::fmt;
+use std::future::Future;
+
+/// A cloneable handle to a runtime: spawn onto it from any thread, or enter
+/// its context. It does not keep the runtime alive: once the `Runtime` is
+/// dropped, spawned tasks are cancelled at once.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: scheduler::Handle,
+}
+
+/// Returned by [`Handle::enter`]: the runtime stays the current one for
+/// this thread until it is dropped.
+#[must_use = "the runtime is only entered while the guard lives"]
+pub struct EnterGuard<'a> {
+    _guard: context::SetCurrentGuard,
+    _handle: std::marker::PhantomData<&'a Handle>,
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in (inside `block_on`, a
+    /// task, a blocking-pool thread, or an `enter` guard).
+    ///
+    /// # Panics
+    /// Outside any runtime context; see [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("`Handle::current()` {e}"),
+        }
+    }
+
+    /// Like [`Handle::current`], but returns an error instead of panicking.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(|h| Handle { inner: h.clone() })
+    }
+
+    /// Spawns a future onto this runtime, from any thread.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future, Id::next())
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking_spawner().spawn_blocking(&self.inner, f)
+    }
+
+    /// Blocks the current thread on `future`, with this runtime entered (so
+    /// `spawn`, timers and I/O inside it use this runtime). On a
+    /// current-thread runtime, spawned tasks only make progress while some
+    /// thread is inside `Runtime::block_on`.
+    ///
+    /// # Panics
+    /// When called from a thread that is driving a runtime (a worker, or
+    /// inside another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = context::enter_runtime(&self.inner);
+        match super::park::block_on(future, None) {
+            Ok(v) => v,
+            Err(()) => unreachable!("no timeout was given"),
+        }
+    }
+
+    /// Makes this runtime the current one for this thread until the guard
+    /// is dropped, so `runtime_core::spawn` and timers work from plain
+    /// threads.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::set_current(&self.inner),
+            _handle: std::marker::PhantomData,
+        }
+    }
+
+    /// The runtime's metrics.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.inner.clone())
+    }
+
+    /// The scheduler flavor of this runtime.
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match self.inner {
+            scheduler::Handle::CurrentThread(_) => RuntimeFlavor::CurrentThread,
+            scheduler::Handle::MultiThread(_) => RuntimeFlavor::MultiThread,
+        }
+    }
+
+    /// The driver handle (I/O reactor, timer wheel, clock).
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        self.inner.driver()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("flavor", &self.runtime_flavor())
+            .finish()
+    }
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}

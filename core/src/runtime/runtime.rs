@@ -1,0 +1,138 @@
+//! `Runtime`: owns the scheduler, the drivers and the blocking pool.
+use super::blocking::BlockingPool;
+use super::builder::Builder;
+use super::context;
+use super::handle::{EnterGuard, Handle};
+use super::metrics::RuntimeMetrics;
+use super::scheduler::{self, current_thread::CurrentThread, multi_thread::MultiThread};
+use crate::task::JoinHandle;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+/// The runtime: a scheduler with its worker threads, the I/O reactor and
+/// timer wheel, and the blocking pool.
+///
+/// Dropping it shuts everything down: no new tasks are accepted, every
+/// pending task's future is dropped on a runtime thread (its `JoinHandle`
+/// reports cancellation), worker threads are joined, and running blocking
+/// tasks are waited for. [`shutdown_timeout`](Runtime::shutdown_timeout)
+/// bounds that last wait.
+///
+/// ```
+/// use runtime_core::runtime::Runtime;
+/// let rt = Runtime::new().unwrap();
+/// let h = rt.spawn(async { 40 + 2 });
+/// assert_eq!(rt.block_on(h).unwrap(), 42);
+/// ```
+pub struct Runtime {
+    pub(super) scheduler: Scheduler,
+    pub(super) handle: Handle,
+    pub(super) blocking_pool: BlockingPool,
+}
+
+pub(super) enum Scheduler {
+    CurrentThread(CurrentThread),
+    MultiThread(MultiThread),
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (one worker per CPU).
+    pub fn new() -> std::io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs `future` to completion on the current thread and returns its
+    /// output. On a current-thread runtime this also runs every spawned task;
+    /// on a multi-thread runtime they run on the workers meanwhile.
+    ///
+    /// # Panics
+    /// If called from a thread that is already driving a runtime (inside a
+    /// task or another `block_on`): that would deadlock it.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match (&self.scheduler, &self.handle.inner) {
+            (Scheduler::CurrentThread(s), scheduler::Handle::CurrentThread(h)) => {
+                s.block_on(h, future)
+            }
+            (Scheduler::MultiThread(s), scheduler::Handle::MultiThread(h)) => s.block_on(h, future),
+            _ => unreachable!("scheduler and handle flavors always match"),
+        }
+    }
+
+    /// Spawns a future onto the runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A cloneable handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Enters the runtime's context on this thread (see [`Handle::enter`]).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// The runtime's metrics.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for running blocking tasks;
+    /// threads still busy after that are left to finish on their own.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown_scheduler();
+        self.blocking_pool.shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for running blocking tasks.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO)
+    }
+
+    fn shutdown_scheduler(&mut self) {
+        match (&self.scheduler, &self.handle.inner) {
+            (Scheduler::CurrentThread(s), scheduler::Handle::CurrentThread(h)) => {
+                if context::is_entered() {
+                    // Dropping a current-thread runtime from inside a
+                    // runtime: its core may be held by this very thread.
+                    // Fall back to cancelling tasks without the core.
+                    return;
+                }
+                s.shutdown(h)
+            }
+            (Scheduler::MultiThread(s), scheduler::Handle::MultiThread(h)) => s.shutdown(h),
+            _ => unreachable!("scheduler and handle flavors always match"),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown_scheduler();
+        self.blocking_pool.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("flavor", &self.handle.runtime_flavor())
+            .finish_non_exhaustive()
+    }
+}

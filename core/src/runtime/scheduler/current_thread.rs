@@ -1,0 +1,446 @@
+//! The current-thread scheduler: every task runs on the thread that calls
+//! `block_on`, libuv-style.
+//!
+//! # Design
+//! The scheduler state that only the driving thread may touch lives in a
+//! boxed [`Core`] (local run queue, tick counter, the driver). Exactly one
+//! thread holds the core at a time: `block_on` takes it out of
+//! `CurrentThread::core`, and puts it back when the future completes. A
+//! second thread calling `block_on` meanwhile polls its own future on a
+//! parked thread until the core is released, then takes it.
+//!
+//! While a task runs (or the driver parks), the core is stored in the
+//! thread's [`Context`], so a wake on the driving thread pushes to the local
+//! queue without locking; a wake from any other thread pushes to the
+//! mutex-guarded inject queue and unparks the driver.
+//!
+//! Fairness: the inject queue is checked first every `global_queue_interval`
+//! ticks, and the driver is polled (without blocking) every
+//! `event_interval` tasks, so I/O and timers are never starved by a busy
+//! queue.
+//!
+//! # Shutdown protocol
+//! `shutdown` takes the core, closes `OwnedTasks` and cancels every task
+//! (their futures are dropped on the shutting-down thread, with the core in
+//! context), drains the local and inject queues, closes the inject queue
+//! (later remote schedules drop their task) and shuts the driver down.
+use crate::runtime::blocking::Spawner;
+use crate::runtime::context;
+use crate::runtime::driver::{self, Driver};
+use crate::runtime::metrics::{SchedulerMetrics, WorkerMetrics};
+use crate::runtime::scheduler;
+use crate::task::list::OwnedTasks;
+use crate::task::{coop, Id, JoinHandle, Notified, Schedule, Task};
+use parking_lot::Mutex;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+use std::time::Duration;
+
+/// The scheduler object owned by the `Runtime`.
+pub(crate) struct CurrentThread {
+    core: Mutex<Option<Box<Core>>>,
+    /// Threads waiting in `block_on` for the core to be released.
+    waiters: Mutex<Vec<Waker>>,
+}
+
+/// Shared handle; tasks hold it as their scheduler.
+pub(crate) struct Handle {
+    shared: Shared,
+    pub(crate) driver: driver::Handle,
+    pub(crate) blocking_spawner: Spawner,
+    pub(crate) scheduler_metrics: SchedulerMetrics,
+    pub(crate) worker_metrics: WorkerMetrics,
+    config: Config,
+}
+
+struct Shared {
+    /// Tasks scheduled from other threads; `None` once closed.
+    inject: Mutex<Option<VecDeque<Notified<Arc<Handle>>>>>,
+    inject_len: AtomicUsize,
+    local_len: AtomicUsize,
+    owned: OwnedTasks<Arc<Handle>>,
+    /// The `block_on` future was woken.
+    woken: AtomicBool,
+}
+
+pub(crate) struct Config {
+    pub(crate) global_queue_interval: u32,
+    pub(crate) event_interval: u32,
+}
+
+struct Core {
+    tasks: VecDeque<Notified<Arc<Handle>>>,
+    tick: u32,
+    driver: Option<Driver>,
+    is_shutdown: bool,
+}
+
+/// Per-thread state while this thread drives the scheduler.
+struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static CONTEXT: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
+}
+
+fn with_context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ptr = CONTEXT.try_with(|c| c.get()).unwrap_or(std::ptr::null());
+    // SAFETY: CONTEXT only ever holds a pointer to a `Context` on this
+    // thread's stack, set by `Context::set` and cleared by its guard before
+    // that frame returns, so a non-null pointer is live.
+    f(unsafe { ptr.as_ref() })
+}
+
+impl CurrentThread {
+    pub(crate) fn new(
+        driver: Driver,
+        driver_handle: driver::Handle,
+        blocking_spawner: Spawner,
+        config: Config,
+    ) -> (CurrentThread, Arc<Handle>) {
+        let handle = Arc::new(Handle {
+            shared: Shared {
+                inject: Mutex::new(Some(VecDeque::new())),
+                inject_len: AtomicUsize::new(0),
+                local_len: AtomicUsize::new(0),
+                owned: OwnedTasks::new(1),
+                woken: AtomicBool::new(false),
+            },
+            driver: driver_handle,
+            blocking_spawner,
+            scheduler_metrics: SchedulerMetrics::default(),
+            worker_metrics: WorkerMetrics::default(),
+            config,
+        });
+        let core = Box::new(Core {
+            tasks: VecDeque::with_capacity(64),
+            tick: 0,
+            driver: Some(driver),
+            is_shutdown: false,
+        });
+        (
+            CurrentThread {
+                core: Mutex::new(Some(core)),
+                waiters: Mutex::new(Vec::new()),
+            },
+            handle,
+        )
+    }
+
+    /// Runs `future` to completion on this thread, driving all tasks.
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(&self, handle: &Arc<Handle>, future: F) -> F::Output {
+        let _enter = context::enter_runtime(&scheduler::Handle::CurrentThread(handle.clone()));
+        let mut future = pin!(future);
+        loop {
+            let taken = self.core.lock().take();
+            if let Some(core) = taken {
+                let (core, out) = run_with_core(handle, core, future.as_mut());
+                self.release_core(core);
+                return out;
+            }
+            // Another thread drives the scheduler: run our future on a
+            // parked thread until it completes or the core is released.
+            let out = crate::runtime::park::block_on(
+                poll_fn(|cx| {
+                    if let Poll::Ready(v) = future.as_mut().poll(cx) {
+                        return Poll::Ready(Some(v));
+                    }
+                    self.waiters.lock().push(cx.waker().clone());
+                    if self.core.lock().is_some() {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending
+                }),
+                None,
+            );
+            if let Ok(Some(v)) = out {
+                return v;
+            }
+        }
+    }
+
+    fn release_core(&self, core: Box<Core>) {
+        *self.core.lock() = Some(core);
+        for w in std::mem::take(&mut *self.waiters.lock()) {
+            w.wake();
+        }
+    }
+
+    /// Cancels every task and shuts the driver down; see the module docs.
+    pub(crate) fn shutdown(&self, handle: &Arc<Handle>) {
+        let core = loop {
+            let taken = self.core.lock().take();
+            if let Some(core) = taken {
+                break core;
+            }
+            if std::thread::panicking() {
+                // Never block while unwinding; the holder will clean up.
+                return;
+            }
+            let _ = crate::runtime::park::block_on(
+                poll_fn(|cx| {
+                    self.waiters.lock().push(cx.waker().clone());
+                    if self.core.lock().is_some() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                }),
+                None,
+            );
+        };
+        let _current = context::set_current(&scheduler::Handle::CurrentThread(handle.clone()));
+        let cx = Context {
+            handle: handle.clone(),
+            core: RefCell::new(None),
+        };
+        let _set = cx.set();
+        let (mut core, ()) = cx.enter(core, || handle.shared.owned.close_and_shutdown_all(0));
+        while let Some(task) = core.tasks.pop_front() {
+            drop(task);
+        }
+        handle.shared.local_len.store(0, Ordering::Relaxed);
+        let remote = handle.shared.inject.lock().take();
+        drop(remote);
+        handle.shared.inject_len.store(0, Ordering::Relaxed);
+        if let Some(mut driver) = core.driver.take() {
+            let (c, ()) = cx.enter(core, || driver.shutdown(&handle.driver));
+            core = c;
+            core.driver = Some(driver);
+        }
+        core.is_shutdown = true;
+        self.release_core(core);
+    }
+}
+
+/// The scheduling loop: alternates between polling `future` (when woken),
+/// running queued tasks, and parking in the driver.
+fn run_with_core<F: Future>(
+    handle: &Arc<Handle>,
+    core: Box<Core>,
+    mut future: std::pin::Pin<&mut F>,
+) -> (Box<Core>, F::Output) {
+    let cx = Context {
+        handle: handle.clone(),
+        core: RefCell::new(None),
+    };
+    let _set = cx.set();
+    let waker = Waker::from(handle.clone());
+    let mut task_cx = std::task::Context::from_waker(&waker);
+    handle.shared.woken.store(true, Ordering::Release);
+    let mut core = core;
+    'outer: loop {
+        if handle.shared.woken.swap(false, Ordering::AcqRel) {
+            let (c, res) = cx.enter(core, || coop::budget(|| future.as_mut().poll(&mut task_cx)));
+            core = c;
+            if let Poll::Ready(v) = res {
+                return (core, v);
+            }
+        }
+        for _ in 0..handle.config.event_interval {
+            core.tick = core.tick.wrapping_add(1);
+            let Some(task) = core.next_task(handle) else {
+                core = if handle.shared.woken.load(Ordering::Acquire) {
+                    cx.park_yield(core)
+                } else {
+                    cx.park(core)
+                };
+                continue 'outer;
+            };
+            handle.worker_metrics.polls.fetch_add(1, Ordering::Relaxed);
+            let (c, ()) = cx.enter(core, || coop::budget(|| task.run()));
+            core = c;
+        }
+        core = cx.park_yield(core);
+    }
+}
+
+impl Core {
+    fn next_task(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
+        let t = if self.tick % handle.config.global_queue_interval == 0 {
+            handle.pop_inject().or_else(|| self.tasks.pop_front())
+        } else {
+            self.tasks.pop_front().or_else(|| handle.pop_inject())
+        };
+        handle
+            .shared
+            .local_len
+            .store(self.tasks.len(), Ordering::Relaxed);
+        t
+    }
+}
+
+/// Clears `CONTEXT` on drop.
+struct ResetContext(*const Context);
+
+impl Drop for ResetContext {
+    fn drop(&mut self) {
+        let prev = self.0;
+        let _ = CONTEXT.try_with(|c| c.set(prev));
+    }
+}
+
+impl Context {
+    fn set(&self) -> ResetContext {
+        ResetContext(CONTEXT.with(|c| c.replace(self as *const Context)))
+    }
+
+    /// Runs `f` with the core stored in the context (so wakes on this
+    /// thread reach the local queue), then takes it back.
+    fn enter<R>(&self, core: Box<Core>, f: impl FnOnce() -> R) -> (Box<Core>, R) {
+        *self.core.borrow_mut() = Some(core);
+        let r = f();
+        let core = self
+            .core
+            .borrow_mut()
+            .take()
+            .expect("scheduler core missing after running a task");
+        (core, r)
+    }
+
+    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        let Some(mut driver) = core.driver.take() else {
+            return core;
+        };
+        self.handle
+            .worker_metrics
+            .parks
+            .fetch_add(1, Ordering::Relaxed);
+        let handle = &self.handle;
+        let (mut core, ()) = self.enter(core, || {
+            if handle.shared.local_len.load(Ordering::Relaxed) == 0 {
+                driver.park(&handle.driver)
+            } else {
+                driver.park_timeout(&handle.driver, Duration::ZERO)
+            }
+        });
+        core.driver = Some(driver);
+        core
+    }
+
+    fn park_yield(&self, mut core: Box<Core>) -> Box<Core> {
+        let Some(mut driver) = core.driver.take() else {
+            return core;
+        };
+        let handle = &self.handle;
+        let (mut core, ()) =
+            self.enter(core, || driver.park_timeout(&handle.driver, Duration::ZERO));
+        core.driver = Some(driver);
+        core
+    }
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, id: Id) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = me.shared.owned.bind(future, me.clone(), id);
+        me.scheduler_metrics.inc_spawned();
+        if let Some(n) = notified {
+            me.schedule(n);
+        }
+        join
+    }
+
+    fn pop_inject(&self) -> Option<Notified<Arc<Handle>>> {
+        if self.shared.inject_len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let mut g = self.shared.inject.lock();
+        let q = g.as_mut()?;
+        let t = q.pop_front();
+        self.shared.inject_len.store(q.len(), Ordering::Release);
+        t
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    pub(crate) fn injection_queue_depth(&self) -> usize {
+        self.shared.inject_len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn local_queue_depth(&self) -> usize {
+        self.shared.local_len.load(Ordering::Relaxed)
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        with_context(|cx| {
+            if let Some(cx) = cx.filter(|cx| Arc::ptr_eq(self, &cx.handle)) {
+                let mut core = cx.core.borrow_mut();
+                if let Some(core) = core.as_mut() {
+                    core.tasks.push_back(task);
+                    self.shared
+                        .local_len
+                        .store(core.tasks.len(), Ordering::Relaxed);
+                    self.worker_metrics
+                        .local_schedule
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                // No core in context: the scheduler is shutting down and the
+                // task was cancelled already; dropping it is all there is.
+                drop(core);
+                drop(task);
+                return;
+            }
+            let mut g = self.shared.inject.lock();
+            match g.as_mut() {
+                Some(q) => {
+                    q.push_back(task);
+                    self.shared.inject_len.store(q.len(), Ordering::Release);
+                    drop(g);
+                    self.scheduler_metrics.inc_remote_schedule();
+                    self.driver.unpark();
+                }
+                None => {
+                    drop(g);
+                    drop(task);
+                }
+            }
+        })
+    }
+}
+
+/// The `block_on` future's waker: flags it and unparks the driver.
+impl Wake for Handle {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.woken.store(true, Ordering::Release);
+        self.driver.unpark();
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("current_thread::Handle")
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for CurrentThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CurrentThread").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,516 @@
+//! The worker loop of the multi-thread scheduler.
+//!
+//! # Design
+//! Each worker thread owns a boxed [`Core`]: its local FIFO run queue, a
+//! LIFO slot, a tick counter, its parker and a private RNG. Only the thread
+//! running the worker touches the core; while a task runs (or the worker
+//! parks) the core sits in the thread's [`Context`], so a wake on this
+//! thread schedules locally without any lock.
+//!
+//! Where a task comes from, in order:
+//! 1. every `global_queue_interval` ticks, the global inject queue first (so
+//!    remote work never starves);
+//! 2. the LIFO slot (the task this worker just woke: message-passing
+//!    locality), then the local queue;
+//! 3. a batch from the inject queue;
+//! 4. stealing: a bounded number of *searching* workers take half of a
+//!    random sibling's queue;
+//! 5. otherwise park (see `park.rs`; the parked worker holding the driver
+//!    drives I/O and timers).
+//!
+//! Every `event_interval` ticks a busy worker polls the driver without
+//! blocking, so timers and I/O events are processed even when no one parks.
+//!
+//! # Shutdown protocol
+//! `Handle::shutdown` sets `is_shutdown` and unparks every worker. Each
+//! worker notices at its next maintenance, leaves its loop, cancels its
+//! share of `OwnedTasks` (futures are dropped on worker threads) and hands
+//! its core to `shutdown_cores`. The last worker to do so drains every local
+//! queue and the inject queue and shuts the driver down. A task pushed to
+//! the inject queue after that drain is dropped by the pusher itself, which
+//! re-checks `is_shutdown` after pushing.
+use super::idle::Idle;
+use super::park::{Parker, SharedDriver, Unparker};
+use super::queue::{self, Inject, Local};
+use super::Handle;
+use crate::runtime::context;
+use crate::runtime::scheduler;
+use crate::task::list::OwnedTasks;
+use crate::task::{coop, Notified, Schedule, Task};
+use parking_lot::Mutex;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Polls of LIFO-slot tasks in a row before the slot is bypassed, so two
+/// tasks pinging each other cannot starve the rest of the queue.
+const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+pub(crate) type Notif = Notified<Arc<Handle>>;
+
+/// State shared by all workers.
+pub(crate) struct Shared {
+    pub(super) remotes: Box<[Remote]>,
+    pub(super) inject: Inject<Notif>,
+    pub(super) idle: Idle,
+    pub(super) owned: OwnedTasks<Arc<Handle>>,
+    pub(super) shutdown_cores: Mutex<Vec<Box<Core>>>,
+    pub(super) is_shutdown: AtomicBool,
+    pub(super) driver: Arc<SharedDriver>,
+    pub(super) config: Config,
+}
+
+pub(super) struct Remote {
+    pub(super) steal: queue::Remote<Notif>,
+    pub(super) unpark: Unparker,
+}
+
+/// Scheduler tuning.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) global_queue_interval: u32,
+    pub(crate) event_interval: u32,
+}
+
+/// One worker's private state.
+pub(crate) struct Core {
+    index: usize,
+    tick: u32,
+    lifo_slot: Option<Notif>,
+    lifo_enabled: bool,
+    run_queue: Local<Notif>,
+    is_searching: bool,
+    is_shutdown: bool,
+    park: Option<Parker>,
+    rng: fastrand::Rng,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct Stats {
+    polls: u64,
+    steals: u64,
+    steal_operations: u64,
+    local_schedule: u64,
+}
+
+/// Builds the per-worker cores and the shared remotes.
+pub(super) fn build(
+    n: usize,
+    driver: Arc<SharedDriver>,
+    seed: u64,
+) -> (Vec<Box<Core>>, Box<[Remote]>) {
+    let mut cores = Vec::with_capacity(n);
+    let mut remotes = Vec::with_capacity(n);
+    for index in 0..n {
+        let (local, steal) = queue::local();
+        let park = Parker::new(driver.clone());
+        remotes.push(Remote {
+            steal,
+            unpark: park.unparker(),
+        });
+        cores.push(Box::new(Core {
+            index,
+            tick: 0,
+            lifo_slot: None,
+            lifo_enabled: true,
+            run_queue: local,
+            is_searching: false,
+            is_shutdown: false,
+            park: Some(park),
+            rng: fastrand::Rng::with_seed(seed.wrapping_add(index as u64 * 0x9E37_79B9)),
+            stats: Stats::default(),
+        }));
+    }
+    (cores, remotes.into_boxed_slice())
+}
+
+/// Per-thread state of a running worker.
+struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static CONTEXT: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
+}
+
+fn with_context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ptr = CONTEXT.try_with(|c| c.get()).unwrap_or(std::ptr::null());
+    // SAFETY: CONTEXT holds either null or a pointer to the `Context` on the
+    // stack of `run` below, which clears it before returning.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// The body of a worker thread.
+pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
+    let sched = scheduler::Handle::MultiThread(handle.clone());
+    let _enter = context::enter_runtime(&sched);
+    let cx = Context {
+        handle,
+        core: RefCell::new(None),
+    };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|c| c.set(std::ptr::null()));
+        }
+    }
+    CONTEXT.with(|c| c.set(&cx as *const Context));
+    let _reset = Reset;
+    let core = cx.run(core);
+    cx.handle.shutdown_core(core);
+}
+
+impl Context {
+    fn run(&self, mut core: Box<Core>) -> Box<Core> {
+        let handle = &*self.handle;
+        while !core.is_shutdown {
+            core.tick = core.tick.wrapping_add(1);
+            if core.tick % handle.shared.config.event_interval == 0 {
+                core = self.park_yield(core);
+                core.maintenance(handle);
+                if core.is_shutdown {
+                    break;
+                }
+            }
+            if let Some(task) = core.next_task(handle) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            if let Some(task) = core.steal_work(handle) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            core = self.park(core);
+        }
+        core
+    }
+
+    fn run_task(&self, task: Notif, mut core: Box<Core>) -> Box<Core> {
+        core.transition_from_searching(&self.handle);
+        core.lifo_enabled = true;
+        core.stats.polls += 1;
+        *self.core.borrow_mut() = Some(core);
+        coop::budget(|| {
+            task.run();
+            let mut lifo_polls = 0;
+            loop {
+                let mut core = self
+                    .core
+                    .borrow_mut()
+                    .take()
+                    .expect("worker core missing after running a task");
+                let Some(task) = core.lifo_slot.take() else {
+                    return core;
+                };
+                if !coop::has_budget_remaining() || lifo_polls >= MAX_LIFO_POLLS_PER_TICK {
+                    // Out of budget: queue it like any other task.
+                    core.lifo_enabled = false;
+                    core.run_queue.push(task);
+                    if core.run_queue.len() > 1 {
+                        self.handle.notify_parked();
+                    }
+                    return core;
+                }
+                lifo_polls += 1;
+                core.stats.polls += 1;
+                *self.core.borrow_mut() = Some(core);
+                task.run();
+            }
+        })
+    }
+
+    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        let handle = &*self.handle;
+        if core.transition_to_parked(handle) {
+            while !core.is_shutdown {
+                core = self.park_timeout(core, false);
+                core.maintenance(handle);
+                if core.transition_from_parked(handle) {
+                    break;
+                }
+            }
+        }
+        core
+    }
+
+    fn park_yield(&self, core: Box<Core>) -> Box<Core> {
+        self.park_timeout(core, true)
+    }
+
+    fn park_timeout(&self, mut core: Box<Core>, yield_only: bool) -> Box<Core> {
+        let handle = &*self.handle;
+        let mut park = core.park.take().expect("worker parker missing");
+        core.flush_stats(handle);
+        if !yield_only {
+            handle.worker_metrics[core.index]
+                .parks
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        *self.core.borrow_mut() = Some(core);
+        if yield_only {
+            park.park_yield(&handle.driver);
+        } else {
+            park.park(&handle.driver);
+        }
+        let mut core = self
+            .core
+            .borrow_mut()
+            .take()
+            .expect("worker core missing after parking");
+        core.park = Some(park);
+        if core.should_notify_others() {
+            handle.notify_parked();
+        }
+        core
+    }
+}
+
+impl Core {
+    fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
+        if self.tick % handle.shared.config.global_queue_interval == 0 {
+            if let Some(t) = handle.shared.inject.pop() {
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.lifo_slot.take() {
+            return Some(t);
+        }
+        if let Some(t) = self.run_queue.pop() {
+            return Some(t);
+        }
+        if handle.shared.inject.is_empty() {
+            return None;
+        }
+        handle.shared.inject.pop_batch_into(&self.run_queue)
+    }
+
+    fn steal_work(&mut self, handle: &Handle) -> Option<Notif> {
+        if !self.transition_to_searching(handle) {
+            return None;
+        }
+        let remotes = &handle.shared.remotes;
+        let n = remotes.len();
+        let start = self.rng.usize(..n);
+        for i in 0..n {
+            let j = (start + i) % n;
+            if j == self.index {
+                continue;
+            }
+            let before = self.run_queue.len();
+            if let Some(t) = remotes[j].steal.steal_into(&self.run_queue) {
+                self.stats.steal_operations += 1;
+                self.stats.steals += 1 + (self.run_queue.len() - before) as u64;
+                return Some(t);
+            }
+        }
+        handle.shared.inject.pop_batch_into(&self.run_queue)
+    }
+
+    fn transition_to_searching(&mut self, handle: &Handle) -> bool {
+        if !self.is_searching {
+            self.is_searching = handle.shared.idle.transition_worker_to_searching();
+        }
+        self.is_searching
+    }
+
+    fn transition_from_searching(&mut self, handle: &Handle) {
+        if !self.is_searching {
+            return;
+        }
+        self.is_searching = false;
+        if handle.shared.idle.transition_worker_from_searching() {
+            // We were the last searcher and found work: there may be more,
+            // so hand the search to someone else.
+            handle.notify_parked();
+        }
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+    }
+
+    fn should_notify_others(&self) -> bool {
+        if self.is_searching {
+            return false;
+        }
+        usize::from(self.lifo_slot.is_some()) + self.run_queue.len() > 1
+    }
+
+    /// Returns false if the worker has work and must not park.
+    fn transition_to_parked(&mut self, handle: &Handle) -> bool {
+        if self.has_tasks() || self.is_shutdown {
+            return false;
+        }
+        let last = handle
+            .shared
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching);
+        self.is_searching = false;
+        if last {
+            handle.notify_if_work_pending();
+        }
+        true
+    }
+
+    /// Returns true if the worker should leave the park loop.
+    fn transition_from_parked(&mut self, handle: &Handle) -> bool {
+        if self.has_tasks() {
+            self.is_searching = !handle.shared.idle.unpark_worker_by_id(self.index);
+            return true;
+        }
+        if handle.shared.idle.is_parked(self.index) {
+            return false;
+        }
+        self.is_searching = true;
+        true
+    }
+
+    fn maintenance(&mut self, handle: &Handle) {
+        self.flush_stats(handle);
+        if !self.is_shutdown {
+            self.is_shutdown = handle.shared.is_shutdown.load(Ordering::Acquire);
+        }
+    }
+
+    fn flush_stats(&mut self, handle: &Handle) {
+        let m = &handle.worker_metrics[self.index];
+        let s = std::mem::take(&mut self.stats);
+        m.add(&m.polls, s.polls);
+        m.add(&m.steals, s.steals);
+        m.add(&m.steal_operations, s.steal_operations);
+        m.add(&m.local_schedule, s.local_schedule);
+    }
+
+    /// Drops every queued task (the scheduler is shut down).
+    fn drain(&mut self) {
+        drop(self.lifo_slot.take());
+        while let Some(t) = self.run_queue.pop() {
+            drop(t);
+        }
+        self.park = None;
+    }
+}
+
+impl Handle {
+    pub(super) fn schedule_task(self: &Arc<Self>, task: Notif, is_yield: bool) {
+        with_context(|cx| {
+            if let Some(cx) = cx.filter(|cx| Arc::ptr_eq(&cx.handle, self)) {
+                let mut slot = cx.core.borrow_mut();
+                if let Some(core) = slot.as_mut() {
+                    self.schedule_local(core, task, is_yield);
+                    return;
+                }
+            }
+            self.push_remote_task(task);
+            self.notify_parked();
+        })
+    }
+
+    fn schedule_local(&self, core: &mut Core, task: Notif, is_yield: bool) {
+        core.stats.local_schedule += 1;
+        let should_notify = if is_yield || !core.lifo_enabled {
+            core.run_queue.push(task);
+            true
+        } else {
+            match core.lifo_slot.replace(task) {
+                Some(prev) => {
+                    core.run_queue.push(prev);
+                    true
+                }
+                None => false,
+            }
+        };
+        // While the worker is parked (its parker taken), it re-checks after
+        // waking instead.
+        if should_notify && core.park.is_some() {
+            self.notify_parked();
+        }
+    }
+
+    fn push_remote_task(&self, task: Notif) {
+        self.scheduler_metrics.inc_remote_schedule();
+        self.shared.inject.push(task);
+        if self.shared.is_shutdown.load(Ordering::SeqCst) {
+            // The final drain may already have run: drop what we pushed.
+            while let Some(t) = self.shared.inject.pop() {
+                drop(t);
+            }
+        }
+    }
+
+    pub(super) fn notify_parked(&self) {
+        if let Some(i) = self.shared.idle.worker_to_notify() {
+            self.worker_metrics[i]
+                .unparks
+                .fetch_add(1, Ordering::Relaxed);
+            self.shared.remotes[i].unpark.unpark(&self.driver);
+        }
+    }
+
+    fn notify_if_work_pending(&self) {
+        for r in self.shared.remotes.iter() {
+            if !r.steal.is_empty() {
+                self.notify_parked();
+                return;
+            }
+        }
+        if !self.shared.inject.is_empty() {
+            self.notify_parked();
+        }
+    }
+
+    /// Starts shutdown: every worker leaves its loop. Idempotent.
+    pub(super) fn signal_shutdown(&self) {
+        if self.shared.is_shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for r in self.shared.remotes.iter() {
+            r.unpark.unpark(&self.driver);
+        }
+    }
+
+    fn shutdown_core(&self, mut core: Box<Core>) {
+        self.shared.owned.close_and_shutdown_all(core.index);
+        core.flush_stats(self);
+        let mut cores = self.shared.shutdown_cores.lock();
+        cores.push(core);
+        if cores.len() != self.shared.remotes.len() {
+            return;
+        }
+        // Last worker out: drain everything and stop the driver.
+        for mut core in cores.drain(..) {
+            core.drain();
+        }
+        drop(cores);
+        while let Some(t) = self.shared.inject.pop() {
+            drop(t);
+        }
+        self.shared.driver.shutdown(&self.driver);
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule_task(task, true);
+    }
+}
+
+impl Handle {
+    /// Cores whose thread could not be started go straight through the
+    /// shutdown protocol, so the last started worker can finish it.
+    pub(super) fn adopt_orphan_cores(&self, cores: Vec<Box<Core>>) {
+        for core in cores {
+            self.shutdown_core(core);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The monomorphic task operations behind the vtable: poll, complete,
+//! cancel, read output, drop the join handle, deallocate.
+//!
+//! Every function here follows the ownership rules in `raw.rs` and the state
+//! protocol in `state.rs`; each `unsafe` block names the rule it relies on.
+//! Panics raised by the user's future (while polling or while being dropped)
+//! are caught here and turned into a `JoinError`; they never unwind into the
+//! scheduler.
+use super::error::JoinError;
+use super::id::TaskIdGuard;
+use super::raw::{Cell, Header, Notified, Schedule, Stage, Task};
+use super::state::{Snapshot, ToIdle, ToRunning};
+use super::waker::waker_ref;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+fn cell<'a, T: Future, S>(ptr: NonNull<Header>) -> &'a Cell<T, S> {
+    // SAFETY: the vtable these functions sit in was built for exactly this
+    // `(T, S)` cell, whose `#[repr(C)]` layout starts with the header; the
+    // callers own a reference, so the cell is live for the call.
+    unsafe { ptr.cast::<Cell<T, S>>().as_ref() }
+}
+
+/// Replaces the stage. Dropping the old stage may run user code (the
+/// future's or output's `Drop`); a panic there is returned, not unwound.
+///
+/// # Safety
+/// The caller must have exclusive access to the stage (holds `RUNNING`, or
+/// is the `JoinHandle` of a complete task).
+unsafe fn set_stage<T: Future, S>(
+    c: &Cell<T, S>,
+    stage: Stage<T>,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
+    let _id = TaskIdGuard::enter(c.header.id);
+    let mut stage = Some(stage);
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: exclusive access per the caller's contract.
+        c.stage
+            .with_mut(|s| unsafe { *s = stage.take().unwrap_or(Stage::Consumed) })
+    }))
+    .map_err(|p| {
+        // The old value's Drop panicked: make sure the new one is stored.
+        if let Some(st) = stage.take() {
+            // SAFETY: still exclusive; the slot was overwritten or left
+            // Consumed by the panicking assignment, so writing is sound.
+            c.stage.with_mut(|s| unsafe { std::ptr::write(s, st) });
+        }
+        p
+    })
+}
+
+/// Poll entry point: the caller handed over the Notified reference.
+pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    let c = cell::<T, S>(ptr);
+    match c.header.state.transition_to_running() {
+        ToRunning::Poll => {
+            if poll_future(c, ptr).is_ready() {
+                // SAFETY: we hold RUNNING and the output is stored.
+                unsafe { complete(c, ptr) };
+                return;
+            }
+            match c.header.state.transition_to_idle() {
+                ToIdle::Ok => {}
+                ToIdle::OkNotified => {
+                    // SAFETY: the running reference now belongs to this new
+                    // Notified (state.rs: OkNotified).
+                    let n = unsafe { Notified::<S>::from_raw(ptr) };
+                    c.scheduler.yield_now(n);
+                }
+                // SAFETY: that was the last reference.
+                ToIdle::OkDealloc => unsafe { dealloc::<T, S>(ptr) },
+                ToIdle::Cancelled => {
+                    // SAFETY: transition_to_idle left RUNNING set for us.
+                    unsafe {
+                        cancel_task(c);
+                        complete(c, ptr);
+                    }
+                }
+            }
+        }
+        // SAFETY: we hold RUNNING.
+        ToRunning::Cancel => unsafe {
+            cancel_task(c);
+            complete(c, ptr);
+        },
+        ToRunning::Failed => {}
+        // SAFETY: that was the last reference.
+        ToRunning::Dealloc => unsafe { dealloc::<T, S>(ptr) },
+    }
+}
+
+/// Polls the future once, storing the output (or panic) on `Ready`.
+fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> Poll<()> {
+    let id = c.header.id;
+    let res = {
+        let _id = TaskIdGuard::enter(id);
+        // SAFETY: the waker borrows the Notified reference we hold for the
+        // duration of this poll.
+        let waker = unsafe { waker_ref(ptr) };
+        let mut cx = Context::from_waker(&waker);
+        catch_unwind(AssertUnwindSafe(|| {
+            c.stage.with_mut(|s| {
+                // SAFETY: we hold RUNNING (exclusive stage access) and the
+                // cell never moves, so pinning the future in place is sound.
+                match unsafe { &mut *s } {
+                    Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                    _ => unreachable!("polled a task whose future is gone"),
+                }
+            })
+        }))
+    };
+    let output = match res {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(out)) => Ok(out),
+        Err(panic) => Err(JoinError::panic(id, panic)),
+    };
+    // Drop the future first, then store the output.
+    // SAFETY: we hold RUNNING.
+    let dropped = unsafe { set_stage(c, Stage::Consumed) };
+    let output = match dropped {
+        Ok(()) => output,
+        Err(panic) => Err(JoinError::panic(id, panic)),
+    };
+    // SAFETY: we hold RUNNING; storing Finished over Consumed runs no Drop.
+    let _ = unsafe { set_stage(c, Stage::Finished(output)) };
+    Poll::Ready(())
+}
+
+/// Drops the future and stores a cancellation error.
+///
+/// # Safety
+/// The caller holds `RUNNING`.
+unsafe fn cancel_task<T: Future, S>(c: &Cell<T, S>) {
+    let id = c.header.id;
+    // SAFETY: forwarded: the caller holds RUNNING.
+    let err = match unsafe { set_stage(c, Stage::Consumed) } {
+        Ok(()) => JoinError::cancelled(id),
+        Err(panic) => JoinError::panic(id, panic),
+    };
+    // SAFETY: as above.
+    let _ = unsafe { set_stage(c, Stage::Finished(Err(err))) };
+}
+
+/// Publishes completion, notifies the joiner, releases the task.
+///
+/// # Safety
+/// The caller holds `RUNNING` and one reference, and the output is stored.
+unsafe fn complete<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) {
+    let snapshot = c.header.state.transition_to_complete();
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        if !snapshot.is_join_interested() {
+            // No JoinHandle: we own the output and drop it.
+            // SAFETY: COMPLETE without join interest: the stage is ours.
+            let _ = unsafe { set_stage(c, Stage::Consumed) };
+        } else if snapshot.is_join_waker_set() {
+            // SAFETY: JOIN_WAKER set + COMPLETE: the slot is ours to read.
+            c.header.join_waker.with(|w| {
+                if let Some(w) = unsafe { &*w } {
+                    w.wake_by_ref();
+                }
+            });
+            let after = c.header.state.unset_waker_after_complete();
+            if !after.is_join_interested() {
+                // The JoinHandle was dropped meanwhile; the waker is ours.
+                // SAFETY: its drop saw JOIN_WAKER set and left the slot.
+                c.header.join_waker.with_mut(|w| unsafe { *w = None });
+            }
+        }
+    }));
+    // SAFETY: we hold a reference for the borrow's duration.
+    let me = unsafe { Task::<S>::borrow(ptr) };
+    let release = match c.scheduler.release(&me) {
+        Some(list_ref) => {
+            std::mem::forget(list_ref);
+            2
+        }
+        None => 1,
+    };
+    if c.header.state.transition_to_terminal(release) {
+        // SAFETY: no references remain.
+        unsafe { dealloc::<T, S>(ptr) };
+    }
+}
+
+/// Queues the task; the caller hands over the new Notified reference.
+pub(super) unsafe fn schedule<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    let c = cell::<T, S>(ptr);
+    // SAFETY: the caller hands over the Notified reference.
+    c.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+/// Frees the cell.
+pub(super) unsafe fn dealloc<T: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the cell was made by `Box::new` in `RawTask::new` and this is
+    // the last reference, so reconstructing and dropping the box is sound.
+    let b = unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) };
+    let id = b.header.id;
+    let _ = catch_unwind(AssertUnwindSafe(move || {
+        let _g = TaskIdGuard::enter(id);
+        drop(b)
+    }));
+}
+
+pub(super) unsafe fn try_read_output<T: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
+    let c = cell::<T, S>(ptr);
+    if can_read_output(&c.header, waker) {
+        // SAFETY: COMPLETE with join interest: the JoinHandle (our caller)
+        // owns the stage.
+        let stage = c
+            .stage
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Stage::Consumed) });
+        let out = match stage {
+            Stage::Finished(out) => out,
+            _ => panic!("JoinHandle polled after completion"),
+        };
+        // SAFETY: the caller promised `dst` has this type.
+        unsafe { *(dst as *mut Poll<Result<T::Output, JoinError>>) = Poll::Ready(out) };
+    }
+}
+
+/// Registers `waker` unless the task is complete; true = output readable.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    debug_assert!(snapshot.is_join_interested());
+    if snapshot.is_complete() {
+        return true;
+    }
+    let res = if snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER set: the completer may read the slot, and so
+        // may we (shared read only).
+        let same = header.join_waker.with(|w| match unsafe { &*w } {
+            Some(w) => w.will_wake(waker),
+            None => false,
+        });
+        if same {
+            return false;
+        }
+        header
+            .state
+            .unset_waker()
+            .and_then(|snap| set_join_waker(header, waker.clone(), snap))
+    } else {
+        set_join_waker(header, waker.clone(), snapshot)
+    };
+    match res {
+        Ok(_) => false,
+        Err(snapshot) => {
+            debug_assert!(snapshot.is_complete());
+            true
+        }
+    }
+}
+
+fn set_join_waker(header: &Header, waker: Waker, snapshot: Snapshot) -> Result<Snapshot, Snapshot> {
+    debug_assert!(!snapshot.is_join_waker_set());
+    // SAFETY: JOIN_WAKER unset and not complete: the JoinHandle (our
+    // caller) owns the slot.
+    header.join_waker.with_mut(|w| unsafe { *w = Some(waker) });
+    let res = header.state.set_join_waker();
+    if res.is_err() {
+        // Completed meanwhile: we still own the slot; clear it.
+        // SAFETY: set_join_waker failed, so JOIN_WAKER stays unset.
+        header.join_waker.with_mut(|w| unsafe { *w = None });
+    }
+    res
+}
+
+pub(super) unsafe fn drop_join_handle_slow<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    let c = cell::<T, S>(ptr);
+    let t = c.header.state.transition_to_join_handle_dropped();
+    if t.drop_output {
+        // SAFETY: complete and we were the join interest: stage is ours.
+        let _ = unsafe { set_stage(c, Stage::Consumed) };
+    }
+    if t.drop_waker {
+        // SAFETY: JOIN_WAKER is unset, so the slot is ours.
+        c.header.join_waker.with_mut(|w| unsafe { *w = None });
+    }
+    // SAFETY: the JoinHandle's reference is handed to us.
+    unsafe { super::raw::RawTask::from_raw(ptr).drop_reference() };
+}
+
+pub(super) unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    let c = cell::<T, S>(ptr);
+    if !c.header.state.transition_to_shutdown() {
+        // Running elsewhere (it will see CANCELLED) or already complete.
+        // SAFETY: the caller handed us this reference.
+        unsafe { super::raw::RawTask::from_raw(ptr).drop_reference() };
+        return;
+    }
+    // SAFETY: transition_to_shutdown set RUNNING for us.
+    unsafe {
+        cancel_task(c);
+        complete(c, ptr);
+    }
+}
