@@ -31,9 +31,14 @@
 //!   Either the scan saw the insert, or the registration sees `NO_WAKE` or
 //!   the scan's result, both of which make it unpark when needed; so a
 //!   burst of registrations unparks at most once per lowering.
+//! - Each shard publishes its length (`Shard::len`, SeqCst, stored under its
+//!   lock after every change); the driver skips shards it reads as empty
+//!   without locking them. This stays correct: an insert whose length
+//!   store the scan missed comes after the scan's `NO_WAKE` store in the
+//!   SeqCst order, so the registration's load sees `NO_WAKE` or later.
 //!
 //! Per timer:
-//! - register: one shard lock, one atomic load;
+//! - register: one shard lock, two atomic stores/loads;
 //! - postpone (`Sleep::reset` later, `Interval` ticks): no lock, see
 //!   `entry.rs`;
 //! - cancel (drop before firing): one shard lock; drop after firing: none;
@@ -48,7 +53,7 @@ use super::entry::{Fired, TimerShared, MAX_SAFE_TICK};
 use super::source::TimeSource;
 use super::wheel::{Insert, Wheel};
 use super::Clock;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::runtime::driver::Handle as DriverHandle;
 use std::cell::Cell;
@@ -74,10 +79,35 @@ pub(crate) struct Driver {
 /// Shared access to the timer wheel from any thread.
 pub(crate) struct Handle {
     time_source: TimeSource,
-    shards: Box<[Mutex<Wheel>]>,
+    shards: Box<[Shard]>,
     /// See the module documentation.
     next_wake: AtomicU64,
     is_shutdown: AtomicBool,
+}
+
+/// One wheel shard, on its own cache lines (shards are locked by different
+/// threads).
+#[repr(align(128))]
+struct Shard {
+    wheel: Mutex<Wheel>,
+    /// Mirror of `wheel.len()`, stored under the lock, so the driver can
+    /// skip empty shards without locking them (see the protocol above).
+    len: AtomicUsize,
+}
+
+impl Shard {
+    fn lock(&self) -> MutexGuard<'_, Wheel> {
+        self.wheel.lock()
+    }
+
+    /// Publishes the wheel's length (call with the lock held).
+    fn publish_len(&self, wheel: &Wheel) {
+        self.len.store(wheel.len(), Ordering::SeqCst);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len.load(Ordering::SeqCst) == 0
+    }
 }
 
 thread_local! {
@@ -117,7 +147,12 @@ impl Driver {
         let shards = shards.clamp(1, 256);
         let handle = Handle {
             time_source: TimeSource::new(clock),
-            shards: (0..shards).map(|_| Mutex::new(Wheel::new())).collect(),
+            shards: (0..shards)
+                .map(|_| Shard {
+                    wheel: Mutex::new(Wheel::new()),
+                    len: AtomicUsize::new(0),
+                })
+                .collect(),
             next_wake: AtomicU64::new(NO_WAKE),
             is_shutdown: AtomicBool::new(false),
         };
@@ -154,6 +189,7 @@ impl Driver {
                         lock = self.push_waker(w, lock, shard);
                     }
                 }
+                shard.publish_len(&lock);
                 drop(lock);
                 self.wake_all();
             }
@@ -169,6 +205,9 @@ impl Driver {
         let next = time
             .shards
             .iter()
+            // An empty shard is skipped: an insert we do not see yet will
+            // see `NO_WAKE` (or our result) and unpark us.
+            .filter(|shard| !shard.is_empty())
             .filter_map(|shard| shard.lock().next_expiration_tick())
             .min();
         if let Some(next) = next {
@@ -218,6 +257,9 @@ impl Driver {
         let now = time.time_source.now(&handle.clock);
         let mut next = NO_WAKE;
         for shard in time.shards.iter() {
+            if shard.is_empty() {
+                continue;
+            }
             let mut lock = shard.lock();
             // The clock is monotonic, but never let a wheel go backwards.
             let now = now.max(lock.elapsed());
@@ -230,6 +272,7 @@ impl Driver {
                 }
             }
             next = next.min(lock.next_expiration_tick().unwrap_or(NO_WAKE));
+            shard.publish_len(&lock);
             drop(lock);
             self.wake_all();
         }
@@ -243,7 +286,7 @@ impl Driver {
         &mut self,
         w: Waker,
         lock: MutexGuard<'a, Wheel>,
-        shard: &'a Mutex<Wheel>,
+        shard: &'a Shard,
     ) -> MutexGuard<'a, Wheel> {
         self.wakers.push(w);
         if self.wakers.len() < WAKE_BATCH {
@@ -287,7 +330,7 @@ impl Handle {
         self.shards.iter().map(|s| s.lock().len()).sum()
     }
 
-    fn shard(&self, hint: u32) -> &Mutex<Wheel> {
+    fn shard(&self, hint: u32) -> &Shard {
         &self.shards[hint as usize % self.shards.len()]
     }
 
@@ -308,7 +351,8 @@ impl Handle {
         entry: NonNull<TimerShared>,
     ) -> Registered {
         let tick = tick.min(MAX_SAFE_TICK);
-        let mut lock = self.shard(hint).lock();
+        let shard = self.shard(hint);
+        let mut lock = shard.lock();
         // SAFETY: `entry` is live (caller).
         let shared = unsafe { entry.as_ref() };
         if !super::entry::is_terminal(shared.state()) {
@@ -318,12 +362,14 @@ impl Handle {
         }
         shared.set_expiration(tick);
         if self.is_shutdown() {
+            shard.publish_len(&lock);
             return Registered::Fired(shared.fire(Fired::Shutdown));
         }
         // SAFETY: live, pinned and unlinked; the owner keeps it live until
         // it is unlinked (caller).
         match unsafe { lock.insert(entry) } {
             Insert::Filed(when) => {
+                shard.publish_len(&lock);
                 drop(lock);
                 if when < self.next_wake.load(Ordering::SeqCst) {
                     // The driver would sleep past this timer: wake it so it
@@ -333,7 +379,10 @@ impl Handle {
                 }
                 Registered::Pending
             }
-            Insert::Elapsed => Registered::Fired(shared.fire(Fired::Elapsed)),
+            Insert::Elapsed => {
+                shard.publish_len(&lock);
+                Registered::Fired(shared.fire(Fired::Elapsed))
+            }
         }
     }
 
@@ -343,12 +392,14 @@ impl Handle {
     /// `entry` is live, the caller has the owner's exclusive access, and
     /// `hint` is the one it was registered with.
     pub(crate) unsafe fn clear_entry(&self, hint: u32, entry: NonNull<TimerShared>) {
-        let mut lock = self.shard(hint).lock();
+        let shard = self.shard(hint);
+        let mut lock = shard.lock();
         // SAFETY: `entry` is live (caller).
         let shared = unsafe { entry.as_ref() };
         if !super::entry::is_terminal(shared.state()) {
             // SAFETY: non-terminal entries are linked in their shard.
             unsafe { lock.remove(entry) };
+            shard.publish_len(&lock);
             shared.cancel();
         }
     }
