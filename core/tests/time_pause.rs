@@ -105,3 +105,28 @@ fn instant_now_outside_runtime_is_real_time() {
     std::thread::sleep(Duration::from_millis(2));
     assert!(Instant::now() >= a + Duration::from_millis(2));
 }
+
+#[test]
+fn running_blocking_task_inhibits_auto_advance() {
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let start = Instant::now();
+        let blocking = runtime_core::spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(30));
+            7
+        });
+        let long = std::pin::pin!(sleep(Duration::from_secs(3600)));
+        // Were the clock to auto-advance while the blocking task runs, the
+        // hour-long sleep would win at once.
+        match futures::future::select(blocking, long).await {
+            futures::future::Either::Left((v, _)) => assert_eq!(v.unwrap(), 7),
+            futures::future::Either::Right(_) => {
+                panic!("clock auto-advanced past a running blocking task")
+            }
+        }
+        assert_eq!(Instant::now(), start);
+    });
+}
