@@ -136,3 +136,21 @@ impl Sleep {
         Instant::from_std(self.entry.handle().driver().clock.now())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn auto_traits_and_size() {
+        assert_send_sync::<Sleep>();
+        assert_send_sync::<super::super::Timeout<std::future::Ready<()>>>();
+        assert_send_sync::<super::super::Interval>();
+        // Memory per pending timer is the `Sleep` itself (no allocation):
+        // a regression guard on its size.
+        let size = std::mem::size_of::<Sleep>();
+        assert!(size <= 96, "Sleep grew to {size} bytes");
+    }
+}
