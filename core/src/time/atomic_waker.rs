@@ -227,3 +227,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::Arc;
+    use crate::loom::thread;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn register_races_take_and_close_wakes_once() {
+        loom::model(|| {
+            let w = Arc::new(AtomicWaker::new());
+            let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let w2 = w.clone();
+            let t = thread::spawn(move || {
+                if let Some(k) = w2.take_and_close() {
+                    k.wake();
+                }
+            });
+            w.register_by_ref(&waker);
+            t.join().unwrap();
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        });
+    }
+}

@@ -164,7 +164,7 @@ impl Clock {
     }
 
     /// Whether the clock is frozen.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_paused(&self) -> bool {
         self.inner.ever_paused.load(Ordering::Acquire) && self.inner.state.lock().unfrozen.is_none()
     }

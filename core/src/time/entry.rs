@@ -267,3 +267,55 @@ mod tests {
         assert_eq!(e.fired(), Some(Fired::Shutdown));
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::sync::atomic::AtomicUsize;
+    use crate::loom::sync::Arc;
+    use crate::loom::thread;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The driver fires while the owner polls: the owner either sees the
+    /// fired state or is woken; and once it sees the fired state, the
+    /// driver no longer touches the entry (the owner's exclusive access
+    /// to the waker cell below would be a data race otherwise).
+    #[test]
+    fn fire_races_poll() {
+        loom::model(|| {
+            let entry = Arc::new(TimerShared::new());
+            entry.set_expiration(5);
+            let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let e2 = entry.clone();
+            let driver = thread::spawn(move || {
+                assert_eq!(e2.mark_pending(5), MarkPending::Due);
+                if let Some(w) = e2.fire(Fired::Elapsed) {
+                    w.wake();
+                }
+            });
+            match entry.poll(&waker) {
+                Poll::Ready(f) => {
+                    assert_eq!(f, Fired::Elapsed);
+                    // What a lock-free drop does: touch the cell exclusively.
+                    entry.waker.reopen();
+                    entry.waker.register_by_ref(&waker);
+                }
+                Poll::Pending => {}
+            }
+            driver.join().unwrap();
+            assert_eq!(entry.fired(), Some(Fired::Elapsed));
+            if count.0.load(Ordering::SeqCst) == 0 {
+                // Not woken: then the poll must have seen it fired.
+                assert_eq!(entry.poll(&waker), Poll::Ready(Fired::Elapsed));
+            }
+        });
+    }
+}

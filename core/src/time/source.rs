@@ -46,7 +46,7 @@ impl TimeSource {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
