@@ -31,14 +31,17 @@
 //!   Either the scan saw the insert, or the registration sees `NO_WAKE` or
 //!   the scan's result, both of which make it unpark when needed; so a
 //!   burst of registrations unparks at most once per lowering.
-//! - Each shard publishes its length (`Shard::len`, SeqCst, stored under its
-//!   lock after every change); the driver skips shards it reads as empty
-//!   without locking them. This stays correct: an insert whose length
-//!   store the scan missed comes after the scan's `NO_WAKE` store in the
-//!   SeqCst order, so the registration's load sees `NO_WAKE` or later.
+//! - Each shard publishes whether it is empty (`Shard::empty`, SeqCst,
+//!   stored under its lock when it changes); the driver skips shards it
+//!   reads as empty without locking them. This stays correct: an insert
+//!   whose "non-empty" store (its own, or an earlier one it found already
+//!   made, which happens-before it through the lock) the scan missed comes
+//!   after the scan's `NO_WAKE` store in the SeqCst order, so the
+//!   registration's load of `next_wake` sees `NO_WAKE` or later.
 //!
 //! Per timer:
-//! - register: one shard lock, two atomic stores/loads;
+//! - register: one shard lock, one SeqCst load (plus a store when the
+//!   shard goes from empty to non-empty);
 //! - postpone (`Sleep::reset` later, `Interval` ticks): no lock, see
 //!   `entry.rs`;
 //! - cancel (drop before firing): one shard lock; drop after firing: none;
@@ -53,7 +56,7 @@ use super::entry::{Fired, TimerShared, MAX_SAFE_TICK};
 use super::source::TimeSource;
 use super::wheel::{Insert, Wheel};
 use super::Clock;
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::runtime::driver::Handle as DriverHandle;
 use std::cell::Cell;
@@ -90,9 +93,9 @@ pub(crate) struct Handle {
 #[repr(align(128))]
 struct Shard {
     wheel: Mutex<Wheel>,
-    /// Mirror of `wheel.len()`, stored under the lock, so the driver can
-    /// skip empty shards without locking them (see the protocol above).
-    len: AtomicUsize,
+    /// Mirror of `wheel.len() == 0`, kept under the lock, so the driver
+    /// can skip empty shards without locking them (see the protocol above).
+    empty: AtomicBool,
 }
 
 impl Shard {
@@ -100,13 +103,18 @@ impl Shard {
         self.wheel.lock()
     }
 
-    /// Publishes the wheel's length (call with the lock held).
+    /// Publishes whether the wheel is empty (call with the lock held).
+    /// Only transitions are stored, so a busy shard pays one relaxed load.
     fn publish_len(&self, wheel: &Wheel) {
-        self.len.store(wheel.len(), Ordering::SeqCst);
+        let empty = wheel.len() == 0;
+        // Relaxed is enough to read our own shard's flag under its lock.
+        if self.empty.load(Ordering::Relaxed) != empty {
+            self.empty.store(empty, Ordering::SeqCst);
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.len.load(Ordering::SeqCst) == 0
+        self.empty.load(Ordering::SeqCst)
     }
 }
 
@@ -150,7 +158,7 @@ impl Driver {
             shards: (0..shards)
                 .map(|_| Shard {
                     wheel: Mutex::new(Wheel::new()),
-                    len: AtomicUsize::new(0),
+                    empty: AtomicBool::new(true),
                 })
                 .collect(),
             next_wake: AtomicU64::new(NO_WAKE),

@@ -23,16 +23,22 @@ impl TimeSource {
 
     /// The first tick at or after `t`.
     pub(crate) fn deadline_to_tick(&self, t: Instant) -> u64 {
-        match t.checked_add(Duration::from_nanos(999_999)) {
-            Some(t) => self.instant_to_tick(t),
-            None => MAX_SAFE_TICK,
-        }
+        let d = t.saturating_duration_since(self.start_time);
+        let ms = d
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_nanos().div_ceil(1_000_000)));
+        ms.min(MAX_SAFE_TICK)
     }
 
     /// The last tick at or before `t` (0 for instants before the start).
     pub(crate) fn instant_to_tick(&self, t: Instant) -> u64 {
-        let ms = t.saturating_duration_since(self.start_time).as_millis();
-        ms.min(MAX_SAFE_TICK as u128) as u64
+        let d = t.saturating_duration_since(self.start_time);
+        let ms = d
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()));
+        ms.min(MAX_SAFE_TICK)
     }
 
     /// Length of `ticks` ticks.
@@ -63,6 +69,11 @@ mod tests {
             ts.instant_to_tick(s.checked_sub(Duration::from_millis(1)).unwrap_or(s)),
             0
         );
+        assert_eq!(ts.deadline_to_tick(s + Duration::new(2, 1)), 2001);
+        assert_eq!(ts.instant_to_tick(s + Duration::new(2, 999_999)), 2000);
+        if let Some(far) = s.checked_add(Duration::from_secs(u64::MAX / 4)) {
+            assert_eq!(ts.deadline_to_tick(far), MAX_SAFE_TICK);
+        }
         assert_eq!(ts.tick_to_duration(7), Duration::from_millis(7));
         assert_eq!(ts.now(&clock), 0);
     }
