@@ -353,7 +353,7 @@ impl Handle {
     /// dropped.
     pub(crate) unsafe fn reregister(
         &self,
-        unpark: &crate::io::driver::Handle,
+        unpark: &DriverHandle,
         hint: u32,
         tick: u64,
         entry: NonNull<TimerShared>,
@@ -445,7 +445,7 @@ mod tests {
         // SAFETY: `e` is pinned, live, exclusively ours, and cleared before drop.
         unsafe {
             h.time
-                .reregister(&h.io, shard_hint(), tick, NonNull::from(&**e))
+                .reregister(&h, shard_hint(), tick, NonNull::from(&**e))
         }
     }
 
@@ -532,7 +532,7 @@ mod tests {
         let e = Box::pin(TimerShared::new());
         let tick = h.time.time_source().deadline_to_tick(deadline);
         // SAFETY: pinned, live, exclusively ours; fired before drop.
-        let _ = unsafe { h.time.reregister(&h.io, 0, tick, NonNull::from(&*e)) };
+        let _ = unsafe { h.time.reregister(&h, 0, tick, NonNull::from(&*e)) };
         while e.fired().is_none() {
             driver.park(&h);
         }

@@ -83,7 +83,7 @@ impl TimerEntry {
             let r = unsafe {
                 driver
                     .time
-                    .reregister(&driver.io, this.shard, tick, NonNull::from(&this.shared))
+                    .reregister(driver, this.shard, tick, NonNull::from(&this.shared))
             };
             if let Registered::Fired(Some(waker)) = r {
                 waker.wake();
