@@ -445,7 +445,7 @@ mod tests {
         // SAFETY: `e` is pinned, live, exclusively ours, and cleared before drop.
         unsafe {
             h.time
-                .reregister(&h, shard_hint(), tick, NonNull::from(&**e))
+                .reregister(h, shard_hint(), tick, NonNull::from(&**e))
         }
     }
 
