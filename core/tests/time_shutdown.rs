@@ -77,7 +77,14 @@ fn sleep_polled_after_shutdown_panics_clearly() {
 
 #[test]
 fn shutdown_timeout_with_pending_sleeps() {
+    let dropped = Arc::new(AtomicUsize::new(0));
     let rt = Runtime::new().unwrap();
-    rt.spawn(async { sleep(Duration::from_secs(3600)).await });
+    let guard = CountDrop(dropped.clone());
+    rt.spawn(async move {
+        let _guard = guard;
+        sleep(Duration::from_secs(3600)).await;
+    });
     rt.shutdown_timeout(Duration::from_secs(5));
+    // The pending sleep did not keep its task (or the runtime) alive.
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
 }
