@@ -242,6 +242,7 @@ impl Builder {
             scheduler,
             handle: Handle { inner },
             blocking_pool,
+            shut_down: false,
         })
     }
 }
