@@ -120,7 +120,7 @@ fn rust_row(
 
 /// Every row, in report order.
 pub fn rows() -> Vec<Row> {
-    use crate::sides::ours::{net, remote, sched, sync};
+    use crate::sides::ours::{net, remote, sched, sync, timers};
     let s = |x: &str| x.to_string();
     let mut rows = vec![
         rust_row(
@@ -262,6 +262,33 @@ pub fn rows() -> Vec<Row> {
         0,
         pair!(sync::mutex_contended),
     ));
+    rows.push(rust_row(
+        s("timers_fire"),
+        format!(
+            "{} tasks × {} concurrent sleeps of 1-10 ms (1M timers), all fired",
+            th(timers::FIRE_TASKS as u64),
+            th(timers::SLEEPS_PER_TASK as u64)
+        ),
+        Kind::Time,
+        true,
+        0,
+        pair!(timers::timers_fire),
+    ));
+    rows.push(rust_row(
+        s("timer_cancel_churn"),
+        format!(
+            "{} × (register a 60 s sleep, cancel it) over {} tasks",
+            th(timers::CHURN as u64),
+            timers::CHURN_TASKS
+        ),
+        Kind::Throughput {
+            items: timers::CHURN as u64,
+            unit: "timers",
+        },
+        true,
+        0,
+        pair!(timers::timer_cancel_churn),
+    ));
     for conns in [1u64, 64, 1_000] {
         let trips = net::round_trips(conns);
         rows.push(rust_row(
@@ -286,6 +313,14 @@ pub fn rows() -> Vec<Row> {
         false,
         1_000_000,
         pair!(memory::idle_task_rss),
+    ));
+    rows.push(rust_row(
+        s("timer_rss"),
+        s("1,000,000 boxed 1 h sleeps, each polled once; RSS delta / timer"),
+        Kind::Memory { unit: "timer" },
+        false,
+        1_000_000,
+        pair!(timers::timer_rss),
     ));
     rows
 }

@@ -23,3 +23,5 @@ pub mod remote;
 pub mod sched;
 #[path = "../rows/sync.rs"]
 pub mod sync;
+#[path = "../rows/timers.rs"]
+pub mod timers;
