@@ -294,8 +294,9 @@ pub fn rows() -> Vec<Row> {
         rows.push(rust_row(
             format!("tcp_echo/{conns}"),
             format!(
-                "{} connection(s) × {trips} round trips of 1 KiB, loopback",
-                th(conns)
+                "{} connection(s) × {} round trips of 1 KiB, loopback",
+                th(conns),
+                th(trips)
             ),
             Kind::Throughput {
                 items: conns * trips,
