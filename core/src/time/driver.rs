@@ -139,12 +139,6 @@ pub(crate) fn shard_hint() -> u32 {
 }
 
 impl Driver {
-    /// A driver with one wheel shard per available CPU.
-    pub(crate) fn new(park: crate::io::driver::Driver, clock: &Clock) -> (Driver, Handle) {
-        let shards = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Driver::with_shards(park, clock, shards)
-    }
-
     /// A driver with `shards` wheel shards (use 1 for a current-thread
     /// runtime, the number of workers for a multi-thread one).
     pub(crate) fn with_shards(
@@ -436,6 +430,7 @@ mod tests {
         RtDriver::new(Cfg {
             event_interval_hint: 64,
             start_paused: true,
+            timer_shards: 1,
         })
         .unwrap()
     }
@@ -526,6 +521,7 @@ mod tests {
         let (mut driver, h) = RtDriver::new(Cfg {
             event_interval_hint: 64,
             start_paused: false,
+            timer_shards: 2,
         })
         .unwrap();
         let deadline = h.clock.now() + Duration::from_millis(20);

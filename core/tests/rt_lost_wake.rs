@@ -1,3 +1,4 @@
+//! Chained wakes across threads never get lost.
 use runtime_core::runtime::Builder;
 use std::future::Future;
 use std::pin::Pin;

@@ -1,3 +1,4 @@
+//! shutdown_timeout / shutdown_background are bounded; runtimes dropped from their own tasks do not hang.
 use runtime_core::runtime::{Builder, Runtime};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
@@ -80,6 +81,8 @@ fn panicking_join_waker_is_not_leaked() {
     let mut jh = rt.spawn(async move {
         go_rx.recv().unwrap();
     });
+    // SAFETY: PANIC_VT's functions ignore the (null) data pointer and only
+    // count clones/drops, so any data pointer satisfies the RawWaker contract.
     let waker = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &PANIC_VT)) };
     let mut cx = Context::from_waker(&waker);
     assert!(std::pin::Pin::new(&mut jh).poll(&mut cx).is_pending()); // clone stored

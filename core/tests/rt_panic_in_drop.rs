@@ -1,3 +1,4 @@
+//! A task whose future panics while its output or panic payload is dropped still completes; the worker survives.
 //! Future whose Drop panics, returning an output whose Drop panics: the
 //! second panic escapes the harness and kills the worker.
 use runtime_core::runtime::Builder;

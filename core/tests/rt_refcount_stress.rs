@@ -1,3 +1,4 @@
+//! Abort, completion, JoinHandle drop, AbortHandle and foreign wakes racing: every future and output dropped exactly once.
 //! Stress: abort vs completion vs JoinHandle drop vs wakes vs shutdown.
 //! Every future and every output must be dropped exactly once.
 use runtime_core::runtime::Builder;

@@ -1,3 +1,4 @@
+//! A panic inside current-thread block_on or turn must not lose the scheduler core.
 //! A panic escaping `block_on` on a current-thread runtime must not lose
 //! the scheduler core.
 use runtime_core::runtime::Builder;
