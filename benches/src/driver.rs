@@ -26,6 +26,8 @@ pub struct Plan {
     pub workers: Vec<usize>,
     /// Only rows whose id contains one of these (all if empty).
     pub filters: Vec<String>,
+    /// A/A check: run the peer on both sides to see this machine's noise.
+    pub aa: bool,
 }
 
 /// Aggregated results of one side of one row at one worker count.
@@ -116,7 +118,8 @@ pub fn run(plan: &Plan, rows: &[Row]) -> Vec<Measured> {
             let mut ours: Result<SideResult, String> = Ok(SideResult::default());
             let mut peer: Result<SideResult, String> = Ok(SideResult::default());
             for _round in 0..plan.rounds {
-                measure_into(&mut ours, row, Side::Ours, workers, plan.budget);
+                let first = if plan.aa { Side::Peer } else { Side::Ours };
+                measure_into(&mut ours, row, first, workers, plan.budget);
                 measure_into(&mut peer, row, Side::Peer, workers, plan.budget);
             }
             if let (Ok(o), Ok(p)) = (&ours, &peer) {

@@ -4,7 +4,11 @@
 //! ```text
 //! runtime-bench [--quick] [--rounds N] [--budget-ms MS] [--workers 1,2,4]
 //!               [--filter SUBSTR[,SUBSTR...]] [--out PATH | --no-write] [--list]
+//!               [--aa]
 //! ```
+//!
+//! `--aa` is an A/A check: the peer runs in both columns, so the ratios show
+//! this machine's noise; it never writes `BENCHMARKS.md`.
 //!
 //! Without `--workers` every per-worker row runs at 1, 2 and all cores. Each
 //! measurement is a fresh process (this binary with `--child ...`, see
@@ -40,11 +44,12 @@ struct Options {
     out: Option<String>,
     write: bool,
     list: bool,
+    aa: bool,
 }
 
 const USAGE: &str =
     "usage: runtime-bench [--quick] [--rounds N] [--budget-ms MS] [--workers 1,2,4,...] \
-[--filter SUBSTR,...] [--out PATH | --no-write] [--list]";
+[--filter SUBSTR,...] [--out PATH | --no-write] [--list] [--aa]";
 
 fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> Result<Vec<T>, String> {
     s.split(',')
@@ -63,6 +68,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         out: None,
         write: true,
         list: false,
+        aa: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -88,6 +94,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--out" => o.out = Some(value("--out")?),
             "--no-write" => o.write = false,
             "--list" => o.list = true,
+            "--aa" => o.aa = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -169,6 +176,7 @@ fn main() -> ExitCode {
         budget: Duration::from_millis(opts.budget_ms.unwrap_or(if opts.quick { 100 } else { 500 })),
         workers: opts.workers.clone().unwrap_or_else(default_workers),
         filters: opts.filters.clone(),
+        aa: opts.aa,
     };
     let command = std::iter::once("runtime-bench".to_string())
         .chain(args.iter().cloned())
@@ -190,11 +198,17 @@ fn main() -> ExitCode {
     );
 
     let ctx = report::Context::gather(command, plan_words);
-    let title = if scaling { "Scaling run" } else { "Results" };
+    let title = if opts.aa {
+        "A/A check (the peer in both columns)"
+    } else if scaling {
+        "Scaling run"
+    } else {
+        "Results"
+    };
     let block = report::block(&ctx, &results, title);
     println!("{block}");
 
-    if opts.write {
+    if opts.write && !opts.aa {
         let path = opts.out.clone().unwrap_or_else(|| {
             concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md").to_string()
         });

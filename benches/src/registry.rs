@@ -265,7 +265,7 @@ pub fn rows() -> Vec<Row> {
     rows.push(rust_row(
         s("timers_fire"),
         format!(
-            "{} tasks × {} concurrent sleeps of 1-10 ms (1M timers), all fired",
+            "{} tasks × {} sleeps of 1-10 ms joined (1M timers), all fired",
             th(timers::FIRE_TASKS as u64),
             th(timers::SLEEPS_PER_TASK as u64)
         ),
