@@ -40,6 +40,11 @@ pub mod task;
 pub mod time;
 
 pub use crate::task::{spawn, spawn_blocking};
+
+/// Crate-internal tests that need private items: Miri-checked unit tests
+/// of the unsafe code and loom models (`RUSTFLAGS="--cfg loom"`).
+#[cfg(test)]
+mod tests;
 pub use runtime_core_macros::{main, test};
 
 /// Re-exports of the futures ecosystem's stream trait and combinators.

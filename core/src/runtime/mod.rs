@@ -21,3 +21,17 @@ pub use handle::{EnterGuard, Handle};
 pub use metrics::RuntimeMetrics;
 pub use runtime::Runtime;
 use runtime::Scheduler;
+
+/// Whether the calling thread is driving a runtime: a worker thread, or a
+/// thread inside `block_on`. Blocking such a thread (waiting on a lock, a
+/// channel, a `JoinHandle` synchronously) stalls every task it runs and can
+/// deadlock; bindings use this to refuse blocking waits there.
+///
+/// ```
+/// let rt = runtime_core::runtime::Runtime::new().unwrap();
+/// assert!(!runtime_core::runtime::is_driving());
+/// assert!(rt.block_on(async { runtime_core::runtime::is_driving() }));
+/// ```
+pub fn is_driving() -> bool {
+    context::is_entered()
+}

@@ -60,6 +60,37 @@ impl Runtime {
         }
     }
 
+    /// Runs one turn of a current-thread runtime from the calling thread,
+    /// like libuv's `uv_run(loop, UV_RUN_ONCE)`: polls every task that is
+    /// ready; if none was, waits in the driver (I/O, timers, remote wakes)
+    /// for at most `max_wait`, then polls what became ready. Returns the
+    /// number of task polls. This is how an embedding program (a C main
+    /// loop, a GUI loop) drives the runtime in slices.
+    ///
+    /// Returns 0 at once if another thread is inside `block_on`.
+    ///
+    /// # Panics
+    /// On a multi-thread runtime (its workers drive themselves), or when
+    /// called from inside a runtime.
+    ///
+    /// ```
+    /// use runtime_core::runtime::Builder;
+    /// use std::time::Duration;
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// let h = rt.spawn(async { 3 });
+    /// assert_eq!(rt.turn(Duration::ZERO), 1);
+    /// assert!(h.is_finished());
+    /// ```
+    #[track_caller]
+    pub fn turn(&self, max_wait: Duration) -> usize {
+        match (&self.scheduler, &self.handle.inner) {
+            (Scheduler::CurrentThread(s), scheduler::Handle::CurrentThread(h)) => {
+                s.turn(h, max_wait)
+            }
+            _ => panic!("`Runtime::turn` is only available on the current-thread runtime"),
+        }
+    }
+
     /// Spawns a future onto the runtime.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where

@@ -41,14 +41,13 @@ unsafe fn set_stage<T: Future, S>(
         c.stage
             .with_mut(|s| unsafe { *s = stage.take().unwrap_or(Stage::Consumed) })
     }))
-    .map_err(|p| {
+    .inspect_err(|_| {
         // The old value's Drop panicked: make sure the new one is stored.
         if let Some(st) = stage.take() {
             // SAFETY: still exclusive; the slot was overwritten or left
             // Consumed by the panicking assignment, so writing is sound.
             c.stage.with_mut(|s| unsafe { std::ptr::write(s, st) });
         }
-        p
     })
 }
 
@@ -103,9 +102,11 @@ fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> 
         let mut cx = Context::from_waker(&waker);
         catch_unwind(AssertUnwindSafe(|| {
             c.stage.with_mut(|s| {
-                // SAFETY: we hold RUNNING (exclusive stage access) and the
-                // cell never moves, so pinning the future in place is sound.
+                // SAFETY: we hold RUNNING, so this is the only access to
+                // the stage.
                 match unsafe { &mut *s } {
+                    // SAFETY: the cell never moves until it is freed, so the
+                    // future is pinned in place.
                     Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
                     _ => unreachable!("polled a task whose future is gone"),
                 }
@@ -156,8 +157,8 @@ unsafe fn complete<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>)
             // SAFETY: COMPLETE without join interest: the stage is ours.
             let _ = unsafe { set_stage(c, Stage::Consumed) };
         } else if snapshot.is_join_waker_set() {
-            // SAFETY: JOIN_WAKER set + COMPLETE: the slot is ours to read.
             c.header.join_waker.with(|w| {
+                // SAFETY: JOIN_WAKER set + COMPLETE: the slot is ours to read.
                 if let Some(w) = unsafe { &*w } {
                     w.wake_by_ref();
                 }

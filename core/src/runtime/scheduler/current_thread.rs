@@ -168,6 +168,35 @@ impl CurrentThread {
         }
     }
 
+    /// One turn of the loop, libuv's `UV_RUN_ONCE`: runs the tasks that are
+    /// ready; if none were, parks in the driver for up to `max_wait` (I/O,
+    /// timers or a remote wake end it early) and runs what became ready.
+    /// Returns the number of task polls. Returns 0 at once if another thread
+    /// is driving the scheduler.
+    #[track_caller]
+    pub(crate) fn turn(&self, handle: &Arc<Handle>, max_wait: Duration) -> usize {
+        let _enter = context::enter_runtime(&scheduler::Handle::CurrentThread(handle.clone()));
+        let taken = self.core.lock().take();
+        let Some(core) = taken else { return 0 };
+        let cx = Context {
+            handle: handle.clone(),
+            core: RefCell::new(None),
+        };
+        let _set = cx.set();
+        let (core, mut polls) = cx.run_ready(core);
+        let core = match core.driver.is_some() {
+            true => {
+                let wait = if polls == 0 { max_wait } else { Duration::ZERO };
+                cx.park_for(core, wait)
+            }
+            false => core,
+        };
+        let (core, more) = cx.run_ready(core);
+        polls += more;
+        self.release_core(core);
+        polls
+    }
+
     fn release_core(&self, core: Box<Core>) {
         *self.core.lock() = Some(core);
         for w in std::mem::take(&mut *self.waiters.lock()) {
@@ -305,6 +334,42 @@ impl Context {
             .take()
             .expect("scheduler core missing after running a task");
         (core, r)
+    }
+
+    /// Runs queued tasks until the queues are empty (bounded, so a task
+    /// that keeps re-waking itself cannot trap the caller).
+    fn run_ready(&self, mut core: Box<Core>) -> (Box<Core>, usize) {
+        let handle = &self.handle;
+        let limit = handle.config.event_interval as usize * 16;
+        let mut polls = 0;
+        while polls < limit {
+            core.tick = core.tick.wrapping_add(1);
+            let Some(task) = core.next_task(handle) else {
+                break;
+            };
+            handle.worker_metrics.polls.fetch_add(1, Ordering::Relaxed);
+            let (c, ()) = self.enter(core, || coop::budget(|| task.run()));
+            core = c;
+            polls += 1;
+        }
+        (core, polls)
+    }
+
+    /// Parks in the driver for at most `wait`.
+    fn park_for(&self, mut core: Box<Core>, wait: Duration) -> Box<Core> {
+        let Some(mut driver) = core.driver.take() else {
+            return core;
+        };
+        if !wait.is_zero() {
+            self.handle
+                .worker_metrics
+                .parks
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let handle = &self.handle;
+        let (mut core, ()) = self.enter(core, || driver.park_timeout(&handle.driver, wait));
+        core.driver = Some(driver);
+        core
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {

@@ -11,9 +11,8 @@
 //! `NOTIFIED` left behind makes the next `park` return at once, so no wakeup
 //! is ever lost.
 use crate::runtime::driver::{self, Driver};
-use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 const EMPTY: usize = 0;

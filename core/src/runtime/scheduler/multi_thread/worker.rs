@@ -29,6 +29,9 @@
 //! queue and the inject queue and shuts the driver down. A task pushed to
 //! the inject queue after that drain is dropped by the pusher itself, which
 //! re-checks `is_shutdown` after pushing.
+// Cores are boxed so that moving one in and out of the thread's context
+// (on every task poll) copies a pointer, not the whole struct.
+#![allow(clippy::vec_box)]
 use super::idle::Idle;
 use super::park::{Parker, SharedDriver, Unparker};
 use super::queue::{self, Inject, Local};
