@@ -97,7 +97,7 @@ pub(crate) fn in_runtime_callback() -> bool {
 /// Fails with `RT_ERR_WOULD_DEADLOCK` when blocking here could stall the
 /// runtime.
 pub(crate) fn check_may_block(what: &str) -> crate::error::Result<()> {
-    if in_runtime_callback() {
+    if in_runtime_callback() || runtime_core::runtime::is_driving() {
         return Err(crate::error::Error::new(
             crate::error::rt_status::RT_ERR_WOULD_DEADLOCK,
             format!(

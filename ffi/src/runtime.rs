@@ -133,9 +133,20 @@ impl Shared {
             s.requested = true;
             s.waker.take()
         };
-        if let Some(w) = waker {
-            w.wake();
+        match waker {
+            Some(w) => w.wake(),
+            // Nobody is inside `rt_runtime_run`: a no-op task interrupts a
+            // `rt_runtime_run_once` that is parked in the driver.
+            None if self.flavor == RuntimeFlavor::CurrentThread && !self.is_shut() => {
+                drop(self.handle.spawn(async {}))
+            }
+            None => {}
         }
+    }
+
+    /// Consumes a pending stop request.
+    fn take_stop(&self) -> bool {
+        std::mem::take(&mut self.stop.lock().unwrap_or_else(|e| e.into_inner()).requested)
     }
 
     /// Shuts down (idempotent). `timeout` bounds the wait for running
@@ -373,20 +384,6 @@ impl Future for StopSignal<'_> {
     }
 }
 
-/// Resolves on its second poll: lets the scheduler run whatever is ready
-/// once in between.
-struct YieldOnce(bool);
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
 
 fn with_current_thread_rt<R>(
     fn_name: &str,
@@ -457,8 +454,8 @@ pub unsafe extern "C" fn rt_runtime_run(rt: *mut rt_runtime) -> rt_status {
 #[no_mangle]
 pub unsafe extern "C" fn rt_runtime_run_once(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
     error::status("rt_runtime_run_once", || {
-        with_current_thread_rt("rt_runtime_run_once", rt, |_shared, runtime| {
-            turn(runtime, timeout_ms);
+        with_current_thread_rt("rt_runtime_run_once", rt, |shared, runtime| {
+            turn(shared, runtime, timeout_ms);
         })
     })
 }
@@ -487,10 +484,21 @@ pub unsafe extern "C" fn rt_runtime_stop(rt: *mut rt_runtime) -> rt_status {
     })
 }
 
-/// One pass of the current-thread loop.
-fn turn(runtime: &Runtime, timeout_ms: u64) {
-    // Until core exposes `Runtime::turn`, a pass is a `block_on` of a
-    // future that yields once: every task that is ready runs in between.
-    let _ = timeout_ms;
-    runtime.block_on(YieldOnce(false));
+/// One pass of the current-thread loop: `Runtime::turn`, waiting at most
+/// `timeout_ms` when nothing was ready. `RT_FOREVER` (or any wait too long
+/// for one park) waits in day-long slices until a task ran or a stop was
+/// requested.
+fn turn(shared: &Shared, runtime: &Runtime, timeout_ms: u64) {
+    const SLICE_MS: u64 = 24 * 60 * 60 * 1000;
+    let mut left = timeout_ms;
+    loop {
+        let wait = left.min(SLICE_MS);
+        let polls = runtime.turn(Duration::from_millis(wait));
+        if timeout_ms != RT_FOREVER {
+            left -= wait;
+        }
+        if shared.take_stop() || polls > 0 || left == 0 {
+            return;
+        }
+    }
 }
