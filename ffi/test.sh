@@ -55,6 +55,11 @@ cp "$BUILD/hdr.c" "$BUILD/hdr.cpp"
 if c++ -std=c++11 -Wall -Wextra -Werror -Iinclude -c "$BUILD/hdr.cpp" -o "$BUILD/hdrpp.o"; then
     pass "header compiles as C++"; else fail "header compiles as C++"; fi
 
+# 3b. the static library links on its own
+if cc -std=c11 -Iinclude examples-c/hello.c "$LIBDIR/libruntime.a" -lpthread -ldl -lm -o "$BUILD/hello-static" \
+    && "$BUILD/hello-static" >/dev/null; then
+    pass "static link against libruntime.a"; else fail "static link against libruntime.a"; fi
+
 # 4. C tests and examples, natively and under valgrind
 CFLAGS=(-std=c11 -g -O0 -Wall -Wextra -Werror -Iinclude)
 LDFLAGS=(-L"$LIBDIR" -lruntime -Wl,-rpath,"$LIBDIR" -lpthread -ldl -lm)

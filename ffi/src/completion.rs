@@ -86,7 +86,10 @@ pub unsafe extern "C" fn rt_completion_clone(c: *const rt_completion) -> *mut rt
 /// # Safety
 /// `c` NULL or a live reference.
 #[no_mangle]
-pub unsafe extern "C" fn rt_completion_complete(c: *mut rt_completion, value: *mut c_void) -> rt_status {
+pub unsafe extern "C" fn rt_completion_complete(
+    c: *mut rt_completion,
+    value: *mut c_void,
+) -> rt_status {
     error::status("rt_completion_complete", || {
         // SAFETY: NULL or live per the contract.
         let c = unsafe { non_null(c, "c") }?;
@@ -145,7 +148,10 @@ pub unsafe extern "C" fn rt_completion_wait(
                             format!("not completed within {timeout_ms} ms"),
                         ));
                     }
-                    c.cond.wait_timeout(s, d - now).unwrap_or_else(|e| e.into_inner()).0
+                    c.cond
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
         }

@@ -62,10 +62,7 @@ impl Error {
         Error::new(rt_status::RT_ERR_INVALID, msg)
     }
     pub(crate) fn shutdown() -> Error {
-        Error::new(
-            rt_status::RT_ERR_SHUTDOWN,
-            "the runtime has been shut down",
-        )
+        Error::new(rt_status::RT_ERR_SHUTDOWN, "the runtime has been shut down")
     }
     pub(crate) fn io(what: &str, e: std::io::Error) -> Error {
         Error::new(rt_status::RT_ERR_IO, format!("{what}: {e}"))
@@ -186,11 +183,10 @@ pub extern "C" fn rt_last_error() -> *const c_char {
 /// Returns the library version ("MAJOR.MINOR.PATCH"), a static string.
 #[no_mangle]
 pub extern "C" fn rt_version() -> *const c_char {
-    const V: &CStr = match CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => panic!("version contains a NUL"),
-    };
+    const V: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version contains a NUL"),
+        };
     V.as_ptr()
 }

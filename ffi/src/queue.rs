@@ -175,14 +175,13 @@ impl Target {
             Target::Queue(q) => {
                 let sig = Arc::new(Signal::default());
                 let guard = SetOnDrop(sig.clone());
-                if q
-                    .post(move || {
-                        Box::new(move || {
-                            let _g = guard;
-                            f();
-                        })
+                if q.post(move || {
+                    Box::new(move || {
+                        let _g = guard;
+                        f();
                     })
-                    .is_err()
+                })
+                .is_err()
                 {
                     return false;
                 }

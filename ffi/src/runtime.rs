@@ -106,6 +106,9 @@ pub(crate) struct Shared {
     /// The runtime itself; `None` once shut down. Held by `rt_runtime_run`.
     rt: Mutex<Option<Runtime>>,
     stop: Mutex<StopState>,
+    /// Fds with a live watch or registration, and its claim id (so a
+    /// stale claim never releases a newer one of the same fd number).
+    fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
 }
 
 #[derive(Default)]
@@ -127,6 +130,30 @@ impl Shared {
         self.shut.load(Ordering::Acquire)
     }
 
+    /// Claims `fd` for one watch or registration; fails if it has one.
+    pub(crate) fn claim_fd(&self, fd: i32) -> Result<u64> {
+        let mut g = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 += 1;
+        let id = g.0;
+        match g.1.entry(fd) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(Error::invalid(format!(
+                "fd {fd} is already watched or registered on this runtime"
+            ))),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+                Ok(id)
+            }
+        }
+    }
+
+    /// Releases claim `id` on `fd` (no-op if it was already released).
+    pub(crate) fn release_fd(&self, fd: i32, id: u64) {
+        let mut g = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        if g.1.get(&fd) == Some(&id) {
+            g.1.remove(&fd);
+        }
+    }
+
     fn request_stop(&self) {
         let waker = {
             let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
@@ -146,7 +173,13 @@ impl Shared {
 
     /// Consumes a pending stop request.
     fn take_stop(&self) -> bool {
-        std::mem::take(&mut self.stop.lock().unwrap_or_else(|e| e.into_inner()).requested)
+        std::mem::take(
+            &mut self
+                .stop
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requested,
+        )
     }
 
     /// Shuts down (idempotent). `timeout` bounds the wait for running
@@ -203,7 +236,10 @@ pub unsafe extern "C" fn rt_config_init(cfg: *mut rt_config) {
 /// # Safety
 /// `cfg` must be NULL or a valid rt_config; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rt_runtime_new(cfg: *const rt_config, out: *mut *mut rt_runtime) -> rt_status {
+pub unsafe extern "C" fn rt_runtime_new(
+    cfg: *const rt_config,
+    out: *mut *mut rt_runtime,
+) -> rt_status {
     error::status("rt_runtime_new", || {
         if out.is_null() {
             return Err(Error::null("out"));
@@ -250,13 +286,16 @@ pub unsafe extern "C" fn rt_runtime_new(cfg: *const rt_config, out: *mut *mut rt
                 .map_err(|_| Error::invalid("thread_name is not valid UTF-8"))?;
             b.thread_name(name.to_owned());
         }
-        let rt = b.build().map_err(|e| Error::io("building the runtime", e))?;
+        let rt = b
+            .build()
+            .map_err(|e| Error::io("building the runtime", e))?;
         let shared = Arc::new(Shared {
             handle: rt.handle().clone(),
             flavor,
             shut: AtomicBool::new(false),
             rt: Mutex::new(Some(rt)),
             stop: Mutex::new(StopState::default()),
+            fds: Mutex::new((0, std::collections::HashMap::new())),
         });
         let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
         // SAFETY: `out` is non-NULL and writable per the contract.
@@ -338,7 +377,10 @@ pub unsafe extern "C" fn rt_runtime_free(rt: *mut rt_runtime) {
 /// # Safety
 /// `rt` must be NULL or live; `out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rt_runtime_metrics(rt: *mut rt_runtime, out: *mut rt_metrics) -> rt_status {
+pub unsafe extern "C" fn rt_runtime_metrics(
+    rt: *mut rt_runtime,
+    out: *mut rt_metrics,
+) -> rt_status {
     error::status("rt_runtime_metrics", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
@@ -383,7 +425,6 @@ impl Future for StopSignal<'_> {
         Poll::Pending
     }
 }
-
 
 fn with_current_thread_rt<R>(
     fn_name: &str,

@@ -51,13 +51,18 @@ pub type rt_task_fn = Option<unsafe extern "C" fn(arg: *mut c_void) -> *mut c_vo
 /// clone: the pointer itself is borrowed for this call) to be woken.
 #[allow(non_camel_case_types)]
 pub type rt_poll_fn = Option<
-    unsafe extern "C" fn(state: *mut c_void, waker: *const rt_waker, result: *mut *mut c_void) -> rt_poll,
+    unsafe extern "C" fn(
+        state: *mut c_void,
+        waker: *const rt_waker,
+        result: *mut *mut c_void,
+    ) -> rt_poll,
 >;
 
 /// A completion callback: `st` is RT_OK (with the task's result),
 /// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN or RT_ERR_PANIC (result NULL).
 #[allow(non_camel_case_types)]
-pub type rt_complete_fn = Option<unsafe extern "C" fn(arg: *mut c_void, st: rt_status, result: *mut c_void)>;
+pub type rt_complete_fn =
+    Option<unsafe extern "C" fn(arg: *mut c_void, st: rt_status, result: *mut c_void)>;
 
 /// An opaque handle to a spawned task (rt_spawn, rt_spawn_blocking,
 /// rt_spawn_future). Owned by the caller until rt_task_free.
@@ -80,7 +85,10 @@ struct SlotState {
     /// The outcome was handed to a joiner (join or poll).
     joined: bool,
     wakers: Vec<Waker>,
-    on_complete: Option<(unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void), SendPtr)>,
+    on_complete: Option<(
+        unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void),
+        SendPtr,
+    )>,
 }
 
 impl TaskShared {
@@ -367,7 +375,11 @@ fn take_outcome(s: &mut SlotState, result: *mut *mut c_void) -> Result<()> {
 /// # Safety
 /// `t` NULL or live; `result` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rt_task_join(t: *mut rt_task, timeout_ms: u64, result: *mut *mut c_void) -> rt_status {
+pub unsafe extern "C" fn rt_task_join(
+    t: *mut rt_task,
+    timeout_ms: u64,
+    result: *mut *mut c_void,
+) -> rt_status {
     error::status("rt_task_join", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
@@ -457,14 +469,20 @@ pub unsafe extern "C" fn rt_task_poll(
 /// # Safety
 /// `t` NULL or live; `cb` callable from any thread.
 #[no_mangle]
-pub unsafe extern "C" fn rt_task_on_complete(t: *mut rt_task, cb: rt_complete_fn, arg: *mut c_void) -> rt_status {
+pub unsafe extern "C" fn rt_task_on_complete(
+    t: *mut rt_task,
+    cb: rt_complete_fn,
+    arg: *mut c_void,
+) -> rt_status {
     error::status("rt_task_on_complete", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
         let cb = cb.ok_or_else(|| Error::null("cb"))?;
         let mut s = t.slot.lock();
         if s.on_complete.is_some() {
-            return Err(Error::invalid("a completion callback is already registered"));
+            return Err(Error::invalid(
+                "a completion callback is already registered",
+            ));
         }
         match s.outcome {
             Some((st, r)) => {
