@@ -27,6 +27,16 @@ pub(crate) mod sync {
         }
     }
 
+    /// Mirrors parking_lot's `WaitTimeoutResult`.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        pub(crate) fn timed_out(&self) -> bool {
+            self.0
+        }
+    }
+
     /// A parking_lot-shaped condvar over loom's condvar.
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(loom::sync::Condvar);
@@ -45,6 +55,16 @@ pub(crate) mod sync {
                 let g = self.0.wait(g).unwrap();
                 std::ptr::write(guard, g);
             }
+        }
+        /// Loom does not model time: a timed wait is an untimed wait that
+        /// reports no timeout (models must not rely on timeouts firing).
+        pub(crate) fn wait_for<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            _timeout: std::time::Duration,
+        ) -> WaitTimeoutResult {
+            self.wait(guard);
+            WaitTimeoutResult(false)
         }
         pub(crate) fn notify_one(&self) -> bool {
             self.0.notify_one();
