@@ -81,21 +81,25 @@ fi
 
 for prog in "${programs[@]}"; do
     name=$(basename "$prog")
-    if timeout 120 "$prog" >"$BUILD/$name.out" 2>&1; then
+    timeout 120 "$prog" >"$BUILD/$name.out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
         pass "$name"
     else
-        tail -20 "$BUILD/$name.out"; fail "$name (exit $?)"
+        tail -20 "$BUILD/$name.out"; fail "$name (exit $rc)"
     fi
 done
 
 for prog in "${programs[@]}"; do
     name=$(basename "$prog")
-    if timeout 300 valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+    timeout 300 valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-        --fair-sched=yes --quiet "$prog" >"$BUILD/$name.vg" 2>&1; then
+        --fair-sched=yes --quiet "$prog" >"$BUILD/$name.vg" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
         pass "valgrind $name"
     else
-        tail -40 "$BUILD/$name.vg"; fail "valgrind $name (exit $?)"
+        tail -40 "$BUILD/$name.vg"; fail "valgrind $name (exit $rc)"
     fi
 done
 finish

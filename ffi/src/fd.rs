@@ -31,6 +31,7 @@ use runtime_core::io::{AsyncFd, Interest, Ready};
 use runtime_core::task::AbortHandle;
 use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};

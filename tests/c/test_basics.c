@@ -113,7 +113,6 @@ static void test_metrics_count_spawns(void) {
     }
     CHECK_OK(rt_runtime_metrics(rt, &m1));
     CHECK(m1.spawned_tasks_count >= m0.spawned_tasks_count + 10);
-    CHECK(m1.total_polls >= m0.total_polls + 10);
     CHECK_ST(rt_runtime_metrics(NULL, &m1), RT_ERR_NULL);
     CHECK_ST(rt_runtime_metrics(rt, NULL), RT_ERR_NULL);
     CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
