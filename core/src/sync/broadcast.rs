@@ -22,7 +22,7 @@
 //! its share of each slot's `rem`.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::Mutex;
-use crate::sync::rw_lock::RwLock;
+use crate::loom::sync::RwLock;
 use crate::sync::wait_list::{WaitList, WaiterKey, WakeList};
 use std::fmt;
 use std::future::Future;

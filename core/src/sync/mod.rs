@@ -28,7 +28,6 @@ mod error;
 mod mutex;
 mod notify;
 mod park;
-mod rw_lock;
 mod rwlock;
 mod semaphore;
 pub(crate) mod wait_list;

@@ -14,8 +14,8 @@
 //!
 //! `CLOSED` is set when the last sender is dropped.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::sync::{RwLock, RwLockReadGuard};
 use crate::sync::notify::Notify;
-use crate::sync::rw_lock::{RwLock, RwLockReadGuard};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
