@@ -190,3 +190,57 @@ pub extern "C" fn rt_version() -> *const c_char {
         };
     V.as_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last() -> String {
+        // SAFETY: rt_last_error never returns NULL and the string lives
+        // until the next failure on this thread.
+        unsafe { CStr::from_ptr(rt_last_error()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_rt_err_panic_with_its_message() {
+        let st = status("rt_demo", || panic!("boom {}", 42));
+        assert_eq!(st, rt_status::RT_ERR_PANIC);
+        assert!(last().contains("rt_demo"));
+        assert!(last().contains("boom 42"));
+        let v = value("rt_demo2", 7, || -> Result<i32> { panic!("static") });
+        assert_eq!(v, 7);
+        assert!(last().contains("rt_demo2: panicked: static"));
+    }
+
+    #[test]
+    fn successes_keep_the_last_failure() {
+        assert_eq!(
+            status("rt_fails", || Err(Error::invalid("bad thing"))),
+            rt_status::RT_ERR_INVALID
+        );
+        assert_eq!(status("rt_ok", || Ok(())), rt_status::RT_OK);
+        assert_eq!(last(), "rt_fails: bad thing");
+    }
+
+    #[test]
+    fn messages_with_nul_bytes_are_kept_readable() {
+        let _ = status("rt_nul", || Err(Error::invalid("a\0b")));
+        assert_eq!(last(), "rt_nul: a\\0b");
+    }
+
+    #[test]
+    fn status_strings_cover_every_code_and_any_integer() {
+        for code in 0..=8 {
+            // SAFETY: static NUL-terminated strings.
+            let s = unsafe { CStr::from_ptr(rt_status_str(code)) };
+            assert_ne!(s.to_str().unwrap(), "unknown status");
+        }
+        for code in [-1, 9, i32::MIN, i32::MAX] {
+            // SAFETY: as above.
+            let s = unsafe { CStr::from_ptr(rt_status_str(code)) };
+            assert_eq!(s.to_str().unwrap(), "unknown status");
+        }
+    }
+}
