@@ -328,8 +328,14 @@ enum rt_status rt_watch_set_interest(struct rt_watch *w, uint32_t interest);
 
 // Stops the watch. Synchronous: once this returns, the callback is not
 // running (unless this is called from inside it, which then finishes
-// normally), never runs again, and the fd may be closed; `drop_arg` has
-// run (or runs when that callback returns). Idempotent.
+// normally), never runs again, and the fd may be closed (and its number
+// reused, even for a new watch); `drop_arg` has run (or runs when that
+// callback returns). Idempotent.
+//
+// The runtime's private duplicate of the fd is released by the watch's
+// task right after (on the current-thread flavor: in the next
+// rt_runtime_run/run_once), so a peer may see your close(2) only then;
+// call shutdown(2) first if it must see EOF at once.
 //
 // Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (already stopped by shutdown).
 //

@@ -231,6 +231,10 @@ static void test_watch_errors(void) {
     rt_watch_free(w2);
     rt_watch_free(NULL);
     CHECK_EQ(atomic_load(&drops), 0); /* failed calls never took ownership */
+    rt_queue *q;
+    CHECK_OK(rt_queue_new(rt, &q));
+    CHECK_ST(rt_fd_watch_on(q, p[0], RT_READABLE, NULL, &drops, count_drop, &w), RT_ERR_NULL);
+    CHECK_ST(rt_fd_watch_on(q, p[0], 0, on_ready, &drops, count_drop, &w), RT_ERR_INVALID);
     /* shutdown releases watches; later calls report it */
     CHECK_OK(rt_fd_watch(rt, p[0], RT_READABLE, on_ready, &drops, count_drop, &w));
     CHECK_OK(rt_fd_watch(rt, p[1], RT_READABLE, on_ready, &drops, count_drop, NULL));
@@ -240,6 +244,9 @@ static void test_watch_errors(void) {
     CHECK_ST(rt_watch_stop(w), RT_ERR_SHUTDOWN);
     CHECK_ST(rt_fd_watch(rt, p[0], RT_READABLE, on_ready, &drops, count_drop, &w2), RT_ERR_SHUTDOWN);
     CHECK_ST(rt_fd_register(rt, p[0], &reg), RT_ERR_SHUTDOWN);
+    CHECK_ST(rt_fd_watch_on(q, p[0], RT_READABLE, on_ready, &drops, count_drop, &w2), RT_ERR_SHUTDOWN);
+    CHECK_EQ(atomic_load(&drops), 2);
+    rt_queue_free(q);
     rt_watch_free(w);
     close(p[0]);
     close(p[1]);

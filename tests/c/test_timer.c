@@ -154,6 +154,8 @@ static void test_timer_errors_and_shutdown(void) {
     CHECK_ST(rt_timer_stop(NULL), RT_ERR_NULL);
     rt_timer_free(NULL);
     CHECK(t == NULL);
+    rt_queue *q;
+    CHECK_OK(rt_queue_new(rt, &q));
     /* pending timers are released by shutdown */
     CHECK_OK(rt_timer_start(rt, 100000, 0, on_fire, &fired, count_drop, &t));
     CHECK_OK(rt_timer_start(rt, 100000, 5, on_fire, &fired, count_drop, NULL));
@@ -163,7 +165,11 @@ static void test_timer_errors_and_shutdown(void) {
     rt_timer_free(t);
     rt_timer *t2 = NULL;
     CHECK_ST(rt_timer_start(rt, 1, 0, on_fire, &drops, count_drop, &t2), RT_ERR_SHUTDOWN);
+    CHECK_ST(rt_timer_start_on(q, 1, 0, on_fire, &drops, count_drop, &t2), RT_ERR_SHUTDOWN);
+    CHECK_ST(rt_timer_start_on(q, 1, 0, NULL, &drops, count_drop, &t2), RT_ERR_NULL);
+    CHECK(t2 == NULL);
     CHECK_EQ(atomic_load(&drops), 2);
+    rt_queue_free(q);
     rt_runtime_free(rt);
 }
 
