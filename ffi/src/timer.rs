@@ -60,6 +60,7 @@ impl Drop for StopOnDrop {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start(
     shared: &Arc<Shared>,
     target: Target,
