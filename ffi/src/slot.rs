@@ -6,7 +6,8 @@
 //! - `running`: the thread inside the callback right now, if any.
 //! - `arg`: the callback's argument; its `drop_arg` runs when the slot is
 //!   stopped and no call is running (by `stop`, or by the call that was
-//!   running when `stop` came).
+//!   running when `stop` came, before it clears `running`, so a waiting
+//!   `stop` returns only after `drop_arg` ran).
 //!
 //! # Protocol
 //! [`Slot::invoke`] starts a call only if not stopped, marking `running`;
@@ -69,17 +70,22 @@ impl Slot {
             s.arg.as_ref().map_or(std::ptr::null_mut(), Arg::get)
         };
         on_runtime_thread(|| f(ptr));
+        // If a stop came meanwhile, release the argument while still marked
+        // `running`, so a waiting `stop` returns only after `drop_arg` ran.
         let released = {
             let mut s = self.lock();
-            s.running = None;
             if s.stopped {
                 s.arg.take()
             } else {
+                s.running = None;
                 None
             }
         };
+        if released.is_some() {
+            drop(released);
+            self.lock().running = None;
+        }
         self.cond.notify_all();
-        drop(released);
         Invoked::Ran
     }
 
