@@ -29,6 +29,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The fd can be read (or a listening socket has a connection to accept).
+#define RT_READABLE 1
+
+// The fd can be written.
+#define RT_WRITABLE 2
+
+// The peer hung up (reported whatever the interest).
+#define RT_HANGUP 4
+
+// An error is pending on the fd (reported whatever the interest).
+#define RT_ERROR 8
+
 // Multi-thread, work-stealing flavor (the default).
 #define RT_FLAVOR_MULTI_THREAD 0
 
@@ -76,6 +88,10 @@ typedef enum rt_poll {
 // An opaque, reference-counted one-shot value.
 typedef struct rt_completion rt_completion;
 
+// An opaque fd registration for polling, owned by the caller until
+// rt_fd_free.
+typedef struct rt_fd rt_fd;
+
 // An opaque, reference-counted serial queue.
 typedef struct rt_queue rt_queue;
 
@@ -83,18 +99,31 @@ typedef struct rt_queue rt_queue;
 // released by rt_runtime_free. Safe to use from any thread.
 typedef struct rt_runtime rt_runtime;
 
+// An opaque sleep, owned by the caller until rt_sleep_free.
+typedef struct rt_sleep rt_sleep;
+
 // An opaque handle to a spawned task (rt_spawn, rt_spawn_blocking,
 // rt_spawn_future). Owned by the caller until rt_task_free.
 typedef struct rt_task rt_task;
 
+// An opaque running timer, owned by the caller until rt_timer_free.
+typedef struct rt_timer rt_timer;
+
 // An opaque waker: waking it schedules whatever is waiting on it.
 typedef struct rt_waker rt_waker;
 
-// A plain queue callback.
-typedef void (*rt_queue_fn)(void *arg);
+// An opaque fd watch, owned by the caller until rt_watch_free.
+typedef struct rt_watch rt_watch;
+
+// An fd watch callback: `ready` holds the RT_READABLE / RT_WRITABLE /
+// RT_HANGUP / RT_ERROR bits that are ready now.
+typedef void (*rt_watch_fn)(void *arg, int fd, uint32_t ready);
 
 // A destructor for a C-owned pointer.
 typedef void (*rt_drop_fn)(void *ptr);
+
+// A plain queue callback.
+typedef void (*rt_queue_fn)(void *arg);
 
 // Runtime configuration. Always initialise with rt_config_init() and then
 // set the fields you need: new fields are carved out of `reserved`, so the
@@ -158,6 +187,9 @@ typedef enum rt_poll (*rt_poll_fn)(void *state, const struct rt_waker *waker, vo
 // A completion callback: `st` is RT_OK (with the task's result),
 // RT_ERR_CANCELLED, RT_ERR_SHUTDOWN or RT_ERR_PANIC (result NULL).
 typedef void (*rt_complete_fn)(void *arg, enum rt_status st, void *result);
+
+// A timer or queue callback.
+typedef void (*rt_timer_fn)(void *arg);
 
 // A C wake callback.
 typedef void (*rt_wake_fn)(void *data);
@@ -238,6 +270,129 @@ const char *rt_last_error(void);
 
 // Returns the library version ("MAJOR.MINOR.PATCH"), a static string.
 const char *rt_version(void);
+
+// Watches `fd`: `cb(arg, fd, ready)` runs on a runtime worker whenever
+// any of `interest` (RT_READABLE and/or RT_WRITABLE) is ready, and again
+// and again while it stays ready (level-triggered: read or write until
+// EAGAIN, or change the interest, or stop the watch). RT_HANGUP and
+// RT_ERROR are reported whatever the interest. Calls of one watch never
+// overlap. The fd should be non-blocking; the runtime never closes it.
+//
+// `drop_arg` (may be NULL) is called exactly once, when the watch is
+// stopped or freed or at shutdown. `out` (may be NULL: the watch then
+// runs until shutdown) receives a handle the caller owns.
+//
+// Errors: RT_ERR_NULL (`rt`, `cb`); RT_ERR_INVALID (negative, closed or
+// unpollable fd such as a regular file, unknown interest bits, no
+// READABLE/WRITABLE bit, fd already watched or registered on this
+// runtime); RT_ERR_IO; RT_ERR_SHUTDOWN. On error `arg` stays the
+// caller's.
+//
+// # Safety
+// `rt` NULL or live; `cb`/`drop_arg` callable from any thread; `out` NULL
+// or writable.
+enum rt_status rt_fd_watch(struct rt_runtime *rt,
+                           int fd,
+                           uint32_t interest,
+                           rt_watch_fn cb,
+                           void *arg,
+                           rt_drop_fn drop_arg,
+                           struct rt_watch **out);
+
+// As rt_fd_watch, but `cb` runs on the serial queue `q` (one at a time,
+// in order with everything else bound to `q`). The watch keeps its own
+// reference to `q`.
+//
+// Errors: as rt_fd_watch, with RT_ERR_NULL for `q`.
+//
+// # Safety
+// As rt_fd_watch, with `q` NULL or a live queue reference.
+enum rt_status rt_fd_watch_on(struct rt_queue *q,
+                              int fd,
+                              uint32_t interest,
+                              rt_watch_fn cb,
+                              void *arg,
+                              rt_drop_fn drop_arg,
+                              struct rt_watch **out);
+
+// Changes what the watch waits for; takes effect before the next
+// callback. Callable from any thread, including from inside the watch's
+// own callback.
+//
+// Errors: RT_ERR_NULL; RT_ERR_INVALID (unknown bits, or neither
+// RT_READABLE nor RT_WRITABLE: stop the watch instead); RT_ERR_SHUTDOWN.
+//
+// # Safety
+// `w` NULL or live.
+enum rt_status rt_watch_set_interest(struct rt_watch *w, uint32_t interest);
+
+// Stops the watch. Synchronous: once this returns, the callback is not
+// running (unless this is called from inside it, which then finishes
+// normally), never runs again, and the fd may be closed (and its number
+// reused, even for a new watch); `drop_arg` has run (or runs when that
+// callback returns). Idempotent.
+//
+// The runtime's private duplicate of the fd is released by the watch's
+// task right after (on the current-thread flavor: in the next
+// rt_runtime_run/run_once), so a peer may see your close(2) only then;
+// call shutdown(2) first if it must see EOF at once.
+//
+// Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (already stopped by shutdown).
+//
+// # Safety
+// `w` NULL or live.
+enum rt_status rt_watch_stop(struct rt_watch *w);
+
+// Stops the watch (as rt_watch_stop) and frees it; never closes the fd.
+// NULL is ignored.
+//
+// # Safety
+// `w` NULL or live; invalid afterwards.
+void rt_watch_free(struct rt_watch *w);
+
+// Registers `fd` with the runtime's reactor so C futures and foreign
+// loops can wait for it with rt_fd_poll_ready. The runtime never closes
+// the fd; the caller owns `*out` (rt_fd_free).
+//
+// Errors: RT_ERR_NULL (`rt`, `out`); RT_ERR_INVALID (negative, closed or
+// unpollable fd, or already watched/registered on this runtime);
+// RT_ERR_IO; RT_ERR_SHUTDOWN.
+//
+// # Safety
+// `rt` NULL or live; `out` NULL or writable.
+enum rt_status rt_fd_register(struct rt_runtime *rt, int fd, struct rt_fd **out);
+
+// Polls for readiness (edge-triggered, as the reactor reports it):
+// RT_READY with the ready bits in `*ready` (may be NULL) if any of
+// `interest` is ready, else RT_PENDING after arranging for `w` to be
+// woken when it may be. Once your read/write returns EAGAIN, call
+// rt_fd_clear_ready with the bits you drained, or the next poll returns
+// RT_READY at once. Only the last waker given per direction is woken.
+//
+// On bad arguments (NULL, unknown or empty interest) or after shutdown it
+// returns RT_READY with `*ready` = RT_ERROR and the reason in
+// rt_last_error().
+//
+// # Safety
+// `f` NULL or live; `w` NULL or a live waker; `ready` NULL or writable.
+enum rt_poll rt_fd_poll_ready(struct rt_fd *f,
+                              uint32_t interest,
+                              const struct rt_waker *w,
+                              uint32_t *ready);
+
+// Forgets the readiness in `ready` (RT_READABLE / RT_WRITABLE bits) that
+// rt_fd_poll_ready reported, after your read/write returned EAGAIN; a
+// later event is never lost. NULL or unknown bits are ignored.
+//
+// # Safety
+// `f` NULL or live.
+void rt_fd_clear_ready(struct rt_fd *f, uint32_t ready);
+
+// Deregisters and frees; never closes the caller's fd. NULL is ignored.
+//
+// # Safety
+// `f` NULL or live; invalid afterwards.
+void rt_fd_free(struct rt_fd *f);
 
 // Creates a serial queue on the runtime; `*out` holds one reference
 // (rt_queue_free).
@@ -498,6 +653,95 @@ bool rt_task_is_finished(const struct rt_task *t);
 // # Safety
 // `t` NULL or live; invalid afterwards.
 void rt_task_free(struct rt_task *t);
+
+// Starts a timer: `cb(arg)` runs on a runtime worker after `delay_ms`
+// (0 = soon, never inline in this call), then, if `repeat_ms` is not 0,
+// every `repeat_ms` (ticks missed while busy are skipped) until stopped.
+// Calls of one timer never overlap. A delay too large to represent
+// (e.g. UINT64_MAX) never fires.
+//
+// `drop_arg` (may be NULL) is called exactly once: after a one-shot timer
+// fired, or when the timer is stopped/freed, or at shutdown. `out` (may be
+// NULL: the timer then runs until it ends by itself or the runtime shuts
+// down) receives a handle the caller owns (rt_timer_free).
+//
+// Errors: RT_ERR_NULL (`rt`, `cb`), RT_ERR_SHUTDOWN (then `arg` stays
+// the caller's).
+//
+// # Safety
+// `rt` NULL or live; `cb`/`drop_arg` callable from any thread; `out` NULL
+// or writable.
+enum rt_status rt_timer_start(struct rt_runtime *rt,
+                              uint64_t delay_ms,
+                              uint64_t repeat_ms,
+                              rt_timer_fn cb,
+                              void *arg,
+                              rt_drop_fn drop_arg,
+                              struct rt_timer **out);
+
+// As rt_timer_start, but `cb` runs on the serial queue `q`: one at a
+// time and in order with everything else bound to `q`. The timer keeps
+// its own reference to `q`.
+//
+// Errors: RT_ERR_NULL (`q`, `cb`), RT_ERR_SHUTDOWN.
+//
+// # Safety
+// As rt_timer_start, with `q` NULL or a live queue reference.
+enum rt_status rt_timer_start_on(struct rt_queue *q,
+                                 uint64_t delay_ms,
+                                 uint64_t repeat_ms,
+                                 rt_timer_fn cb,
+                                 void *arg,
+                                 rt_drop_fn drop_arg,
+                                 struct rt_timer **out);
+
+// Stops the timer. Synchronous: once this returns, `cb` is not running
+// (unless this is called from inside `cb` itself, which then finishes
+// normally) and will never run again, and `drop_arg` has run or runs
+// when that `cb` returns. Idempotent; stopping a fired one-shot is RT_OK.
+// Must not be called from another timer's or watch's callback while that
+// one is waited on by this one's callback (a lock cycle).
+//
+// Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (the timer was already stopped by
+// the shutdown).
+//
+// # Safety
+// `t` NULL or live.
+enum rt_status rt_timer_stop(struct rt_timer *t);
+
+// Stops the timer (as rt_timer_stop) and frees the handle. NULL is
+// ignored.
+//
+// # Safety
+// `t` NULL or live; invalid afterwards.
+void rt_timer_free(struct rt_timer *t);
+
+// Creates a sleep that completes `delay_ms` from now (a value too large to
+// represent never completes), to be polled with rt_sleep_poll from a C
+// future or a foreign loop. The caller owns it (rt_sleep_free).
+//
+// Errors: RT_ERR_NULL (`rt`, `out`), RT_ERR_SHUTDOWN.
+//
+// # Safety
+// `rt` NULL or live; `out` NULL or writable.
+enum rt_status rt_sleep_new(struct rt_runtime *rt, uint64_t delay_ms, struct rt_sleep **out);
+
+// Polls the sleep: RT_READY once its deadline passed, else RT_PENDING
+// after arranging for `w` to be woken then (by the runtime's timer
+// driver, on a runtime thread). Never blocks.
+//
+// On NULL `s`/`w`, or after the runtime shut down, it returns RT_READY
+// (so a poll loop never hangs) with the reason in rt_last_error().
+//
+// # Safety
+// `s` NULL or live; `w` NULL or a live waker.
+enum rt_poll rt_sleep_poll(struct rt_sleep *s, const struct rt_waker *w);
+
+// Frees the sleep (cancelling its timer). NULL is ignored.
+//
+// # Safety
+// `s` NULL or live; invalid afterwards.
+void rt_sleep_free(struct rt_sleep *s);
 
 // Returns a new owned handle to the same waker (NULL if `w` is NULL).
 // Free the result with rt_waker_free or consume it with rt_waker_wake.

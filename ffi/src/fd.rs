@@ -30,8 +30,8 @@ use crate::waker::rt_waker;
 use runtime_core::io::{AsyncFd, Interest, Ready};
 use runtime_core::task::AbortHandle;
 use std::ffi::{c_int, c_void};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::future::Future;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -119,7 +119,9 @@ impl Drop for StopOnDrop {
 
 fn check_interest(interest: u32) -> Result<()> {
     if interest & !(RT_READABLE | RT_WRITABLE | RT_HANGUP | RT_ERROR) != 0 {
-        return Err(Error::invalid(format!("unknown interest bits {interest:#x}")));
+        return Err(Error::invalid(format!(
+            "unknown interest bits {interest:#x}"
+        )));
     }
     if interest & (RT_READABLE | RT_WRITABLE) == 0 {
         return Err(Error::invalid(
@@ -328,7 +330,16 @@ pub unsafe extern "C" fn rt_fd_watch(
     error::status("rt_fd_watch", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
-        watch(&rt.shared, Target::Direct, fd, interest, cb, arg, drop_arg, out)
+        watch(
+            &rt.shared,
+            Target::Direct,
+            fd,
+            interest,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
     })
 }
 
@@ -354,7 +365,16 @@ pub unsafe extern "C" fn rt_fd_watch_on(
         // SAFETY: NULL or live per the contract.
         let q = unsafe { clone_queue(q) }?;
         let shared = q.rt.clone();
-        watch(&shared, Target::Queue(q), fd, interest, cb, arg, drop_arg, out)
+        watch(
+            &shared,
+            Target::Queue(q),
+            fd,
+            interest,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
     })
 }
 
@@ -434,7 +454,11 @@ pub unsafe extern "C" fn rt_watch_free(w: *mut rt_watch) {
 /// # Safety
 /// `rt` NULL or live; `out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rt_fd_register(rt: *mut rt_runtime, fd: c_int, out: *mut *mut rt_fd) -> rt_status {
+pub unsafe extern "C" fn rt_fd_register(
+    rt: *mut rt_runtime,
+    fd: c_int,
+    out: *mut *mut rt_fd,
+) -> rt_status {
     error::status("rt_fd_register", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;

@@ -24,7 +24,10 @@
 pub mod callback;
 pub mod completion;
 pub mod error;
+pub mod fd;
 pub mod queue;
 pub mod runtime;
+pub(crate) mod slot;
 pub mod task;
+pub mod timer;
 pub mod waker;

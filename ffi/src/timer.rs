@@ -60,6 +60,7 @@ impl Drop for StopOnDrop {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start(
     shared: &Arc<Shared>,
     target: Target,
@@ -158,7 +159,16 @@ pub unsafe extern "C" fn rt_timer_start(
     error::status("rt_timer_start", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
-        start(&rt.shared, Target::Direct, delay_ms, repeat_ms, cb, arg, drop_arg, out)
+        start(
+            &rt.shared,
+            Target::Direct,
+            delay_ms,
+            repeat_ms,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
     })
 }
 
@@ -184,7 +194,16 @@ pub unsafe extern "C" fn rt_timer_start_on(
         // SAFETY: NULL or live per the contract.
         let q = unsafe { clone_queue(q) }?;
         let shared = q.rt.clone();
-        start(&shared, Target::Queue(q), delay_ms, repeat_ms, cb, arg, drop_arg, out)
+        start(
+            &shared,
+            Target::Queue(q),
+            delay_ms,
+            repeat_ms,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
     })
 }
 
@@ -238,7 +257,11 @@ pub unsafe extern "C" fn rt_timer_free(t: *mut rt_timer) {
 /// # Safety
 /// `rt` NULL or live; `out` NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn rt_sleep_new(rt: *mut rt_runtime, delay_ms: u64, out: *mut *mut rt_sleep) -> rt_status {
+pub unsafe extern "C" fn rt_sleep_new(
+    rt: *mut rt_runtime,
+    delay_ms: u64,
+    out: *mut *mut rt_sleep,
+) -> rt_status {
     error::status("rt_sleep_new", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
