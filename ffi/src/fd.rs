@@ -235,9 +235,12 @@ fn watch(
         interest: Mutex::new((interest, false, None)),
     });
     let task_ctl = ctl.clone();
+    // Created outside the async block: a future dropped before its first
+    // poll (shutdown, abort) drops its captures, so the guard still runs.
+    let stop_guard = StopOnDrop(ctl.clone());
     let fut = async move {
         let ctl = task_ctl;
-        let _stop = StopOnDrop(ctl.clone());
+        let _stop = stop_guard;
         let raw = afd.as_raw_fd();
         loop {
             if ctl.slot.is_stopped() {

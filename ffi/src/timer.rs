@@ -80,8 +80,11 @@ fn start(
     let repeat = Duration::from_millis(repeat_ms);
     let slot = Arc::new(Slot::new(Arg::new(arg, drop_arg)));
     let task_slot = slot.clone();
+    // Created outside the async block: a future dropped before its first
+    // poll (shutdown, abort) drops its captures, so the guard still runs.
+    let stop_guard = StopOnDrop(slot.clone());
     let fut = async move {
-        let _stop = StopOnDrop(task_slot.clone());
+        let _stop = stop_guard;
         let Some(mut deadline) = first else {
             // Beyond any representable instant: it never fires.
             return std::future::pending::<()>().await;

@@ -308,6 +308,28 @@ static void test_fd_register_poll_clear(void) {
     rt_runtime_free(rt);
 }
 
+/* a watch whose task never ran (current-thread runtime never driven)
+ * is still released by shutdown, while its handle is alive */
+static void test_unpolled_watch_released_by_shutdown(void) {
+    rt_config cfg;
+    rt_config_init(&cfg);
+    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
+    rt_runtime *rt;
+    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    int p[2];
+    CHECK(pipe(p) == 0);
+    atomic_store(&drops, 0);
+    rt_watch *w;
+    CHECK_OK(rt_fd_watch(rt, p[0], RT_READABLE, on_ready, NULL, count_drop, &w));
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    CHECK_EQ(atomic_load(&drops), 1);
+    rt_watch_free(w);
+    CHECK_EQ(atomic_load(&drops), 1);
+    close(p[0]);
+    close(p[1]);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_level_triggered_repeats_while_ready);
     RUN(test_drained_fd_stops_calling);
@@ -316,5 +338,6 @@ int main(void) {
     RUN(test_hangup_reported);
     RUN(test_watch_errors);
     RUN(test_fd_register_poll_clear);
+    RUN(test_unpolled_watch_released_by_shutdown);
     DONE();
 }

@@ -257,6 +257,24 @@ static void test_timer_on_current_thread(void) {
     rt_runtime_free(rt);
 }
 
+/* a timer whose task never ran is still released by shutdown, while its
+ * handle is alive */
+static void test_unpolled_timer_released_by_shutdown(void) {
+    rt_config cfg;
+    rt_config_init(&cfg);
+    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
+    rt_runtime *rt;
+    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    atomic_store(&drops, 0);
+    rt_timer *t;
+    CHECK_OK(rt_timer_start(rt, 0, 0, on_fire, NULL, count_drop, &t));
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    CHECK_EQ(atomic_load(&drops), 1);
+    rt_timer_free(t);
+    CHECK_EQ(atomic_load(&drops), 1);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_one_shot_fires_once_after_delay);
     RUN(test_zero_delay_never_inline);
@@ -268,5 +286,6 @@ int main(void) {
     RUN(test_timers_on_queue_serialised);
     RUN(test_sleep_poll);
     RUN(test_timer_on_current_thread);
+    RUN(test_unpolled_timer_released_by_shutdown);
     DONE();
 }
