@@ -25,10 +25,19 @@ typedef struct {
 static rt_queue *queue;
 static int connections;
 
-static void conn_drop(void *arg) { /* runs once the watch is stopped */
+/* drop_arg: runs exactly once when the watch is stopped, by us (EOF) or by
+ * the runtime's shutdown; it owns the connection's resources. */
+static void conn_drop(void *arg) {
     conn *c = arg;
+    rt_watch_free(c->watch); /* NULL (already freed) or the shutdown path */
     close(c->fd);
     free(c);
+}
+
+static void conn_close(conn *c) { /* from the connection's own callback */
+    rt_watch *w = c->watch;
+    c->watch = NULL;
+    rt_watch_free(w); /* stops the watch; conn_drop runs when we return */
 }
 
 static void conn_ready(void *arg, int fd, uint32_t ready) {
@@ -40,7 +49,7 @@ static void conn_ready(void *arg, int fd, uint32_t ready) {
             c->off = 0;
             rt_watch_set_interest(c->watch, RT_WRITABLE);
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-            rt_watch_free(c->watch); /* from its own callback: fine */
+            conn_close(c);
             return;
         }
     }

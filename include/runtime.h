@@ -448,19 +448,23 @@ void rt_config_init(struct rt_config *cfg);
 // `cfg` must be NULL or a valid rt_config; `out` must be NULL or writable.
 enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **out);
 
-// Shuts the runtime down; idempotent (a second call returns RT_OK).
+// Shuts the runtime down; idempotent.
 //
 // No new work is accepted (every later call on this runtime or anything
-// made from it returns RT_ERR_SHUTDOWN); every task that has not
-// completed is cancelled and every pending `drop_arg`/`drop_state` is
-// called exactly once, on this thread or a runtime thread, before this
-// returns. `timeout_ms` bounds the wait for rt_spawn_blocking bodies that
-// are already running (RT_FOREVER waits for them; 0 does not wait);
-// their `drop_arg` runs when they finish.
+// made from it returns RT_ERR_SHUTDOWN); every task, timer, watch and
+// queued callback that has not run is cancelled, and every pending
+// `drop_arg`/`drop_state` is called exactly once (on this thread or a
+// runtime thread) before this returns RT_OK.
 //
-// Errors: RT_ERR_NULL; RT_ERR_WOULD_DEADLOCK when called from inside one
-// of this library's callbacks on a runtime thread (use rt_runtime_stop,
-// or shut down from another thread).
+// `timeout_ms` bounds the wait for callbacks and rt_spawn_blocking bodies
+// that are running at the time (RT_FOREVER: no limit; 0: don't wait).
+// If it expires first, the runtime is still shut down, but this returns
+// RT_ERR_TIMEOUT: the remaining `drop_arg`s run when those callbacks
+// finish, and calling rt_runtime_shutdown again waits for them.
+//
+// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
+// when called from inside one of this library's callbacks on a runtime
+// thread (use rt_runtime_stop, or shut down from another thread).
 //
 // # Safety
 // `rt` must be NULL or a live runtime from rt_runtime_new.

@@ -12,6 +12,7 @@
 //!   bodies (`rt_spawn_blocking`) are deliberately not marked.
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A destructor for a C-owned pointer.
 #[allow(non_camel_case_types)]
@@ -33,13 +34,27 @@ unsafe impl Sync for SendPtr {}
 pub(crate) struct Arg {
     ptr: SendPtr,
     drop_fn: rt_drop_fn,
+    /// The runtime's count of unreleased arguments, if it belongs to one.
+    live: Option<Arc<Live>>,
 }
 
 impl Arg {
+    /// An argument that belongs to no runtime (a waker's data).
     pub(crate) fn new(ptr: *mut c_void, drop_fn: rt_drop_fn) -> Arg {
         Arg {
             ptr: SendPtr(ptr),
             drop_fn,
+            live: None,
+        }
+    }
+    /// An argument owned by a runtime: counted in `live` until released,
+    /// so shutdown can wait for every `drop_arg`.
+    pub(crate) fn owned_by(ptr: *mut c_void, drop_fn: rt_drop_fn, live: &Arc<Live>) -> Arg {
+        live.inc();
+        Arg {
+            ptr: SendPtr(ptr),
+            drop_fn,
+            live: Some(live.clone()),
         }
     }
     pub(crate) fn get(&self) -> *mut c_void {
@@ -55,6 +70,54 @@ impl Drop for Arg {
             // ensures once.
             on_runtime_thread(|| unsafe { f(self.ptr.0) });
         }
+        if let Some(live) = self.live.take() {
+            live.dec();
+        }
+    }
+}
+
+/// How many arguments a runtime still owns (not yet released with their
+/// `drop_arg`); shutdown waits for it to reach zero.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    n: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl Live {
+    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.n.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn inc(&self) {
+        *self.lock() += 1;
+    }
+    fn dec(&self) {
+        let mut n = self.lock();
+        *n -= 1;
+        if *n == 0 {
+            self.zero.notify_all();
+        }
+    }
+    /// Waits until every argument is released or `deadline` passes
+    /// (`None`: no limit); returns how many are still owned.
+    pub(crate) fn wait_released(&self, deadline: Option<std::time::Instant>) -> usize {
+        let mut n = self.lock();
+        while *n > 0 {
+            n = match deadline {
+                None => self.zero.wait(n).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    self.zero
+                        .wait_timeout(n, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        *n
     }
 }
 

@@ -228,7 +228,7 @@ fn watch(
         }
     };
     let ctl = Arc::new(Ctl {
-        slot: Slot::new(Arg::new(arg, drop_arg)),
+        slot: Slot::new(Arg::owned_by(arg, drop_arg, &shared.live)),
         fd,
         claim,
         rt: shared.clone(),

@@ -259,7 +259,7 @@ pub unsafe extern "C" fn rt_queue_post(
         // without consuming the caller's count.
         let q = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(q.cast_const()) });
         q.post(|| {
-            let arg = Arg::new(arg, drop_arg);
+            let arg = Arg::owned_by(arg, drop_arg, &q.rt.live);
             Box::new(move || {
                 // SAFETY: the contract: `cb(arg)` runs once on any thread.
                 unsafe { cb(arg.get()) };

@@ -109,6 +109,8 @@ pub(crate) struct Shared {
     /// Fds with a live watch or registration, and its claim id (so a
     /// stale claim never releases a newer one of the same fd number).
     fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
+    /// Arguments (`drop_arg`/`drop_state`) not yet released.
+    pub(crate) live: Arc<crate::callback::Live>,
 }
 
 #[derive(Default)]
@@ -182,18 +184,24 @@ impl Shared {
         )
     }
 
-    /// Shuts down (idempotent). `timeout` bounds the wait for running
-    /// blocking tasks; `None` waits for them.
-    fn shutdown(&self, timeout: Option<Duration>) {
+    /// Shuts down (idempotent), then waits until every argument the runtime
+    /// owned has been released. `timeout` bounds the whole wait (`None`:
+    /// no limit); returns how many arguments are still owned (by callbacks
+    /// still running when it expired).
+    fn shutdown(&self, timeout: Option<Duration>) -> usize {
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         self.shut.store(true, Ordering::Release);
         self.request_stop();
         let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(rt) = rt {
-            match timeout {
-                Some(t) => rt.shutdown_timeout(t),
+            match deadline {
+                Some(d) => {
+                    rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
+                }
                 None => drop(rt),
             }
         }
+        self.live.wait_released(deadline)
     }
 }
 
@@ -296,6 +304,7 @@ pub unsafe extern "C" fn rt_runtime_new(
             rt: Mutex::new(Some(rt)),
             stop: Mutex::new(StopState::default()),
             fds: Mutex::new((0, std::collections::HashMap::new())),
+            live: Arc::default(),
         });
         let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
         // SAFETY: `out` is non-NULL and writable per the contract.
@@ -304,19 +313,23 @@ pub unsafe extern "C" fn rt_runtime_new(
     })
 }
 
-/// Shuts the runtime down; idempotent (a second call returns RT_OK).
+/// Shuts the runtime down; idempotent.
 ///
 /// No new work is accepted (every later call on this runtime or anything
-/// made from it returns RT_ERR_SHUTDOWN); every task that has not
-/// completed is cancelled and every pending `drop_arg`/`drop_state` is
-/// called exactly once, on this thread or a runtime thread, before this
-/// returns. `timeout_ms` bounds the wait for rt_spawn_blocking bodies that
-/// are already running (RT_FOREVER waits for them; 0 does not wait);
-/// their `drop_arg` runs when they finish.
+/// made from it returns RT_ERR_SHUTDOWN); every task, timer, watch and
+/// queued callback that has not run is cancelled, and every pending
+/// `drop_arg`/`drop_state` is called exactly once (on this thread or a
+/// runtime thread) before this returns RT_OK.
 ///
-/// Errors: RT_ERR_NULL; RT_ERR_WOULD_DEADLOCK when called from inside one
-/// of this library's callbacks on a runtime thread (use rt_runtime_stop,
-/// or shut down from another thread).
+/// `timeout_ms` bounds the wait for callbacks and rt_spawn_blocking bodies
+/// that are running at the time (RT_FOREVER: no limit; 0: don't wait).
+/// If it expires first, the runtime is still shut down, but this returns
+/// RT_ERR_TIMEOUT: the remaining `drop_arg`s run when those callbacks
+/// finish, and calling rt_runtime_shutdown again waits for them.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
+/// when called from inside one of this library's callbacks on a runtime
+/// thread (use rt_runtime_stop, or shut down from another thread).
 ///
 /// # Safety
 /// `rt` must be NULL or a live runtime from rt_runtime_new.
@@ -336,8 +349,17 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
         } else {
             Some(Duration::from_millis(timeout_ms))
         };
-        rt.shared.shutdown(t);
-        Ok(())
+        match rt.shared.shutdown(t) {
+            0 => Ok(()),
+            n => Err(Error::new(
+                rt_status::RT_ERR_TIMEOUT,
+                format!(
+                    "shut down, but {n} argument(s) are still held by callbacks that were \
+                     running when {timeout_ms} ms expired; their drop_arg runs when they \
+                     finish (call again to wait longer)"
+                ),
+            )),
+        }
     })
 }
 
@@ -363,7 +385,9 @@ pub unsafe extern "C" fn rt_runtime_free(rt: *mut rt_runtime) {
             let shared = rt.shared.clone();
             let _ = std::thread::Builder::new()
                 .name("runtime-shutdown".into())
-                .spawn(move || shared.shutdown(None));
+                .spawn(move || {
+                    shared.shutdown(None);
+                });
         } else {
             rt.shared.shutdown(None);
         }

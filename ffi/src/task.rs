@@ -245,7 +245,7 @@ pub unsafe extern "C" fn rt_spawn(
         let (slot, done) = new_slot(&rt.shared);
         let fut = FnTask {
             f,
-            arg: Some(Arg::new(arg, drop_arg)),
+            arg: Some(Arg::owned_by(arg, drop_arg, &rt.shared.live)),
             done,
         };
         let h = rt.shared.handle.spawn(fut);
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         rt.shared.check_open()?;
         let (slot, mut done) = new_slot(&rt.shared);
-        let arg = Arg::new(arg, drop_arg);
+        let arg = Arg::owned_by(arg, drop_arg, &rt.shared.live);
         let h = rt.shared.handle.spawn_blocking(move || {
             // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on
             // a blocking-pool thread.
@@ -321,7 +321,7 @@ pub unsafe extern "C" fn rt_spawn_future(
         let (slot, done) = new_slot(&rt.shared);
         let fut = CFuture {
             poll,
-            state: Some(Arg::new(state, drop_state)),
+            state: Some(Arg::owned_by(state, drop_state, &rt.shared.live)),
             done,
         };
         let h = rt.shared.handle.spawn(fut);

@@ -78,7 +78,7 @@ fn start(
         Instant::now().checked_add(Duration::from_millis(delay_ms))
     };
     let repeat = Duration::from_millis(repeat_ms);
-    let slot = Arc::new(Slot::new(Arg::new(arg, drop_arg)));
+    let slot = Arc::new(Slot::new(Arg::owned_by(arg, drop_arg, &shared.live)));
     let task_slot = slot.clone();
     // Created outside the async block: a future dropped before its first
     // poll (shutdown, abort) drops its captures, so the guard still runs.

@@ -259,6 +259,24 @@ static void test_spawn_blocking_runs_off_workers(void) {
     rt_runtime_free(rt);
 }
 
+static void test_shutdown_timeout_reports_running_bodies(void) {
+    rt_runtime *rt = h_runtime(1);
+    atomic_store(&gate, 0);
+    atomic_store(&drops, 0);
+    rt_task *t;
+    CHECK_OK(rt_spawn_blocking(rt, wait_gate, &drops, h_count_drop, &t));
+    h_sleep_ms(20); /* let it start */
+    CHECK_ST(rt_runtime_shutdown(rt, 10), RT_ERR_TIMEOUT);
+    CHECK_EQ(atomic_load(&drops), 0);                 /* still held by the body */
+    CHECK_ST(rt_spawn(rt, add_one, NULL, NULL, NULL), RT_ERR_SHUTDOWN); /* but shut down */
+    atomic_store(&gate, 1);
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER)); /* waits for the rest */
+    CHECK_EQ(atomic_load(&drops), 1);
+    CHECK_OK(rt_task_join(t, RT_FOREVER, NULL));
+    rt_task_free(t);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_spawn_join_result);
     RUN(test_drop_arg_once_after_run);
@@ -271,5 +289,6 @@ int main(void) {
     RUN(test_on_complete_reports_cancel);
     RUN(test_task_poll_with_callback_waker);
     RUN(test_spawn_blocking_runs_off_workers);
+    RUN(test_shutdown_timeout_reports_running_bodies);
     DONE();
 }
