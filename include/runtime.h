@@ -470,8 +470,9 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 // `rt` must be NULL or a live runtime from rt_runtime_new.
 enum rt_status rt_runtime_shutdown(struct rt_runtime *rt, uint64_t timeout_ms);
 
-// Shuts the runtime down if needed (waiting for running blocking tasks)
-// and frees it. NULL is ignored. Objects made from the runtime stay valid
+// Shuts the runtime down if needed (as rt_runtime_shutdown with
+// RT_FOREVER: waits for running callbacks and blocking bodies, and for
+// every pending `drop_arg`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 // and must still be freed; they report RT_ERR_SHUTDOWN.
 //
 // Called from inside one of the runtime's own callbacks, the shutdown is

@@ -14,7 +14,11 @@
 //!    if any, to return) and shut down: core drops every pending task's
 //!    future, and our futures' destructors call each pending
 //!    `drop_arg`/`drop_state` exactly once.
-//! 3. Callbacks can no longer start; later calls see `shut`.
+//! 3. Every argument the runtime owns is counted (`callback::Live`):
+//!    shutdown then waits, within its timeout, until the count is zero, so
+//!    when it returns `RT_OK` every `drop_arg` has run, including those of
+//!    callbacks that were running on other threads.
+//! 4. Callbacks can no longer start; later calls see `shut`.
 use crate::callback::in_runtime_callback;
 use crate::error::{self, non_null, rt_status, Error, Result};
 use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
@@ -363,8 +367,9 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
     })
 }
 
-/// Shuts the runtime down if needed (waiting for running blocking tasks)
-/// and frees it. NULL is ignored. Objects made from the runtime stay valid
+/// Shuts the runtime down if needed (as rt_runtime_shutdown with
+/// RT_FOREVER: waits for running callbacks and blocking bodies, and for
+/// every pending `drop_arg`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 /// and must still be freed; they report RT_ERR_SHUTDOWN.
 ///
 /// Called from inside one of the runtime's own callbacks, the shutdown is
