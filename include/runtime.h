@@ -15,6 +15,13 @@
  * - After rt_runtime_shutdown every call on that runtime, or on anything
  *   made from it, returns RT_ERR_SHUTDOWN (or the documented fallback), and
  *   every pending drop_arg/drop_state has been called.
+ * - Ownership of the opaque types: rt_runtime, rt_task, rt_timer, rt_sleep,
+ *   rt_watch, rt_fd and owned rt_waker pointers have a single owner (the
+ *   caller) and are released by their *_free function (a borrowed waker,
+ *   passed to a poll function, is never freed by the callee);
+ *   rt_completion and rt_queue are reference-counted: each *_new / *_clone
+ *   reference is released by one *_free. Objects stay valid after their
+ *   runtime is shut down or freed (calls then return RT_ERR_SHUTDOWN).
  * - On the multi-thread flavor callbacks run concurrently on worker threads
  *   (everything bound to one rt_queue runs one at a time, in order); on the
  *   current-thread flavor they run inside rt_runtime_run/run_once.
