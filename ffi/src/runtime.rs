@@ -455,15 +455,17 @@ impl Future for StopSignal<'_> {
     }
 }
 
+/// Runs `f` with the current-thread runtime locked for driving. Works on
+/// its own reference to `Shared`: a callback may free the `rt_runtime`
+/// box (rt_runtime_free) while `f` runs.
 fn with_current_thread_rt<R>(
-    fn_name: &str,
     rt: *mut rt_runtime,
     f: impl FnOnce(&Shared, &Runtime) -> R,
 ) -> Result<R> {
-    let _ = fn_name;
-    // SAFETY: NULL or live per the callers' contracts.
-    let rt = unsafe { non_null(rt, "rt") }?;
-    let shared = &*rt.shared;
+    // SAFETY: NULL or live per the callers' contracts; only read here,
+    // before any callback can run.
+    let shared: Arc<Shared> = unsafe { non_null(rt, "rt") }?.shared.clone();
+    let shared = &*shared;
     shared.check_open()?;
     if shared.flavor != RuntimeFlavor::CurrentThread {
         return Err(Error::invalid(
@@ -485,7 +487,10 @@ fn with_current_thread_rt<R>(
     let Some(runtime) = guard.as_ref() else {
         return Err(Error::shutdown());
     };
-    Ok(f(shared, runtime))
+    let out = f(shared, runtime);
+    drop(guard);
+    shared.check_open()?;
+    Ok(out)
 }
 
 /// Current-thread flavor: runs the loop on the calling thread (every task,
@@ -504,11 +509,9 @@ fn with_current_thread_rt<R>(
 #[no_mangle]
 pub unsafe extern "C" fn rt_runtime_run(rt: *mut rt_runtime) -> rt_status {
     error::status("rt_runtime_run", || {
-        with_current_thread_rt("rt_runtime_run", rt, |shared, runtime| {
+        with_current_thread_rt(rt, |shared, runtime| {
             runtime.block_on(StopSignal(shared));
-        })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { &*rt }.shared.check_open()
+        })
     })
 }
 
@@ -524,7 +527,7 @@ pub unsafe extern "C" fn rt_runtime_run(rt: *mut rt_runtime) -> rt_status {
 #[no_mangle]
 pub unsafe extern "C" fn rt_runtime_run_once(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
     error::status("rt_runtime_run_once", || {
-        with_current_thread_rt("rt_runtime_run_once", rt, |shared, runtime| {
+        with_current_thread_rt(rt, |shared, runtime| {
             turn(shared, runtime, timeout_ms);
         })
     })

@@ -83,6 +83,14 @@ static void *shutdown_later(void *arg) {
 
 static atomic_int drops;
 static void *never(void *arg) { return arg; }
+static void count_drop_ct(void *p) {
+    (void)p;
+    atomic_fetch_add(&drops, 1);
+}
+static rt_poll pend_forever(void *s, const rt_waker *w, void **r) {
+    (void)s, (void)w, (void)r;
+    return RT_PENDING;
+}
 
 static void test_shutdown_while_running_and_after(void) {
     rt_runtime *rt = ct_runtime();
@@ -124,11 +132,29 @@ static void test_run_from_callback_refused(void) {
     rt_runtime_free(rt);
 }
 
+static void *free_it(void *arg) {
+    rt_runtime_free((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_free_from_callback_ends_run(void) {
+    rt_runtime *rt = ct_runtime();
+    atomic_store(&drops, 0);
+    CHECK_OK(rt_spawn(rt, free_it, rt, NULL, NULL));
+    CHECK_OK(rt_spawn_future(rt, pend_forever, NULL, count_drop_ct, NULL));
+    /* the callback frees the runtime: run returns, the shutdown finishes
+     * on a helper thread, and the pending future is released */
+    CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
+    CHECK(h_wait_flag(&drops));
+    h_sleep_ms(20);
+}
+
 int main(void) {
     RUN(test_run_once_runs_ready_tasks_on_caller);
     RUN(test_run_until_stop_from_callback);
     RUN(test_stop_from_other_thread);
     RUN(test_shutdown_while_running_and_after);
     RUN(test_run_from_callback_refused);
+    RUN(test_free_from_callback_ends_run);
     DONE();
 }

@@ -277,6 +277,28 @@ static void test_shutdown_timeout_reports_running_bodies(void) {
     rt_runtime_free(rt);
 }
 
+static void *free_runtime(void *arg) {
+    rt_runtime_free((rt_runtime *)arg); /* from its own worker: handed off */
+    return NULL;
+}
+
+static void test_free_from_own_callback(void) {
+    rt_runtime *rt = h_runtime(1);
+    atomic_store(&gate, 0);
+    atomic_store(&drops, 0);
+    rt_task *pending;
+    CHECK_OK(rt_spawn_blocking(rt, wait_gate, &drops, h_count_drop, &pending));
+    CHECK_OK(rt_spawn(rt, free_runtime, rt, NULL, NULL));
+    h_sleep_ms(20);
+    atomic_store(&gate, 1);
+    /* the shutdown completes on a helper thread: the task ends, its
+     * drop_arg runs, and the handle reports the outcome */
+    CHECK(h_wait_flag(&drops));
+    CHECK_OK(rt_task_join(pending, RT_FOREVER, NULL));
+    h_sleep_ms(50); /* let the helper thread finish joining the workers */
+    rt_task_free(pending);
+}
+
 int main(void) {
     RUN(test_spawn_join_result);
     RUN(test_drop_arg_once_after_run);
@@ -290,5 +312,6 @@ int main(void) {
     RUN(test_task_poll_with_callback_waker);
     RUN(test_spawn_blocking_runs_off_workers);
     RUN(test_shutdown_timeout_reports_running_bodies);
+    RUN(test_free_from_own_callback);
     DONE();
 }
