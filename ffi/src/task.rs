@@ -363,7 +363,9 @@ fn take_outcome(s: &mut SlotState, result: *mut *mut c_void) -> Result<()> {
 ///
 /// A task's outcome is handed out once: a second join (or a join after
 /// rt_task_poll returned RT_READY) fails with RT_ERR_INVALID. A task that
-/// had completed stays joinable after shutdown.
+/// had completed stays joinable after shutdown. On the current-thread
+/// flavor a task only makes progress while some thread is inside
+/// rt_runtime_run / rt_runtime_run_once.
 ///
 /// Returns RT_OK, RT_ERR_TIMEOUT (the task is still running; join again
 /// later), RT_ERR_CANCELLED (aborted), RT_ERR_SHUTDOWN (the runtime shut
