@@ -294,7 +294,8 @@ static void test_free_from_own_callback(void) {
     /* the shutdown completes on a helper thread: the task ends, its
      * drop_arg runs, and the handle reports the outcome */
     CHECK(h_wait_flag(&drops));
-    CHECK_OK(rt_task_join(pending, RT_FOREVER, NULL));
+    rt_status st = rt_task_join(pending, RT_FOREVER, NULL);
+    CHECK(st == RT_OK || st == RT_ERR_SHUTDOWN); /* ran, or cancelled before it started */
     h_sleep_ms(50); /* let the helper thread finish joining the workers */
     rt_task_free(pending);
 }
