@@ -253,7 +253,6 @@ impl PyRuntime {
                 Duration::try_from_secs_f64(t.max(0.0)).unwrap_or(Duration::from_secs(86_400 * 365))
             }
         };
-        self.fds.clear(py);
         if on_runtime_thread() {
             // Shutting a runtime down from one of its own threads would wait
             // for that very thread: hand the work to a fresh thread.
@@ -264,9 +263,11 @@ impl PyRuntime {
                      use shutdown(wait=False)",
                 ));
             }
+            self.fds.clear(py);
             std::thread::spawn(move || live.shutdown(Duration::ZERO));
             return Ok(());
         }
+        self.fds.clear(py);
         py.allow_threads(|| live.shutdown(timeout));
         Ok(())
     }
