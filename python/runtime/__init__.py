@@ -169,7 +169,8 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         runtime=None,
     ):
         if max_workers is None:
-            max_workers = min(32, (os.cpu_count() or 1) + 4)
+            cpus = getattr(os, "process_cpu_count", os.cpu_count)()
+            max_workers = min(32, (cpus or 1) + 4)
         if max_workers <= 0:
             raise ValueError("max_workers must be greater than 0")
         if initializer is not None and not callable(initializer):
@@ -213,62 +214,66 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                 )
             future = concurrent.futures.Future()
             item = _WorkItem(future, fn, args, kwargs)
-            self._work_queue.append(item)
+            # A new worker takes the item that started it directly, as an
+            # idle ThreadPoolExecutor thread would; others wait in the queue.
             start = self._workers < self._max_workers
             if start:
                 self._workers += 1
+            else:
+                self._work_queue.append(item)
         if start:
             try:
-                self.runtime.spawn_blocking(self._worker)
+                self.runtime.spawn_blocking(self._worker, item)
             except BaseException:
                 with self._lock:
                     self._workers -= 1
-                    try:
-                        self._work_queue.remove(item)
-                    except ValueError:
-                        pass
                     self._idle.notify_all()
                 raise
         return future
 
     submit.__doc__ = concurrent.futures.Executor.submit.__doc__
 
-    def _worker(self):
+    def _worker(self, item):
         if self._initializer is not None and not getattr(
             self._local, "initialized", False
         ):
             try:
                 self._initializer(*self._initargs)
             except BaseException:
-                _log.critical("Exception in initializer:", exc_info=True)
-                self._initializer_failed()
+                # Same logger and level as ThreadPoolExecutor.
+                logging.getLogger("concurrent.futures").critical(
+                    "Exception in initializer:", exc_info=True
+                )
+                self._initializer_failed(item)
                 with self._lock:
                     self._workers -= 1
                     self._idle.notify_all()
                 return
             self._local.initialized = True
         while True:
+            item.run()
+            # Release fn, args and result as soon as the item is done.
+            del item
             with self._lock:
                 if self._broken or not self._work_queue:
                     self._workers -= 1
                     self._idle.notify_all()
                     return
                 item = self._work_queue.popleft()
-            item.run()
-            # Release fn, args and result as soon as the item is done.
-            del item
 
-    def _initializer_failed(self):
+    def _initializer_failed(self, first=None):
         with self._lock:
             self._broken = (
                 "A thread initializer failed, the thread pool is not usable anymore"
             )
-            items = list(self._work_queue)
+            items = [first] if first is not None else []
+            items.extend(self._work_queue)
             self._work_queue.clear()
         for item in items:
-            item.future.set_exception(
-                concurrent.futures.thread.BrokenThreadPool(self._broken)
-            )
+            if item.future.set_running_or_notify_cancel():
+                item.future.set_exception(
+                    concurrent.futures.thread.BrokenThreadPool(self._broken)
+                )
 
     def _adjust_thread_count(self):  # pragma: no cover - no threads of our own
         pass
