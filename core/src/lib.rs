@@ -30,7 +30,8 @@
 pub(crate) mod loom;
 
 #[macro_use]
-mod macros;
+#[doc(hidden)]
+pub mod macros;
 
 pub mod io;
 pub mod net;
@@ -40,6 +41,11 @@ pub mod task;
 pub mod time;
 
 pub use crate::task::{spawn, spawn_blocking};
+
+/// Crate-internal tests that need private items: Miri-checked unit tests
+/// of the unsafe code and loom models (`RUSTFLAGS="--cfg loom"`).
+#[cfg(test)]
+mod tests;
 pub use runtime_core_macros::{main, test};
 
 /// Re-exports of the futures ecosystem's stream trait and combinators.

@@ -77,6 +77,8 @@ impl Future for SelfWake {
         self.remaining -= 1;
         for _ in 0..self.wakes_per_poll {
             cx.waker().wake_by_ref();
+            // Deliberately exercise wake-by-value on a fresh clone.
+            #[allow(clippy::waker_clone_wake)]
             cx.waker().clone().wake();
         }
         Poll::Pending

@@ -27,6 +27,35 @@ pub(crate) mod sync {
         }
     }
 
+    pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+    pub(crate) type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
+
+    /// A parking_lot-shaped `RwLock` over loom's (no poisoning).
+    #[derive(Debug)]
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(t: T) -> Self {
+            RwLock(loom::sync::RwLock::new(t))
+        }
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read().unwrap()
+        }
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap()
+        }
+    }
+
+    /// Mirrors parking_lot's `WaitTimeoutResult`.
+    #[derive(Debug, Clone, Copy)]
+    pub(crate) struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        pub(crate) fn timed_out(&self) -> bool {
+            self.0
+        }
+    }
+
     /// A parking_lot-shaped condvar over loom's condvar.
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(loom::sync::Condvar);
@@ -45,6 +74,16 @@ pub(crate) mod sync {
                 let g = self.0.wait(g).unwrap();
                 std::ptr::write(guard, g);
             }
+        }
+        /// Loom does not model time: a timed wait is an untimed wait that
+        /// reports no timeout (models must not rely on timeouts firing).
+        pub(crate) fn wait_for<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            _timeout: std::time::Duration,
+        ) -> WaitTimeoutResult {
+            self.wait(guard);
+            WaitTimeoutResult(false)
         }
         pub(crate) fn notify_one(&self) -> bool {
             self.0.notify_one();

@@ -13,8 +13,8 @@
 //! - The last searcher to stop searching (to run a task, or to park) must
 //!   re-check for work and wake another worker if any is found; this closes
 //!   the lost-wakeup window between "I found nothing" and "I am parked".
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::Mutex;
 
 const UNPARK_SHIFT: usize = 16;
 const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;

@@ -10,10 +10,9 @@
 //! way it is sleeping (condvar notify, or the driver's `unpark`). A
 //! `NOTIFIED` left behind makes the next `park` return at once, so no wakeup
 //! is ever lost.
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::runtime::driver::{self, Driver};
-use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
 use std::time::Duration;
 
 const EMPTY: usize = 0;
@@ -43,7 +42,7 @@ impl SharedDriver {
 
 pub(super) struct Parker {
     inner: Arc<Inner>,
-    shared: Arc<SharedDriver>,
+    shared: std::sync::Arc<SharedDriver>,
 }
 
 #[derive(Clone)]
@@ -58,7 +57,7 @@ struct Inner {
 }
 
 impl Parker {
-    pub(super) fn new(shared: Arc<SharedDriver>) -> Parker {
+    pub(super) fn new(shared: std::sync::Arc<SharedDriver>) -> Parker {
         Parker {
             inner: Arc::new(Inner {
                 state: AtomicUsize::new(EMPTY),
