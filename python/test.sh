@@ -45,12 +45,13 @@ vpy="$venv/bin/python"
 # Build and install the package exactly as a user would.
 "$vpy" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$here"
 
-cd "$here"
-# Stubs: our own signature check always; mypy's stubtest when available.
-"$vpy" tests/check_stubs.py
-if "$vpy" -c 'import mypy.stubtest' >/dev/null 2>&1; then
-    "$vpy" -m mypy.stubtest runtime --allowlist tests/stubtest_allowlist.txt
-fi
-# Run from outside the source tree so the installed package is imported.
+# Run from tests/, outside the source package, so the installed one is
+# imported.
 cd "$here/tests"
+# Stubs: our own signature check always; mypy's stubtest when available.
+"$vpy" check_stubs.py
+if "$vpy" -c 'import mypy.stubtest' >/dev/null 2>&1; then
+    "$vpy" -m mypy.stubtest runtime
+    "$vpy" -m mypy --strict --no-incremental typing_usage.py
+fi
 exec "$vpy" -m pytest -q -p no:cacheprovider "$@" .

@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import concurrent.futures.thread
+import functools
 import itertools
 import logging
 import os
@@ -25,12 +26,14 @@ import threading
 import weakref
 
 from . import _runtime
-from ._runtime import Completion, Task, __version__
+from ._runtime import Completion, FdWatch, Task, TimerHandle, __version__
 
 __all__ = [
     "Runtime",
     "Task",
     "Completion",
+    "TimerHandle",
+    "FdWatch",
     "Executor",
     "default_runtime",
     "CancelledError",
@@ -50,6 +53,9 @@ _log = logging.getLogger("runtime")
 # Every runtime not yet shut down, so interpreter exit can stop them before
 # finalization (runtime threads must not touch a finalizing interpreter).
 _live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+# Every Executor not yet shut down: interpreter exit runs their queued work
+# first, as concurrent.futures does for its thread pools.
+_live_executors: "weakref.WeakSet[Executor]" = weakref.WeakSet()
 _exiting = False
 
 
@@ -103,6 +109,11 @@ if hasattr(os, "register_at_fork"):
 def _python_exit() -> None:
     global _exiting
     _exiting = True
+    for ex in list(_live_executors):
+        try:
+            ex.shutdown(wait=True)
+        except Exception:  # pragma: no cover - best effort at exit
+            _log.exception("error shutting down %r at exit", ex)
     for rt in list(_live_runtimes):
         try:
             rt.shutdown(wait=True)
@@ -195,6 +206,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         # ThreadPoolExecutor attributes some code inspects; no threads.
         self._threads = set()
         self._idle_semaphore = threading.Semaphore(0)
+        _live_executors.add(self)
 
     @property
     def runtime(self) -> Runtime:
@@ -223,12 +235,13 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                 self._work_queue.append(item)
         if start:
             try:
-                self.runtime.spawn_blocking(self._worker, item)
+                task = self.runtime.spawn_blocking(self._worker, item)
             except BaseException:
                 with self._lock:
                     self._workers -= 1
                     self._idle.notify_all()
                 raise
+            task.add_done_callback(functools.partial(self._worker_done, item))
         return future
 
     submit.__doc__ = concurrent.futures.Executor.submit.__doc__
@@ -260,6 +273,33 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                     self._idle.notify_all()
                     return
                 item = self._work_queue.popleft()
+
+    def _worker_done(self, item, task):
+        if not task.cancelled():
+            return
+        # The runtime cancelled this worker before it started (runtime
+        # shutdown): its first item never ran. Hand the queue to a new
+        # worker, or cancel it all if the runtime takes no more work.
+        item.future.cancel()
+        with self._lock:
+            self._workers -= 1
+            self._idle.notify_all()
+            if not self._work_queue or self._workers > 0:
+                return
+            nxt = self._work_queue.popleft()
+            self._workers += 1
+        try:
+            t = self.runtime.spawn_blocking(self._worker, nxt)
+        except BaseException:
+            with self._lock:
+                self._workers -= 1
+                lost = [nxt, *self._work_queue]
+                self._work_queue.clear()
+                self._idle.notify_all()
+            for it in lost:
+                it.future.cancel()
+            return
+        t.add_done_callback(functools.partial(self._worker_done, nxt))
 
     def _initializer_failed(self, first=None):
         with self._lock:

@@ -212,7 +212,7 @@ impl Cell {
             // Taking the GIL from a runtime thread is fine;
             // during interpreter finalization there is nobody left to tell.
             if is_python_alive() {
-                Python::with_gil(|py| run_waiters(py, waiters, &Outcome::Cancelled));
+                crate::gil::with_gil(|py| run_waiters(py, waiters, &Outcome::Cancelled));
             } else {
                 std::mem::forget(waiters);
             }

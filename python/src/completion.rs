@@ -112,6 +112,15 @@ impl Completion {
         delivery::await_future(&fut)
     }
 
+    /// `Completion[int]` in annotations evaluated at run time.
+    #[classmethod]
+    fn __class_getitem__<'py>(
+        cls: &Bound<'py, pyo3::types::PyType>,
+        item: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::delivery::generic_alias(cls, item)
+    }
+
     fn __repr__(&self) -> String {
         format!("<runtime.Completion {}>", self.cell.state_name())
     }

@@ -20,7 +20,7 @@ pub(crate) fn log_exception(py: Python<'_>, what: &str, obj: &Bound<'_, PyAny>, 
             .import("logging")?
             .call_method1("getLogger", ("runtime",))?;
         let kwargs = PyDict::new(py);
-        kwargs.set_item("exc_info", exc.value(py))?;
+        kwargs.set_item("exc_info", exc.clone_ref(py).into_value(py))?;
         let msg = format!("{} {}", what, obj.repr()?);
         logger.call_method("error", (msg,), Some(&kwargs))?;
         Ok(())
@@ -45,7 +45,9 @@ pub(crate) fn report_callback_error(
     if let Some(h) = handler {
         let ctx = PyDict::new(py);
         let ok = ctx.set_item("message", message).is_ok()
-            && ctx.set_item("exception", exc.value(py)).is_ok()
+            && ctx
+                .set_item("exception", exc.clone_ref(py).into_value(py))
+                .is_ok()
             && ctx.set_item("handle", handle).is_ok();
         if ok {
             match h.call1(py, (ctx,)) {

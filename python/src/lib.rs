@@ -16,6 +16,7 @@ mod completion;
 mod delivery;
 mod errors;
 mod fd;
+mod gil;
 mod rt;
 mod task;
 mod timer;
@@ -26,6 +27,9 @@ fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rt::PyRuntime>()?;
     m.add_class::<task::Task>()?;
     m.add_class::<completion::Completion>()?;
+    m.add_class::<timer::TimerHandle>()?;
+    m.add_class::<fd::FdWatch>()?;
+    m.add_function(pyo3::wrap_pyfunction!(delivery::_delivery_stats, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

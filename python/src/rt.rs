@@ -28,7 +28,9 @@ use pyo3::types::{PyDict, PyTuple};
 use runtime_core::runtime::{Builder, Handle, Runtime as CoreRuntime};
 
 use crate::cell::CancelOnDrop;
+use crate::fd::{self, FdWatch};
 use crate::task::{Job, Task};
+use crate::timer::{self, TimerHandle};
 
 /// Wakes the current-thread driver when the runtime shuts down.
 #[derive(Default)]
@@ -84,8 +86,8 @@ pub(crate) struct PyRuntime {
     state: Mutex<Option<Live>>,
     pid: u32,
     flavor: &'static str,
-    pub(crate) exception_handler: Mutex<Option<Py<PyAny>>>,
-    pub(crate) fds: crate::fd::FdTable,
+    exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    fds: Arc<crate::fd::FdTable>,
 }
 
 impl PyRuntime {
@@ -123,12 +125,7 @@ impl PyRuntime {
         kwargs: Option<Bound<'_, PyDict>>,
         blocking: bool,
     ) -> PyResult<Py<Task>> {
-        if !func.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "'{}' object is not callable",
-                func.get_type().name()?
-            )));
-        }
+        check_callable(&func)?;
         let handle = self.handle()?;
         let task = Task::new(blocking);
         let guard = CancelOnDrop(task.cell.clone());
@@ -201,8 +198,8 @@ impl PyRuntime {
             state: Mutex::new(Some(Live { rt, driver })),
             pid: std::process::id(),
             flavor,
-            exception_handler: Mutex::new(None),
-            fds: crate::fd::FdTable::default(),
+            exception_handler: Arc::new(Mutex::new(None)),
+            fds: Arc::new(crate::fd::FdTable::default()),
         })
     }
 
@@ -309,7 +306,170 @@ impl PyRuntime {
     /// The runtime's monotonic clock in seconds (`time.monotonic()`'s
     /// clock); `call_at` deadlines are on it.
     fn time(&self) -> f64 {
-        crate::timer::monotonic_now()
+        timer::monotonic_now()
+    }
+
+    /// Calls `fn(*args)` on a runtime thread after `delay` seconds
+    /// (negative: now); returns a cancellable [`TimerHandle`].
+    #[pyo3(signature = (delay, func, /, *args))]
+    fn call_later(
+        &self,
+        py: Python<'_>,
+        delay: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let h = self.handle()?;
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            delay,
+            None,
+            func,
+            args,
+        )
+    }
+
+    /// Calls `fn(*args)` at `when` on the `time()` clock.
+    #[pyo3(signature = (when, func, /, *args))]
+    fn call_at(
+        &self,
+        py: Python<'_>,
+        when: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let h = self.handle()?;
+        let delay = when - timer::monotonic_now();
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            delay,
+            None,
+            func,
+            args,
+        )
+    }
+
+    /// Calls `fn(*args)` every `interval` seconds (first after one
+    /// interval) until the handle is cancelled; missed ticks are skipped.
+    #[pyo3(signature = (interval, func, /, *args))]
+    fn call_every(
+        &self,
+        py: Python<'_>,
+        interval: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        if interval.is_nan() || interval <= 0.0 {
+            return Err(PyValueError::new_err(
+                "interval must be a positive number of seconds",
+            ));
+        }
+        let h = self.handle()?;
+        let period = timer::delay_to_duration(interval);
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            interval,
+            Some(period),
+            func,
+            args,
+        )
+    }
+
+    /// `await rt.sleep(seconds, result=None)` from a running asyncio loop:
+    /// sleeps on the runtime's timer wheel, then returns `result`.
+    #[pyo3(signature = (seconds, result=None))]
+    fn sleep<'py>(
+        &self,
+        py: Python<'py>,
+        seconds: f64,
+        result: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        timer::sleep_future(py, &h, seconds, result.unwrap_or_else(|| py.None()))
+    }
+
+    /// Calls `fn(*args)` on a runtime thread whenever `fd` (an int or an
+    /// object with `fileno()`) is readable, until removed; replaces a
+    /// previous reader of `fd`.
+    #[pyo3(signature = (fd, func, /, *args))]
+    fn add_reader(
+        &self,
+        py: Python<'_>,
+        fd: Bound<'_, PyAny>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<FdWatch>> {
+        let h = self.handle()?;
+        fd::add_watch(
+            py,
+            &h,
+            &self.fds,
+            self.exception_handler.clone(),
+            &fd,
+            false,
+            func,
+            args,
+        )
+    }
+
+    /// Like `add_reader`, for writability.
+    #[pyo3(signature = (fd, func, /, *args))]
+    fn add_writer(
+        &self,
+        py: Python<'_>,
+        fd: Bound<'_, PyAny>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<FdWatch>> {
+        let h = self.handle()?;
+        fd::add_watch(
+            py,
+            &h,
+            &self.fds,
+            self.exception_handler.clone(),
+            &fd,
+            true,
+            func,
+            args,
+        )
+    }
+
+    /// Stops watching `fd` for readability; True if it was watched.
+    fn remove_reader(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
+        self.check_pid()?;
+        fd::remove_watch(&self.fds, &fd, false)
+    }
+
+    /// Stops watching `fd` for writability; True if it was watched.
+    fn remove_writer(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
+        self.check_pid()?;
+        fd::remove_watch(&self.fds, &fd, true)
+    }
+
+    /// `await rt.wait_readable(fd)`: completes once `fd` is readable.
+    fn wait_readable<'py>(
+        &self,
+        py: Python<'py>,
+        fd: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        fd::wait_future(py, &h, &fd, false)
+    }
+
+    /// `await rt.wait_writable(fd)`: completes once `fd` is writable.
+    fn wait_writable<'py>(
+        &self,
+        py: Python<'py>,
+        fd: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        fd::wait_future(py, &h, &fd, true)
     }
 
     /// Sets the handler called as `handler(context)` for exceptions raised
@@ -337,8 +497,9 @@ impl PyRuntime {
         slf
     }
 
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: Bound<'_, PyTuple>) -> PyResult<bool> {
+    #[pyo3(signature = (*exc))]
+    fn __exit__(&self, py: Python<'_>, exc: Bound<'_, PyTuple>) -> PyResult<bool> {
+        let _ = exc; // exceptions propagate: never suppressed
         self.shutdown(py, true, None)?;
         Ok(false)
     }
@@ -369,6 +530,17 @@ impl Drop for PyRuntime {
         // runtime threads cancelling tasks can take it.
         Python::with_gil(|py| py.allow_threads(|| live.shutdown(Duration::ZERO)));
     }
+}
+
+/// `TypeError` unless `func` is callable.
+pub(crate) fn check_callable(func: &Bound<'_, PyAny>) -> PyResult<()> {
+    if func.is_callable() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not callable",
+        func.get_type().name()?
+    )))
 }
 
 /// True on any thread of some runtime (worker, driver or blocking pool).

@@ -11,6 +11,7 @@
 use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyTuple};
 use runtime_core::task::AbortHandle;
 
@@ -33,7 +34,7 @@ impl Job {
             std::mem::forget(self);
             return;
         }
-        Python::with_gil(|py| {
+        crate::gil::with_gil(|py| {
             if let Start::AlreadyDone = guard.0.try_start() {
                 return;
             }
@@ -41,12 +42,34 @@ impl Job {
             let res = func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
             drop((func, args, kwargs));
             let outcome = match res {
+                Ok(v) if is_coroutine(py, v.bind(py)) => {
+                    // An `async def` was spawned: it cannot run without an
+                    // event loop. Close it (no "never awaited" warning) and
+                    // say what to do instead.
+                    let _ = v.call_method0(py, "close");
+                    Outcome::Error(pyo3::exceptions::PyTypeError::new_err(
+                        "the callable returned a coroutine: runtime tasks run plain callables; \
+                         run coroutines on an asyncio loop (they may await runtime tasks)",
+                    ))
+                }
                 Ok(v) => Outcome::Value(v),
                 Err(e) => Outcome::Error(e),
             };
             let _ = guard.0.complete(py, outcome);
         });
     }
+}
+
+static COROUTINE_TYPE: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// Whether `v` is a native coroutine object (`types.CoroutineType`).
+fn is_coroutine(py: Python<'_>, v: &Bound<'_, PyAny>) -> bool {
+    let Ok(t) = COROUTINE_TYPE.get_or_try_init(py, || -> PyResult<_> {
+        Ok(py.import("types")?.getattr("CoroutineType")?.unbind())
+    }) else {
+        return false;
+    };
+    v.is_instance(t.bind(py)).unwrap_or(false)
 }
 
 /// A Python callable running (or queued) on the runtime.
@@ -129,6 +152,15 @@ impl Task {
         let (d, fut) = delivery::loop_future(py)?;
         self.cell.add_loop_waiter(py, d, fut.clone().unbind())?;
         delivery::await_future(&fut)
+    }
+
+    /// `Task[int]` in annotations evaluated at run time.
+    #[classmethod]
+    fn __class_getitem__<'py>(
+        cls: &Bound<'py, pyo3::types::PyType>,
+        item: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::delivery::generic_alias(cls, item)
     }
 
     fn __repr__(&self) -> String {

@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -116,26 +117,39 @@ def test_two_loops_in_two_threads(mrt):
 
 
 class CountingLoop(asyncio.SelectorEventLoop):
-    """Counts cross-thread wake-ups."""
+    """Counts cross-thread wake-ups; optionally refuses add_reader, which
+    makes the runtime fall back to call_soon_threadsafe."""
 
-    def __init__(self):
+    def __init__(self, allow_add_reader=True):
         super().__init__()
         self.threadsafe_calls = 0
+        self.allow_add_reader = allow_add_reader
 
     def call_soon_threadsafe(self, *args, **kwargs):
         self.threadsafe_calls += 1
         return super().call_soon_threadsafe(*args, **kwargs)
 
+    def add_reader(self, *args):
+        if not self.allow_add_reader:
+            raise NotImplementedError
+        return super().add_reader(*args)
 
-def test_completions_ready_together_cost_one_wakeup():
-    loop = CountingLoop()
+
+def _stats(loop):
+    return runtime._runtime._delivery_stats(loop)
+
+
+@pytest.mark.parametrize("eventfd", [True, False], ids=["eventfd", "call_soon_threadsafe"])
+def test_completions_ready_together_cost_one_wakeup(eventfd):
+    loop = CountingLoop(allow_add_reader=eventfd)
     try:
 
         async def main():
             comps = [runtime.Completion() for _ in range(1000)]
             gathered = asyncio.gather(*comps)
             await asyncio.sleep(0)  # every awaiter is registered now
-            before = loop.threadsafe_calls
+            before = _stats(loop)
+            calls_before = loop.threadsafe_calls
 
             # Complete all of them from another thread while the loop thread
             # is busy (blocked in join), so they form one batch.
@@ -147,39 +161,66 @@ def test_completions_ready_together_cost_one_wakeup():
             t.start()
             t.join()
             values = await gathered
-            return values, loop.threadsafe_calls - before
+            after = _stats(loop)
+            return values, before, after, loop.threadsafe_calls - calls_before
 
-        values, wakeups = loop.run_until_complete(main())
+        values, before, after, calls = loop.run_until_complete(main())
         assert values == list(range(1000))
-        assert wakeups == 1
+        assert after["mode"] == ("eventfd" if eventfd else "call_soon_threadsafe")
+        assert after["wakeups"] - before["wakeups"] == 1
+        assert after["drains"] - before["drains"] == 1
+        assert calls == (0 if eventfd else 1)
     finally:
         loop.close()
 
 
-def test_tasks_finishing_together_cost_one_wakeup():
-    loop = CountingLoop()
+def test_tasks_finishing_together_cost_one_wakeup(run_loop):
     rt = runtime.Runtime(workers=2)
     try:
 
         async def main():
+            loop = asyncio.get_running_loop()
             gate = threading.Event()
             tasks = [rt.spawn_blocking(gate.wait) for _ in range(4)]
             tasks += [rt.spawn(gate.wait) for _ in range(200)]
+            tasks += [rt.sleep(0.001 * (i % 3)) for i in range(200)]
             gathered = asyncio.gather(*tasks)
             await asyncio.sleep(0)  # every awaiter is registered now
-            before = loop.threadsafe_calls
+            before = _stats(loop)
             gate.set()
-            # Block the loop thread until every task is done: all 204
+            # Block the loop thread until every task is done: all the
             # completions queue up while the loop cannot drain.
-            for t in tasks:
+            for t in tasks[:204]:
                 t.result(timeout=30)
-            assert all(await gathered)
-            return loop.threadsafe_calls - before
+            time.sleep(0.05)  # the sleeps (<= 2 ms) have fired too
+            await gathered
+            after = _stats(loop)
+            return after["wakeups"] - before["wakeups"]
 
-        assert loop.run_until_complete(main()) == 1
+        assert run_loop(main()) == 1
+    finally:
+        rt.shutdown()
+
+
+def test_delivery_stats_for_unknown_loop():
+    loop = asyncio.new_event_loop()
+    try:
+        assert _stats(loop) is None
     finally:
         loop.close()
-        rt.shutdown()
+
+
+def test_loops_are_not_kept_alive(mrt):
+    import gc
+    import weakref
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(_await(mrt.spawn(int)))
+    ref = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert ref() is None
 
 
 def test_loop_closed_before_delivery_is_harmless(mrt):

@@ -279,10 +279,33 @@ def test_submit_after_interpreter_shutdown():
 
 
 def test_runtime_tasks_finish_at_interpreter_exit():
+    # Running work finishes before the interpreter goes away (work that
+    # has not started when the runtime shuts down is cancelled).
     rc, out, err = _run_script(
-        "import runtime, time\n"
+        "import runtime, threading, time\n"
+        "started = threading.Event()\n"
         "rt = runtime.Runtime()\n"
-        "rt.spawn_blocking(lambda: (time.sleep(0.2), print('done', flush=True)))\n"
+        "rt.spawn_blocking(lambda: (started.set(), time.sleep(0.2), print('done', flush=True)))\n"
+        "started.wait()\n"
     )
     assert rc == 0, err
     assert out.strip() == "done"
+
+
+def test_runtime_shutdown_cancels_unstarted_work():
+    rt = runtime.Runtime(max_blocking=1)
+    ex = runtime.Executor(max_workers=4, runtime=rt)
+    gate = threading.Event()
+    started = threading.Event()
+    first = ex.submit(lambda: (started.set(), gate.wait()))
+    assert started.wait(10)
+    # The blocking pool's only thread is busy: these workers cannot start.
+    later = [ex.submit(int) for _ in range(6)]
+    threading.Timer(0.05, gate.set).start()
+    rt.shutdown(wait=True)
+    assert first.result(timeout=10)[1] is True
+    for f in later:
+        # Either run by the busy worker after it finished, or cancelled:
+        # never left pending.
+        assert f.done()
+    ex.shutdown(wait=True)  # must not hang

@@ -211,3 +211,16 @@ def test_task_is_weakrefable(rt):
     t = rt.spawn(int)
     r = weakref.ref(t)
     assert r() is t
+
+
+def test_spawning_a_coroutine_function_is_a_clear_error(rt):
+    async def coro():
+        return 1
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "coroutine was never awaited"
+        t = rt.spawn(coro)
+        with pytest.raises(TypeError, match="coroutine"):
+            t.result(timeout=10)
