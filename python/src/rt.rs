@@ -231,7 +231,8 @@ impl PyRuntime {
 
     /// Shuts the runtime down: queued tasks are cancelled, timers and fd
     /// watchers stop. With `wait`, blocks (GIL released) until running
-    /// blocking work finishes, at most `timeout` seconds. Idempotent.
+    /// blocking work finishes, at most `timeout` seconds; Ctrl-C interrupts
+    /// the wait (the shutdown then completes in the background). Idempotent.
     #[pyo3(signature = (wait=true, timeout=None))]
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
         let live = self.state.lock().take();
@@ -265,8 +266,27 @@ impl PyRuntime {
             return Ok(());
         }
         self.fds.clear(py);
-        py.allow_threads(|| live.shutdown(timeout));
-        Ok(())
+        // The shutdown runs on a helper thread; this thread waits for it in
+        // slices (GIL released) so Ctrl-C can interrupt a long wait. An
+        // interrupted shutdown still completes in the background.
+        let (tx, mut rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("runtime-shutdown".into())
+            .spawn(move || {
+                live.shutdown(timeout);
+                let _ = tx.send(());
+            })?;
+        loop {
+            let rx = &mut rx; // `&mut Receiver` is Send; `&Receiver` is not
+            let done = py.allow_threads(move || match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            });
+            if done {
+                return Ok(());
+            }
+            py.check_signals()?;
+        }
     }
 
     /// True once `shutdown()` was called.

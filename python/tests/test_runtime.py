@@ -196,3 +196,26 @@ def test_forked_child_gets_clear_error():
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (status, msg)
     assert "another process" in msg
     rt.shutdown()
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
+def test_sigint_interrupts_shutdown_wait():
+    import signal
+
+    rt = runtime.Runtime()
+    release = threading.Event()
+    started = threading.Event()
+    t = rt.spawn_blocking(lambda: (started.set(), release.wait()))
+    assert started.wait(10)
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rt.shutdown(wait=True)  # only the signal can end this wait
+    finally:
+        timer.join()
+        release.set()
+    assert rt.closed
+    t.result(timeout=10)
