@@ -288,3 +288,34 @@ fn task_id_is_visible_inside_the_task() {
     drop(jh);
     s.assert_clean();
 }
+
+/// Regression test for a Stacked/Tree Borrows violation found by Miri:
+/// `harness::complete` received the cell as a `&Cell` *argument* (which
+/// Miri protects for the whole call) and, when it dropped the last
+/// reference, freed that same cell before returning. Here the detached task
+/// completes with only the running reference left, so the cell is freed
+/// inside `complete`. Natively this passes; under
+/// `cargo +nightly miri test` it reports UB until `complete` derives its
+/// `&Cell` locally from the pointer (see RELIABILITY.md, finding 1).
+#[test]
+fn detached_task_freed_inside_complete() {
+    let s = Sched::new();
+    drop(s.spawn(async { 1 }));
+    s.run_all();
+    s.assert_clean();
+    // Same through cancellation (`ToRunning::Cancel` -> `complete`) and
+    // through shutdown (`harness::shutdown` -> `complete`).
+    let jh = s.spawn(async { 2 });
+    jh.abort();
+    drop(jh);
+    s.run_all();
+    s.assert_clean();
+    let d = DropCount::new();
+    let (fut, ctl) = Ctl::new((), &d);
+    drop(s.spawn(fut));
+    s.run_all();
+    drop(ctl.take_waker());
+    s.shutdown();
+    assert_eq!(d.get(), 1);
+    s.assert_clean();
+}
