@@ -57,7 +57,9 @@ fn main() {
         .map(|t| {
             let h = handle.clone();
             std::thread::spawn(move || {
-                let joins: Vec<_> = (0..2500u64).map(|i| h.spawn(async move { t * 2500 + i })).collect();
+                let joins: Vec<_> = (0..2500u64)
+                    .map(|i| h.spawn(async move { t * 2500 + i }))
+                    .collect();
                 h.block_on(async move {
                     let mut s = 0;
                     for j in joins {

@@ -30,7 +30,8 @@
 pub(crate) mod loom;
 
 #[macro_use]
-mod macros;
+#[doc(hidden)]
+pub mod macros;
 
 pub mod io;
 pub mod net;

@@ -178,3 +178,42 @@ fn repeated_create_shutdown_leaks_no_threads() {
         "threads grew from {before} to {after}"
     );
 }
+
+#[test]
+fn drop_runtime_inside_another_runtime_does_not_hang() {
+    let outer = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let (d, n) = (drops.clone(), names.clone());
+    outer.block_on(async move {
+        for inner in [
+            Builder::new_current_thread().build().unwrap(),
+            Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap(),
+        ] {
+            let p = Probe {
+                drops: d.clone(),
+                thread_names: n.clone(),
+            };
+            drop(inner.spawn(async move {
+                let _p = p;
+                std::future::pending::<()>().await
+            }));
+            drop(inner);
+        }
+    });
+    // The multi-thread inner runtime's workers cancel their tasks on their
+    // own threads; give them a bounded moment.
+    for _ in 0..500 {
+        if drops.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}

@@ -139,13 +139,9 @@ impl Runtime {
     fn shutdown_scheduler(&mut self) {
         match (&self.scheduler, &self.handle.inner) {
             (Scheduler::CurrentThread(s), scheduler::Handle::CurrentThread(h)) => {
-                if context::is_entered() {
-                    // Dropping a current-thread runtime from inside a
-                    // runtime: its core may be held by this very thread.
-                    // Fall back to cancelling tasks without the core.
-                    return;
-                }
-                s.shutdown(h)
+                // From inside a runtime, never wait for the core: this very
+                // thread may be the one holding it.
+                s.shutdown(h, !context::is_entered())
             }
             (Scheduler::MultiThread(s), scheduler::Handle::MultiThread(h)) => s.shutdown(h),
             _ => unreachable!("scheduler and handle flavors always match"),

@@ -205,14 +205,17 @@ impl CurrentThread {
     }
 
     /// Cancels every task and shuts the driver down; see the module docs.
-    pub(crate) fn shutdown(&self, handle: &Arc<Handle>) {
+    ///
+    /// With `may_block` false (called from inside a runtime, or while
+    /// unwinding) it only proceeds if the core is free right now; otherwise
+    /// it waits for the thread in `block_on` to release the core.
+    pub(crate) fn shutdown(&self, handle: &Arc<Handle>, may_block: bool) {
         let core = loop {
             let taken = self.core.lock().take();
             if let Some(core) = taken {
                 break core;
             }
-            if std::thread::panicking() {
-                // Never block while unwinding; the holder will clean up.
+            if !may_block || std::thread::panicking() {
                 return;
             }
             let _ = crate::runtime::park::block_on(

@@ -5,9 +5,9 @@ pub(crate) mod multi_thread;
 use super::blocking::Spawner;
 use super::driver;
 use super::metrics::{SchedulerMetrics, WorkerMetrics};
-use std::sync::Arc;
 use crate::task::{Id, JoinHandle};
 use std::future::Future;
+use std::sync::Arc;
 
 /// A cloneable reference to a running scheduler, of either flavor.
 #[derive(Clone, Debug)]

@@ -10,9 +10,9 @@
 //! way it is sleeping (condvar notify, or the driver's `unpark`). A
 //! `NOTIFIED` left behind makes the next `park` return at once, so no wakeup
 //! is ever lost.
-use crate::runtime::driver::{self, Driver};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use crate::runtime::driver::{self, Driver};
 use std::time::Duration;
 
 const EMPTY: usize = 0;
