@@ -159,9 +159,12 @@ impl Shared {
     }
 }
 
-/// One worker's loop, as in `worker.rs` (`run` / `park` /
-/// `transition_to_parked` / `transition_from_parked`), until it has run
-/// `want` tasks in total across workers.
+/// One worker's loop, as in `worker.rs` (`run` / `next_task` /
+/// `steal_work` / `park` / `transition_to_parked` /
+/// `transition_from_parked`), until `want` tasks ran in total. (An earlier
+/// version of this model skipped `steal_work`'s `transition_to_searching`
+/// and deadlocked at preemption bound 4: a worker may only park without
+/// searching when another worker searches and will re-check the queues.)
 fn worker(sh: &Shared, index: usize, want: usize) {
     let mut searching = sh.idle.transition_worker_to_searching();
     loop {
@@ -172,7 +175,17 @@ fn worker(sh: &Shared, index: usize, want: usize) {
             }
             return;
         }
-        let task = sh.inject.lock().unwrap().pop_front();
+        // `next_task`, then `steal_work`: a worker with no work tries to
+        // become a searcher and, as one, looks at the injection queue again.
+        let mut task = sh.inject.lock().unwrap().pop_front();
+        if task.is_none() {
+            if !searching {
+                searching = sh.idle.transition_worker_to_searching();
+            }
+            if searching {
+                task = sh.inject.lock().unwrap().pop_front();
+            }
+        }
         if task.is_some() {
             if searching {
                 searching = false;
