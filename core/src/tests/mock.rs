@@ -6,6 +6,8 @@
 //! handle), which is how tests prove that a cell was freed exactly when it
 //! should be. The run queue is a `VecDeque` behind the shim's mutex, so the
 //! same mock works in loom models.
+// The loom models use only part of this module.
+#![cfg_attr(loom, allow(dead_code))]
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Mutex};
 use crate::task::list::OwnedTasks;

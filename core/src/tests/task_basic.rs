@@ -120,9 +120,10 @@ fn wake_while_running_reschedules_exactly_once() {
         if polls == 1 {
             // Every waker entry point, while RUNNING.
             cx.waker().wake_by_ref();
-            cx.waker().clone().wake();
             let c = cx.waker().clone();
             c.wake_by_ref();
+            let by_val = c.clone();
+            by_val.wake(); // hands its own reference back
             drop(c);
             Poll::Pending
         } else {
