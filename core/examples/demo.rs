@@ -2,8 +2,10 @@
 //!
 //! It starts a multi-thread runtime, fans CPU-bound work out over every
 //! core from inside a task, submits work from foreign threads (the way C
-//! and Python code will), runs blocking work on the blocking pool, cancels
-//! a task, and prints what the scheduler did (polls, steals, parks).
+//! and Python code will), runs a TCP echo server and 100 clients on the
+//! reactor, fires 10,000 timers, passes messages over a channel, runs
+//! blocking work on the blocking pool, cancels a task, and prints what the
+//! scheduler did (polls, steals, parks).
 use runtime_core::runtime::Builder;
 use runtime_core::task::JoinSet;
 use std::time::{Duration, Instant};
@@ -73,7 +75,87 @@ fn main() {
     let total: u64 = submitters.into_iter().map(|t| t.join().unwrap()).sum();
     println!("foreign threads: 4 x 2,500 tasks submitted and joined, checksum {total}");
 
-    // 3. Blocking work on the blocking pool, and a cancelled task.
+    // 3. The reactor: a TCP echo server and 100 concurrent clients.
+    let echoed = rt.block_on(async {
+        use runtime_core::io::{AsyncReadExt, AsyncWriteExt};
+        use runtime_core::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        runtime_core::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { break };
+                runtime_core::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = sock.read(&mut buf).await {
+                        if n == 0 || sock.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let mut clients = JoinSet::new();
+        for i in 0..100u32 {
+            clients.spawn(async move {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                let msg = format!("hello from client {i}");
+                s.write_all(msg.as_bytes()).await.unwrap();
+                let mut back = vec![0u8; msg.len()];
+                s.read_exact(&mut back).await.unwrap();
+                assert_eq!(back, msg.as_bytes());
+                back.len()
+            });
+        }
+        let mut bytes = 0;
+        while let Some(r) = clients.join_next().await {
+            bytes += r.unwrap();
+        }
+        bytes
+    });
+    println!("reactor: 100 TCP clients echoed {echoed} bytes through one server");
+
+    // 4. The timer wheel: 10,000 sleeps, and a timeout.
+    let t0 = Instant::now();
+    let (fired, timed_out) = rt.block_on(async {
+        use runtime_core::time::{sleep, timeout};
+        let mut set = JoinSet::new();
+        for i in 0..10_000u64 {
+            set.spawn(async move { sleep(Duration::from_millis(1 + i % 50)).await });
+        }
+        let mut fired = 0;
+        while set.join_next().await.is_some() {
+            fired += 1;
+        }
+        let never = std::future::pending::<()>();
+        let timed_out = timeout(Duration::from_millis(10), never).await.is_err();
+        (fired, timed_out)
+    });
+    println!(
+        "timers: {fired} sleeps of 1-50 ms fired in {:?}; timeout of a never-ready future: {timed_out}",
+        t0.elapsed()
+    );
+
+    // 5. A channel between tasks.
+    let received = rt.block_on(async {
+        let (tx, mut rx) = runtime_core::sync::mpsc::channel::<u64>(64);
+        for p in 0..4u64 {
+            let tx = tx.clone();
+            runtime_core::spawn(async move {
+                for i in 0..1000 {
+                    tx.send(p * 1000 + i).await.unwrap();
+                }
+            });
+        }
+        drop(tx);
+        let mut sum = 0;
+        while let Some(v) = rx.recv().await {
+            sum += v;
+        }
+        sum
+    });
+    println!("channel: 4 producers sent 4,000 messages, checksum {received}");
+
+    // 6. Blocking work on the blocking pool, and a cancelled task.
     let (blocking, cancelled) = rt.block_on(async {
         let b = runtime_core::spawn_blocking(|| {
             std::thread::sleep(Duration::from_millis(20));

@@ -10,7 +10,9 @@ pub(crate) mod sync {
         };
     }
 
-    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
+    pub(crate) use parking_lot::{
+        Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    };
 }
 
 pub(crate) mod cell {

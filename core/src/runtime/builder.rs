@@ -181,9 +181,14 @@ impl Builder {
                 "start_paused is only supported on the current-thread runtime",
             ));
         }
+        let workers = match self.kind {
+            Kind::CurrentThread => 1,
+            Kind::MultiThread => self.worker_threads.unwrap_or_else(default_workers),
+        };
         let (driver, driver_handle) = Driver::new(driver::Cfg {
             event_interval_hint: 1024,
             start_paused: self.start_paused,
+            timer_shards: workers,
         })?;
         let mut blocking_pool = BlockingPool::new(PoolConfig {
             thread_name: self.thread_name.clone(),
@@ -210,7 +215,7 @@ impl Builder {
                 )
             }
             Kind::MultiThread => {
-                let n = self.worker_threads.unwrap_or_else(default_workers);
+                let n = workers;
                 let res = multi_thread::MultiThread::new(
                     n,
                     driver,
@@ -242,6 +247,7 @@ impl Builder {
             scheduler,
             handle: Handle { inner },
             blocking_pool,
+            shut_down: false,
         })
     }
 }

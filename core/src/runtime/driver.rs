@@ -30,13 +30,17 @@ pub(crate) struct Handle {
 pub(crate) struct Cfg {
     pub(crate) event_interval_hint: usize,
     pub(crate) start_paused: bool,
+    /// Timer-wheel shards: 1 for current-thread, the worker count for
+    /// multi-thread (fewer lock collisions between workers).
+    pub(crate) timer_shards: usize,
 }
 
 impl Driver {
     pub(crate) fn new(cfg: Cfg) -> std::io::Result<(Driver, Handle)> {
         let (io_driver, io_handle) = crate::io::driver::Driver::new(cfg.event_interval_hint)?;
         let clock = crate::time::Clock::new(cfg.start_paused);
-        let (time_driver, time_handle) = crate::time::driver::Driver::new(io_driver, &clock);
+        let (time_driver, time_handle) =
+            crate::time::driver::Driver::with_shards(io_driver, &clock, cfg.timer_shards);
         Ok((
             Driver { inner: time_driver },
             Handle {

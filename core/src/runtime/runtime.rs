@@ -8,7 +8,7 @@ use super::scheduler::{self, current_thread::CurrentThread, multi_thread::MultiT
 use crate::task::JoinHandle;
 use std::fmt;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The runtime: a scheduler with its worker threads, the I/O reactor and
 /// timer wheel, and the blocking pool.
@@ -29,6 +29,8 @@ pub struct Runtime {
     pub(super) scheduler: Scheduler,
     pub(super) handle: Handle,
     pub(super) blocking_pool: BlockingPool,
+    /// Set by `shutdown_timeout`, so `Drop` does not wait again.
+    pub(super) shut_down: bool,
 }
 
 pub(super) enum Scheduler {
@@ -75,7 +77,7 @@ impl Runtime {
     ///
     /// ```
     /// use runtime_core::runtime::Builder;
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     /// let rt = Builder::new_current_thread().build().unwrap();
     /// let h = rt.spawn(async { 3 });
     /// assert_eq!(rt.turn(Duration::ZERO), 1);
@@ -127,8 +129,11 @@ impl Runtime {
     /// Shuts down, waiting at most `timeout` for running blocking tasks;
     /// threads still busy after that are left to finish on their own.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
-        self.shutdown_scheduler();
-        self.blocking_pool.shutdown(Some(timeout));
+        let deadline = Instant::now() + timeout;
+        self.shutdown_scheduler(Some(deadline));
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.blocking_pool.shutdown(Some(left));
+        self.shut_down = true;
     }
 
     /// Shuts down without waiting for running blocking tasks.
@@ -136,14 +141,18 @@ impl Runtime {
         self.shutdown_timeout(Duration::ZERO)
     }
 
-    fn shutdown_scheduler(&mut self) {
+    /// Stops the scheduler; waits for worker threads until `deadline`
+    /// (forever if `None`).
+    fn shutdown_scheduler(&mut self, deadline: Option<Instant>) {
         match (&self.scheduler, &self.handle.inner) {
             (Scheduler::CurrentThread(s), scheduler::Handle::CurrentThread(h)) => {
                 // From inside a runtime, never wait for the core: this very
                 // thread may be the one holding it.
                 s.shutdown(h, !context::is_entered())
             }
-            (Scheduler::MultiThread(s), scheduler::Handle::MultiThread(h)) => s.shutdown(h),
+            (Scheduler::MultiThread(s), scheduler::Handle::MultiThread(h)) => {
+                s.shutdown(h, deadline)
+            }
             _ => unreachable!("scheduler and handle flavors always match"),
         }
     }
@@ -151,7 +160,10 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.shutdown_scheduler();
+        if self.shut_down {
+            return;
+        }
+        self.shutdown_scheduler(None);
         self.blocking_pool.shutdown(None);
     }
 }

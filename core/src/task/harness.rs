@@ -58,7 +58,7 @@ pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
         ToRunning::Poll => {
             if poll_future(c, ptr).is_ready() {
                 // SAFETY: we hold RUNNING and the output is stored.
-                unsafe { complete(c, ptr) };
+                unsafe { complete::<T, S>(ptr) };
                 return;
             }
             match c.header.state.transition_to_idle() {
@@ -75,7 +75,7 @@ pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
                     // SAFETY: transition_to_idle left RUNNING set for us.
                     unsafe {
                         cancel_task(c);
-                        complete(c, ptr);
+                        complete::<T, S>(ptr);
                     }
                 }
             }
@@ -83,7 +83,7 @@ pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
         // SAFETY: we hold RUNNING.
         ToRunning::Cancel => unsafe {
             cancel_task(c);
-            complete(c, ptr);
+            complete::<T, S>(ptr);
         },
         ToRunning::Failed => {}
         // SAFETY: that was the last reference.
@@ -123,7 +123,12 @@ fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> 
     let dropped = unsafe { set_stage(c, Stage::Consumed) };
     let output = match dropped {
         Ok(()) => output,
-        Err(panic) => Err(JoinError::panic(id, panic)),
+        Err(panic) => {
+            // Discarding the output runs user `Drop` code (the output's, or
+            // the first panic payload's): it must not unwind either.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+            Err(JoinError::panic(id, panic))
+        }
     };
     // SAFETY: we hold RUNNING; storing Finished over Consumed runs no Drop.
     let _ = unsafe { set_stage(c, Stage::Finished(output)) };
@@ -149,7 +154,10 @@ unsafe fn cancel_task<T: Future, S>(c: &Cell<T, S>) {
 ///
 /// # Safety
 /// The caller holds `RUNNING` and one reference, and the output is stored.
-unsafe fn complete<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) {
+unsafe fn complete<T: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // `c` must not outlive the release below: the cell may be freed then,
+    // so it is a local (not an argument, which the caller would keep alive).
+    let c = cell::<T, S>(ptr);
     let snapshot = c.header.state.transition_to_complete();
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if !snapshot.is_join_interested() {
@@ -180,8 +188,9 @@ unsafe fn complete<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>)
         }
         None => 1,
     };
-    if c.header.state.transition_to_terminal(release) {
-        // SAFETY: no references remain.
+    let last = c.header.state.transition_to_terminal(release);
+    if last {
+        // SAFETY: no references remain, and `c` is not used again.
         unsafe { dealloc::<T, S>(ptr) };
     }
 }
@@ -299,6 +308,6 @@ pub(super) unsafe fn shutdown<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: transition_to_shutdown set RUNNING for us.
     unsafe {
         cancel_task(c);
-        complete(c, ptr);
+        complete::<T, S>(ptr);
     }
 }

@@ -143,7 +143,15 @@ impl CurrentThread {
         loop {
             let taken = self.core.lock().take();
             if let Some(core) = taken {
-                let (core, out) = run_with_core(handle, core, future.as_mut());
+                let cx = Context {
+                    handle: handle.clone(),
+                    core: RefCell::new(None),
+                };
+                // Puts the core back even if the future (or anything else)
+                // panics while the core sits in `cx`.
+                let guard = CoreGuard { ct: self, cx: &cx };
+                let (core, out) = run_with_core(&cx, core, future.as_mut());
+                drop(guard);
                 self.release_core(core);
                 return out;
             }
@@ -154,7 +162,7 @@ impl CurrentThread {
                     if let Poll::Ready(v) = future.as_mut().poll(cx) {
                         return Poll::Ready(Some(v));
                     }
-                    self.waiters.lock().push(cx.waker().clone());
+                    register_waiter(&self.waiters, cx.waker());
                     if self.core.lock().is_some() {
                         return Poll::Ready(None);
                     }
@@ -183,6 +191,7 @@ impl CurrentThread {
             core: RefCell::new(None),
         };
         let _set = cx.set();
+        let guard = CoreGuard { ct: self, cx: &cx };
         let (core, mut polls) = cx.run_ready(core);
         let core = match core.driver.is_some() {
             true => {
@@ -193,6 +202,7 @@ impl CurrentThread {
         };
         let (core, more) = cx.run_ready(core);
         polls += more;
+        drop(guard);
         self.release_core(core);
         polls
     }
@@ -220,7 +230,7 @@ impl CurrentThread {
             }
             let _ = crate::runtime::park::block_on(
                 poll_fn(|cx| {
-                    self.waiters.lock().push(cx.waker().clone());
+                    register_waiter(&self.waiters, cx.waker());
                     if self.core.lock().is_some() {
                         Poll::Ready(())
                     } else {
@@ -230,6 +240,11 @@ impl CurrentThread {
                 None,
             );
         };
+        if core.is_shutdown {
+            // Already shut down (e.g. `shutdown_timeout` then `Drop`).
+            self.release_core(core);
+            return;
+        }
         let _current = context::set_current(&scheduler::Handle::CurrentThread(handle.clone()));
         let cx = Context {
             handle: handle.clone(),
@@ -257,14 +272,11 @@ impl CurrentThread {
 /// The scheduling loop: alternates between polling `future` (when woken),
 /// running queued tasks, and parking in the driver.
 fn run_with_core<F: Future>(
-    handle: &Arc<Handle>,
+    cx: &Context,
     core: Box<Core>,
     mut future: std::pin::Pin<&mut F>,
 ) -> (Box<Core>, F::Output) {
-    let cx = Context {
-        handle: handle.clone(),
-        core: RefCell::new(None),
-    };
+    let handle = &cx.handle;
     let _set = cx.set();
     let waker = Waker::from(handle.clone());
     let mut task_cx = std::task::Context::from_waker(&waker);
@@ -308,6 +320,32 @@ impl Core {
             .local_len
             .store(self.tasks.len(), Ordering::Relaxed);
         t
+    }
+}
+
+/// Adds `waker` to the list of threads waiting for the core, unless an
+/// equivalent waker is already there (a waiter polled often must not grow
+/// the list).
+fn register_waiter(waiters: &Mutex<Vec<Waker>>, waker: &Waker) {
+    let mut w = waiters.lock();
+    if !w.iter().any(|x| x.will_wake(waker)) {
+        w.push(waker.clone());
+    }
+}
+
+/// Returns the core to `CurrentThread` if a panic unwinds while the core
+/// is stored in the context.
+struct CoreGuard<'a> {
+    ct: &'a CurrentThread,
+    cx: &'a Context,
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        let core = self.cx.core.borrow_mut().take();
+        if let Some(core) = core {
+            self.ct.release_core(core);
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Owned by the `Runtime`: the worker threads.
 pub(crate) struct MultiThread {
@@ -63,6 +64,8 @@ impl MultiThread {
                 idle: idle::Idle::new(n),
                 owned: OwnedTasks::new(n * 4),
                 shutdown_cores: Mutex::new(Vec::with_capacity(n)),
+                alive: Mutex::new(n),
+                all_exited: parking_lot::Condvar::new(),
                 is_shutdown: AtomicBool::new(false),
                 driver: shared_driver,
                 config,
@@ -122,20 +125,25 @@ impl MultiThread {
         }
     }
 
-    /// Signals shutdown and, unless called from a runtime thread, waits for
-    /// the workers to finish cancelling their tasks and exit.
-    pub(crate) fn shutdown(&self, handle: &Handle) {
+    /// Signals shutdown and, unless called from a runtime thread, waits
+    /// until `deadline` (forever if `None`) for the workers to finish
+    /// cancelling their tasks and exit. Workers still busy at the deadline
+    /// (a task stuck in a long synchronous poll) are detached: they finish
+    /// the shutdown protocol on their own when that poll returns.
+    pub(crate) fn shutdown(&self, handle: &Handle, deadline: Option<Instant>) {
         handle.signal_shutdown();
         if context::is_entered() {
             // Joining from a thread that drives a runtime could deadlock.
             return;
         }
+        if !handle.wait_workers_exited(deadline) {
+            // Detach: dropping the join handles lets the threads run on.
+            self.threads.lock().clear();
+            return;
+        }
         let joins = std::mem::take(&mut *self.threads.lock());
-        let me = std::thread::current().id();
         for j in joins {
-            if j.thread().id() != me {
-                let _ = j.join();
-            }
+            let _ = j.join();
         }
     }
 }

@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub(super) idle: Idle,
     pub(super) owned: OwnedTasks<Arc<Handle>>,
     pub(super) shutdown_cores: Mutex<Vec<Box<Core>>>,
+    /// Worker threads that have not yet finished `run`.
+    pub(super) alive: Mutex<usize>,
+    pub(super) all_exited: parking_lot::Condvar,
     pub(super) is_shutdown: AtomicBool,
     pub(super) driver: Arc<SharedDriver>,
     pub(super) config: Config,
@@ -161,8 +164,38 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     }
     CONTEXT.with(|c| c.set(&cx as *const Context));
     let _reset = Reset;
+    let _exit = ExitGuard { cx: &cx };
     let core = cx.run(core);
     cx.handle.shutdown_core(core);
+}
+
+/// Runs when a worker leaves `run`, normally or by unwinding: if a panic
+/// escaped (a scheduler bug, or a foreign waker that panicked inside the
+/// driver), the core left in the context still goes through the shutdown
+/// protocol so the runtime can finish shutting down; then the worker counts
+/// itself out.
+struct ExitGuard<'a> {
+    cx: &'a Context,
+}
+
+impl Drop for ExitGuard<'_> {
+    fn drop(&mut self) {
+        let handle = &self.cx.handle;
+        if std::thread::panicking() {
+            handle.signal_shutdown();
+            let core = self.cx.core.borrow_mut().take();
+            if let Some(core) = core {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle.shutdown_core(core)
+                }));
+            }
+        }
+        let mut alive = handle.shared.alive.lock();
+        *alive -= 1;
+        if *alive == 0 {
+            handle.shared.all_exited.notify_all();
+        }
+    }
 }
 
 impl Context {
@@ -509,10 +542,28 @@ impl Schedule for Arc<Handle> {
 }
 
 impl Handle {
+    /// Waits until every worker left `run`, or `deadline` passes; returns
+    /// whether they all did.
+    pub(super) fn wait_workers_exited(&self, deadline: Option<std::time::Instant>) -> bool {
+        let mut alive = self.shared.alive.lock();
+        while *alive > 0 {
+            match deadline {
+                Some(d) => {
+                    if self.shared.all_exited.wait_until(&mut alive, d).timed_out() {
+                        return *alive == 0;
+                    }
+                }
+                None => self.shared.all_exited.wait(&mut alive),
+            }
+        }
+        true
+    }
+
     /// Cores whose thread could not be started go straight through the
     /// shutdown protocol, so the last started worker can finish it.
     pub(super) fn adopt_orphan_cores(&self, cores: Vec<Box<Core>>) {
         for core in cores {
+            *self.shared.alive.lock() -= 1;
             self.shutdown_core(core);
         }
     }

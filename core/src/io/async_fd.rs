@@ -1,0 +1,436 @@
+//! [`AsyncFd`]: readiness notifications for any file descriptor (pipes,
+//! eventfds, a C library's socket, ...).
+//!
+//! Invariants:
+//! - The fd is registered from `new` until `into_inner` or drop, and is
+//!   deregistered *before* the wrapped value (which may close it) is
+//!   dropped or returned.
+//! - A ready guard carries the readiness it observed (with its tick); its
+//!   `clear_ready` only removes that observation, so an event that arrived
+//!   after the guard was created is never lost. Dropping a guard keeps the
+//!   readiness (the next wait returns at once).
+use crate::io::registration::Registration;
+use crate::io::scheduled_io::ReadyEvent;
+use crate::io::{Interest, Ready};
+use std::fmt;
+use std::io;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::task::{ready, Context, Poll};
+
+/// Associates a file descriptor with the runtime's reactor, so tasks can
+/// wait for it to become readable or writable.
+///
+/// The fd should be in non-blocking mode: `AsyncFd` only reports readiness;
+/// the reads and writes are yours, and they must report `WouldBlock` when
+/// the fd is drained so that the readiness can be cleared.
+///
+/// ```
+/// # let rt = runtime_core::runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// use runtime_core::io::AsyncFd;
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+///
+/// let (mut a, b) = UnixStream::pair()?;
+/// b.set_nonblocking(true)?;
+/// let b = AsyncFd::new(b)?;
+/// a.write_all(b"hi")?;
+/// let mut buf = [0u8; 2];
+/// loop {
+///     let mut guard = b.readable().await?;
+///     match guard.try_io(|fd| fd.get_ref().read(&mut buf)) {
+///         Ok(n) => { assert_eq!(n?, 2); break; }
+///         Err(_would_block) => continue,
+///     }
+/// }
+/// assert_eq!(&buf, b"hi");
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct AsyncFd<T: AsRawFd> {
+    registration: Registration,
+    inner: Option<T>,
+}
+
+/// The error of [`AsyncFdReadyGuard::try_io`]: the operation would block
+/// (the readiness has been cleared; wait again).
+#[derive(Debug)]
+pub struct TryIoError(());
+
+impl fmt::Display for TryIoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operation would block")
+    }
+}
+
+impl std::error::Error for TryIoError {}
+
+/// The error of [`AsyncFd::try_new`]: registration failed; the value is
+/// handed back instead of being dropped.
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The value that could not be registered and the reason.
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdTryNewError")
+            .field("cause", &self.cause)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.cause, f)
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(e: AsyncFdTryNewError<T>) -> io::Error {
+        e.cause
+    }
+}
+
+impl<T: AsRawFd> AsyncFd<T> {
+    /// Registers `inner` for readability and writability with the current
+    /// runtime. Fails (dropping `inner`) outside a runtime, after shutdown,
+    /// or if the fd cannot be polled (closed fd, regular file).
+    pub fn new(inner: T) -> io::Result<Self> {
+        Self::with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Like [`AsyncFd::new`] but only for `interest`.
+    pub fn with_interest(inner: T, interest: Interest) -> io::Result<Self> {
+        Self::try_with_interest(inner, interest).map_err(Into::into)
+    }
+
+    /// Like [`AsyncFd::new`], handing `inner` back on failure.
+    pub fn try_new(inner: T) -> Result<Self, AsyncFdTryNewError<T>> {
+        Self::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Like [`AsyncFd::with_interest`], handing `inner` back on failure.
+    pub fn try_with_interest(inner: T, interest: Interest) -> Result<Self, AsyncFdTryNewError<T>> {
+        let fd = inner.as_raw_fd();
+        match Registration::new(&mut mio::unix::SourceFd(&fd), interest) {
+            Ok(registration) => Ok(AsyncFd {
+                registration,
+                inner: Some(inner),
+            }),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
+    }
+
+    /// The wrapped value.
+    pub fn get_ref(&self) -> &T {
+        self.inner.as_ref().expect("present until drop")
+    }
+
+    /// The wrapped value, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.as_mut().expect("present until drop")
+    }
+
+    /// Deregisters the fd and returns the wrapped value.
+    pub fn into_inner(mut self) -> T {
+        self.deregister();
+        self.inner.take().expect("present until drop")
+    }
+
+    fn deregister(&mut self) {
+        if let Some(inner) = &self.inner {
+            let fd = inner.as_raw_fd();
+            // An error means the fd was already closed behind our back;
+            // the slot is released either way.
+            let _ = self.registration.deregister(&mut mio::unix::SourceFd(&fd));
+        }
+    }
+
+    /// Polls for read readiness; the returned guard says what was ready.
+    ///
+    /// Only the last task to call this is woken (as for `poll_read`); use
+    /// [`AsyncFd::readable`] when several tasks wait.
+    pub fn poll_read_ready<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
+        let ev = ready!(self.registration.poll_read_ready(cx))?;
+        Poll::Ready(Ok(AsyncFdReadyGuard {
+            async_fd: self,
+            event: Some(ev),
+        }))
+    }
+
+    /// Mutable form of [`AsyncFd::poll_read_ready`].
+    pub fn poll_read_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        let ev = ready!(self.registration.poll_read_ready(cx))?;
+        Poll::Ready(Ok(AsyncFdReadyMutGuard {
+            async_fd: self,
+            event: Some(ev),
+        }))
+    }
+
+    /// Polls for write readiness (see [`AsyncFd::poll_read_ready`]).
+    pub fn poll_write_ready<'a>(
+        &'a self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyGuard<'a, T>>> {
+        let ev = ready!(self.registration.poll_write_ready(cx))?;
+        Poll::Ready(Ok(AsyncFdReadyGuard {
+            async_fd: self,
+            event: Some(ev),
+        }))
+    }
+
+    /// Mutable form of [`AsyncFd::poll_write_ready`].
+    pub fn poll_write_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        let ev = ready!(self.registration.poll_write_ready(cx))?;
+        Poll::Ready(Ok(AsyncFdReadyMutGuard {
+            async_fd: self,
+            event: Some(ev),
+        }))
+    }
+
+    /// Waits until any of `interest` is ready. Any number of tasks may wait
+    /// at once; all are woken.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let ev = self.registration.readiness(interest).await?;
+        Ok(AsyncFdReadyGuard {
+            async_fd: self,
+            event: Some(ev),
+        })
+    }
+
+    /// Mutable form of [`AsyncFd::ready`].
+    pub async fn ready_mut(
+        &mut self,
+        interest: Interest,
+    ) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let ev = self.registration.readiness(interest).await?;
+        Ok(AsyncFdReadyMutGuard {
+            async_fd: self,
+            event: Some(ev),
+        })
+    }
+
+    /// Waits until the fd is readable.
+    pub async fn readable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        self.ready(Interest::READABLE).await
+    }
+
+    /// Mutable form of [`AsyncFd::readable`].
+    pub async fn readable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::READABLE).await
+    }
+
+    /// Waits until the fd is writable.
+    pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        self.ready(Interest::WRITABLE).await
+    }
+
+    /// Mutable form of [`AsyncFd::writable`].
+    pub async fn writable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::WRITABLE).await
+    }
+
+    /// Waits for `interest` and runs `f` until it stops returning
+    /// `WouldBlock` (clearing readiness each time it does).
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let inner = self.get_ref();
+        self.registration.async_io(interest, || f(inner)).await
+    }
+
+    /// Runs `f` once if `interest` is currently ready, else `WouldBlock`.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let inner = self.get_ref();
+        self.registration.try_io(interest, || f(inner))
+    }
+}
+
+impl<T: AsRawFd> AsRawFd for AsyncFd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl<T: AsRawFd> Drop for AsyncFd<T> {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+/// Readiness observed by [`AsyncFd::readable`] and friends.
+///
+/// Call [`clear_ready`](Self::clear_ready) when your syscall returned
+/// `WouldBlock` (or use [`try_io`](Self::try_io), which does it for you);
+/// dropping the guard keeps the readiness.
+pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
+    async_fd: &'a AsyncFd<T>,
+    event: Option<ReadyEvent>,
+}
+
+/// Mutable form of [`AsyncFdReadyGuard`].
+pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
+    async_fd: &'a mut AsyncFd<T>,
+    event: Option<ReadyEvent>,
+}
+
+fn clear(reg: &Registration, event: &mut Option<ReadyEvent>, matching: Ready) {
+    if let Some(mut ev) = event.take() {
+        ev.ready = ev.ready.intersection(matching);
+        reg.clear_readiness(ev);
+    }
+}
+
+fn ready_of(event: &Option<ReadyEvent>) -> Ready {
+    event.map(|e| e.ready).unwrap_or(Ready::EMPTY)
+}
+
+macro_rules! guard_common {
+    () => {
+        /// Forgets the observed readiness; the next wait blocks until a new
+        /// event arrives (events that arrived after this guard was created
+        /// are kept).
+        pub fn clear_ready(&mut self) {
+            clear(&self.async_fd.registration, &mut self.event, Ready::ALL);
+        }
+
+        /// Clears only the bits of `ready` (e.g. `Ready::READABLE` while
+        /// keeping writability).
+        pub fn clear_ready_matching(&mut self, ready: Ready) {
+            if let Some(ev) = self.event {
+                let mut taken = Some(ev);
+                clear(&self.async_fd.registration, &mut taken, ready);
+                let rest = ev.ready - ready;
+                self.event = if rest.is_empty() {
+                    None
+                } else {
+                    Some(ReadyEvent { ready: rest, ..ev })
+                };
+            }
+        }
+
+        /// Keeps the readiness (what dropping the guard does too).
+        pub fn retain_ready(&mut self) {}
+
+        /// The readiness this guard observed.
+        pub fn ready(&self) -> Ready {
+            ready_of(&self.event)
+        }
+
+        /// The wrapped value.
+        pub fn get_inner(&self) -> &T {
+            self.async_fd.get_ref()
+        }
+    };
+}
+
+impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
+    guard_common!();
+
+    /// Runs `f`; if it returns `WouldBlock`, clears the readiness and
+    /// returns `Err(TryIoError)` so the caller waits again.
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match f(self.async_fd) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            res => Ok(res),
+        }
+    }
+
+    /// The `AsyncFd` this guard belongs to.
+    pub fn get_ref(&self) -> &'a AsyncFd<T> {
+        self.async_fd
+    }
+}
+
+impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
+    guard_common!();
+
+    /// Runs `f`; if it returns `WouldBlock`, clears the readiness and
+    /// returns `Err(TryIoError)` so the caller waits again.
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match f(self.async_fd) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            res => Ok(res),
+        }
+    }
+
+    /// The `AsyncFd` this guard belongs to.
+    pub fn get_ref(&self) -> &AsyncFd<T> {
+        self.async_fd
+    }
+
+    /// The `AsyncFd` this guard belongs to, mutably.
+    pub fn get_mut(&mut self) -> &mut AsyncFd<T> {
+        self.async_fd
+    }
+
+    /// The wrapped value, mutably.
+    pub fn get_inner_mut(&mut self) -> &mut T {
+        self.async_fd.get_mut()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdReadyGuard")
+            .field("ready", &self.ready())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdReadyMutGuard")
+            .field("ready", &self.ready())
+            .finish_non_exhaustive()
+    }
+}

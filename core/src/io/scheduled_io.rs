@@ -1,0 +1,528 @@
+//! One registration's shared state: cached readiness and the tasks waiting
+//! for it.
+//!
+//! # Design
+//!
+//! The state word (`readiness`, an `AtomicU32`) packs:
+//!
+//! | bits   | meaning                                                      |
+//! |--------|--------------------------------------------------------------|
+//! | 0..6   | [`Ready`] bits cached from the reactor                       |
+//! | 7      | `SHUTDOWN`: the driver shut down; every wait now fails       |
+//! | 8..20  | read tick: bumped (wrapping) by every event with read bits   |
+//! | 20..32 | write tick: bumped (wrapping) by every event with write bits |
+//!
+//! Readiness is edge-triggered: the reactor only *sets* bits, and a task
+//! *clears* them when its syscall returns `WouldBlock`. The clear is a
+//! compare-and-swap that only succeeds if the tick of each direction being
+//! cleared still equals the tick the task observed with its
+//! [`ReadyEvent`]; an event that arrived between the observation and the
+//! `WouldBlock` therefore bumps the tick and survives the clear, so no edge
+//! is ever lost. Ticks are per direction so that, e.g., the `EPOLLOUT`-only
+//! edge an eventfd reports when it is read does not stop the reader from
+//! clearing `READABLE` (which would only cost a spurious wakeup, but
+//! costs it every time). `READ_CLOSED`/`WRITE_CLOSED` are never
+//! cleared (they are final).
+//!
+//! Waiters live behind a mutex: one waker slot per direction for the
+//! `poll_*_ready` style (the last task to poll a direction is the one woken,
+//! as for any `AsyncRead`), plus an unbounded list for `readable()` /
+//! `writable()` / `ready()` futures, so any number of tasks may await the
+//! same resource concurrently.
+//!
+//! Lost-wakeup freedom: the reactor stores readiness *before* locking the
+//! waiters; a task stores its waker *under the lock* and re-reads readiness
+//! after doing so. Either the task sees the new bits, or the reactor's lock
+//! comes after the task's and sees the waker. Wakers are always invoked
+//! after the lock is released (see [`WakeList`]).
+use crate::io::{Interest, Ready};
+use crate::loom::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::Mutex;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+const READY_MASK: u32 = 0x3f;
+const SHUTDOWN: u32 = 1 << 7;
+const READ_TICK_SHIFT: u32 = 8;
+const WRITE_TICK_SHIFT: u32 = 20;
+const TICK_BITS: u32 = 12;
+const TICK_MAX: u32 = (1 << TICK_BITS) - 1;
+const READ_TICK_MASK: u32 = TICK_MAX << READ_TICK_SHIFT;
+const WRITE_TICK_MASK: u32 = TICK_MAX << WRITE_TICK_SHIFT;
+
+/// Readiness bits that belong to the read / write direction (an error
+/// belongs to both).
+const READ_BITS: Ready = Ready::READABLE
+    .union(Ready::READ_CLOSED)
+    .union(Ready::PRIORITY)
+    .union(Ready::ERROR);
+const WRITE_BITS: Ready = Ready::WRITABLE
+    .union(Ready::WRITE_CLOSED)
+    .union(Ready::ERROR);
+
+/// The tick bits a change to `ready` is ordered by.
+fn tick_mask(ready: Ready) -> u32 {
+    let mut mask = 0;
+    if !ready.intersection(READ_BITS).is_empty() {
+        mask |= READ_TICK_MASK;
+    }
+    if !ready.intersection(WRITE_BITS).is_empty() {
+        mask |= WRITE_TICK_MASK;
+    }
+    mask
+}
+
+fn bump(word: u32, shift: u32) -> u32 {
+    let tick = ((word >> shift) & TICK_MAX).wrapping_add(1) & TICK_MAX;
+    (word & !(TICK_MAX << shift)) | (tick << shift)
+}
+
+/// Which waker slot a `poll_*_ready` call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    pub(crate) fn mask(self) -> Ready {
+        match self {
+            Direction::Read => Ready::from_interest(Interest::READABLE),
+            Direction::Write => Ready::from_interest(Interest::WRITABLE),
+        }
+    }
+}
+
+/// Readiness observed by a task, with the ticks needed to clear it safely.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadyEvent {
+    pub(crate) ready: Ready,
+    /// The state word's tick bits at observation time.
+    pub(crate) tick: u32,
+    pub(crate) is_shutdown: bool,
+}
+
+/// The outcome of [`ScheduledIo::clear_readiness`].
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClearOutcome {
+    /// The observed bits were removed.
+    Cleared,
+    /// New readiness arrived since the observation; nothing was removed.
+    Stale,
+}
+
+/// The shared state of one registration (see the module docs).
+#[derive(Debug)]
+pub(crate) struct ScheduledIo {
+    /// The mio token this entry was registered with (slot + generation).
+    token: mio::Token,
+    readiness: AtomicU32,
+    waiters: Mutex<Waiters>,
+}
+
+#[derive(Debug, Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+    list: slab::Slab<Waiter>,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    mask: Ready,
+    waker: Option<Waker>,
+}
+
+fn shutdown_error() -> io::Error {
+    io::Error::other("the runtime's I/O driver is shutting down")
+}
+
+impl ScheduledIo {
+    pub(crate) fn new(token: mio::Token) -> ScheduledIo {
+        ScheduledIo {
+            token,
+            readiness: AtomicU32::new(0),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    pub(crate) fn token(&self) -> mio::Token {
+        self.token
+    }
+
+    fn decode(word: u32) -> ReadyEvent {
+        ReadyEvent {
+            ready: Ready::from_bits((word & READY_MASK) as u8),
+            tick: word & (READ_TICK_MASK | WRITE_TICK_MASK),
+            is_shutdown: word & SHUTDOWN != 0,
+        }
+    }
+
+    /// The current readiness, masked by `mask`.
+    pub(crate) fn ready_event(&self, mask: Ready) -> ReadyEvent {
+        let mut ev = Self::decode(self.readiness.load(Acquire));
+        ev.ready = ev.ready.intersection(mask);
+        ev
+    }
+
+    /// Reactor side: adds `ready` and bumps the tick of each direction it
+    /// concerns (both when it concerns neither, to stay conservative).
+    pub(crate) fn set_readiness(&self, ready: Ready) {
+        let mut mask = tick_mask(ready);
+        if mask == 0 {
+            mask = READ_TICK_MASK | WRITE_TICK_MASK;
+        }
+        let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
+            let mut next = cur | ready.bits() as u32;
+            if mask & READ_TICK_MASK != 0 {
+                next = bump(next, READ_TICK_SHIFT);
+            }
+            if mask & WRITE_TICK_MASK != 0 {
+                next = bump(next, WRITE_TICK_SHIFT);
+            }
+            Some(next)
+        });
+    }
+
+    /// Task side: removes the bits of `event` unless readiness for their
+    /// direction arrived since it was observed (tick changed). Closed bits
+    /// are never removed.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) -> ClearOutcome {
+        let remove = event.ready - (Ready::READ_CLOSED | Ready::WRITE_CLOSED);
+        let mask = tick_mask(remove);
+        let res = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
+            if cur & mask != event.tick & mask {
+                return None;
+            }
+            Some(cur & !(remove.bits() as u32))
+        });
+        match res {
+            Ok(_) => ClearOutcome::Cleared,
+            Err(_) => ClearOutcome::Stale,
+        }
+    }
+
+    /// Marks the registration shut down and wakes everyone.
+    pub(crate) fn shutdown(&self) {
+        self.readiness.fetch_or(SHUTDOWN, AcqRel);
+        self.wake(Ready::ALL);
+    }
+
+    /// Wakes every waiter interested in any bit of `ready` (outside the lock).
+    pub(crate) fn wake(&self, ready: Ready) {
+        let mut wakers = WakeList::new();
+        let mut waiters = self.waiters.lock();
+        if ready.intersection(Direction::Read.mask()) != Ready::EMPTY {
+            if let Some(w) = waiters.reader.take() {
+                wakers.push(w);
+            }
+        }
+        if ready.intersection(Direction::Write.mask()) != Ready::EMPTY {
+            if let Some(w) = waiters.writer.take() {
+                wakers.push(w);
+            }
+        }
+        loop {
+            let mut more = false;
+            for (_, waiter) in waiters.list.iter_mut() {
+                if waiter.mask.intersection(ready) == Ready::EMPTY {
+                    continue;
+                }
+                if let Some(w) = waiter.waker.take() {
+                    if !wakers.can_push() {
+                        waiter.waker = Some(w);
+                        more = true;
+                        break;
+                    }
+                    wakers.push(w);
+                }
+            }
+            if !more {
+                break;
+            }
+            // Batch full: wake outside the lock, then continue (woken
+            // waiters have no waker left, so the next pass skips them).
+            drop(waiters);
+            wakers.wake_all();
+            waiters = self.waiters.lock();
+        }
+        drop(waiters);
+        wakers.wake_all();
+    }
+
+    /// `poll_*_ready`: ready bits for `direction`, or registers `cx` in that
+    /// direction's single slot.
+    pub(crate) fn poll_readiness(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let mask = direction.mask();
+        let ev = self.ready_event(mask);
+        if ev.is_shutdown {
+            return Poll::Ready(Err(shutdown_error()));
+        }
+        if !ev.ready.is_empty() {
+            return Poll::Ready(Ok(ev));
+        }
+        let mut waiters = self.waiters.lock();
+        let slot = match direction {
+            Direction::Read => &mut waiters.reader,
+            Direction::Write => &mut waiters.writer,
+        };
+        match slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        // Re-check under the lock (see "Lost-wakeup freedom").
+        let ev = self.ready_event(mask);
+        drop(waiters);
+        if ev.is_shutdown {
+            Poll::Ready(Err(shutdown_error()))
+        } else if !ev.ready.is_empty() {
+            Poll::Ready(Ok(ev))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// A future resolving once any bit of `interest` is ready.
+    pub(crate) fn readiness(&self, interest: Interest) -> Readiness<'_> {
+        Readiness {
+            io: self,
+            mask: Ready::from_interest(interest),
+            key: None,
+        }
+    }
+
+    /// Number of waiters in the list (tests).
+    #[cfg(test)]
+    pub(crate) fn waiter_count(&self) -> usize {
+        self.waiters.lock().list.len()
+    }
+}
+
+/// The future behind `readable()`/`writable()`/`ready()`; its list entry is
+/// removed when it completes or is dropped.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub(crate) struct Readiness<'a> {
+    io: &'a ScheduledIo,
+    mask: Ready,
+    key: Option<usize>,
+}
+
+impl Future for Readiness<'_> {
+    type Output = io::Result<ReadyEvent>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let ev = this.io.ready_event(this.mask);
+        if this.key.is_none() {
+            if ev.is_shutdown {
+                return Poll::Ready(Err(shutdown_error()));
+            }
+            if !ev.ready.is_empty() {
+                return Poll::Ready(Ok(ev));
+            }
+        }
+        let mut waiters = this.io.waiters.lock();
+        let ev = this.io.ready_event(this.mask);
+        if ev.is_shutdown || !ev.ready.is_empty() {
+            if let Some(key) = this.key.take() {
+                waiters.list.remove(key);
+            }
+            drop(waiters);
+            return Poll::Ready(if ev.is_shutdown {
+                Err(shutdown_error())
+            } else {
+                Ok(ev)
+            });
+        }
+        match this.key {
+            Some(key) => {
+                let waiter = &mut waiters.list[key];
+                match &waiter.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => waiter.waker = Some(cx.waker().clone()),
+                }
+            }
+            None => {
+                this.key = Some(waiters.list.insert(Waiter {
+                    mask: this.mask,
+                    waker: Some(cx.waker().clone()),
+                }));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Readiness<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.io.waiters.lock().list.remove(key);
+        }
+    }
+}
+
+/// A fixed batch of wakers to invoke once no lock is held.
+pub(crate) struct WakeList {
+    wakers: [Option<Waker>; WakeList::CAP],
+    len: usize,
+}
+
+impl WakeList {
+    const CAP: usize = 32;
+
+    pub(crate) fn new() -> WakeList {
+        WakeList {
+            wakers: Default::default(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn can_push(&self) -> bool {
+        self.len < Self::CAP
+    }
+
+    /// Adds a waker; the caller checked [`WakeList::can_push`] (when full,
+    /// the waker is woken immediately instead, which is still correct).
+    pub(crate) fn push(&mut self, w: Waker) {
+        if self.can_push() {
+            self.wakers[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn wake_all(&mut self) {
+        for slot in &mut self.wakers[..self.len] {
+            if let Some(w) = slot.take() {
+                w.wake();
+            }
+        }
+        self.len = 0;
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        self.wake_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::task::noop_waker_ref;
+
+    #[test]
+    fn clear_keeps_readiness_that_arrived_later() {
+        let io = ScheduledIo::new(mio::Token(0));
+        io.set_readiness(Ready::READABLE);
+        let ev = io.ready_event(Direction::Read.mask());
+        assert!(ev.ready.is_readable());
+        // A new edge arrives before the task's syscall said WouldBlock.
+        io.set_readiness(Ready::READABLE);
+        assert_eq!(io.clear_readiness(ev), ClearOutcome::Stale);
+        let ev2 = io.ready_event(Direction::Read.mask());
+        assert!(ev2.ready.is_readable());
+        assert_eq!(io.clear_readiness(ev2), ClearOutcome::Cleared);
+        assert!(io.ready_event(Ready::ALL).ready.is_empty());
+    }
+
+    #[test]
+    fn an_edge_for_the_other_direction_does_not_block_a_clear() {
+        let io = ScheduledIo::new(mio::Token(0));
+        io.set_readiness(Ready::READABLE | Ready::WRITABLE);
+        let read_ev = io.ready_event(Direction::Read.mask());
+        let write_ev = io.ready_event(Direction::Write.mask());
+        // E.g. an eventfd reports EPOLLOUT when it is read.
+        io.set_readiness(Ready::WRITABLE);
+        assert_eq!(io.clear_readiness(write_ev), ClearOutcome::Stale);
+        assert_eq!(io.clear_readiness(read_ev), ClearOutcome::Cleared);
+        let ev = io.ready_event(Ready::ALL);
+        assert!(!ev.ready.is_readable() && ev.ready.is_writable());
+        // An error edge concerns both directions.
+        let write_ev = io.ready_event(Direction::Write.mask());
+        io.set_readiness(Ready::ERROR);
+        assert_eq!(io.clear_readiness(write_ev), ClearOutcome::Stale);
+    }
+
+    #[test]
+    fn ticks_wrap_without_touching_other_bits() {
+        let io = ScheduledIo::new(mio::Token(0));
+        for _ in 0..(TICK_MAX + 5) {
+            io.set_readiness(Ready::READABLE);
+        }
+        let ev = io.ready_event(Ready::ALL);
+        assert!(ev.ready.is_readable() && !ev.ready.is_writable() && !ev.is_shutdown);
+        assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
+        assert!(io.ready_event(Ready::ALL).ready.is_empty());
+    }
+
+    #[test]
+    fn closed_bits_are_final() {
+        let io = ScheduledIo::new(mio::Token(0));
+        io.set_readiness(Ready::READABLE | Ready::READ_CLOSED);
+        let ev = io.ready_event(Direction::Read.mask());
+        assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
+        let ev = io.ready_event(Direction::Read.mask());
+        assert!(ev.ready.is_read_closed() && !ev.ready.is_readable());
+    }
+
+    #[test]
+    fn many_waiters_all_woken_and_removed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        struct Count(AtomicUsize);
+        impl futures_util::task::ArcWake for Count {
+            fn wake_by_ref(a: &Arc<Self>) {
+                a.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = futures_util::task::waker(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let io = ScheduledIo::new(mio::Token(0));
+        let mut futs: Vec<_> = (0..100).map(|_| io.readiness(Interest::READABLE)).collect();
+        for f in &mut futs {
+            assert!(Pin::new(f).poll(&mut cx).is_pending());
+        }
+        // A writable edge wakes no reader.
+        io.set_readiness(Ready::WRITABLE);
+        io.wake(Ready::WRITABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        io.set_readiness(Ready::READABLE);
+        io.wake(Ready::READABLE);
+        assert_eq!(count.0.load(Ordering::SeqCst), 100);
+        for f in &mut futs {
+            assert!(Pin::new(f).poll(&mut cx).is_ready());
+        }
+        drop(futs);
+        assert_eq!(io.waiter_count(), 0);
+    }
+
+    #[test]
+    fn shutdown_fails_waiters() {
+        let io = ScheduledIo::new(mio::Token(0));
+        let mut cx = Context::from_waker(noop_waker_ref());
+        assert!(io.poll_readiness(&mut cx, Direction::Write).is_pending());
+        let mut fut = io.readiness(Interest::READABLE);
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_pending());
+        io.shutdown();
+        assert!(matches!(
+            io.poll_readiness(&mut cx, Direction::Write),
+            Poll::Ready(Err(_))
+        ));
+        assert!(matches!(
+            Pin::new(&mut fut).poll(&mut cx),
+            Poll::Ready(Err(_))
+        ));
+    }
+}

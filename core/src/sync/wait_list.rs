@@ -1,0 +1,293 @@
+//! A FIFO list of waiting tasks, the building block under every primitive.
+//!
+//! Every async primitive in [`crate::sync`] parks tasks the same way: a waiting
+//! future appends a *node* (its [`Waker`] plus per-primitive data) to a list
+//! guarded by the primitive's mutex, a releasing party pops nodes from the
+//! front in FIFO order and wakes them, and a future that is dropped mid-wait
+//! removes its node in O(1).
+//!
+//! ## Design
+//!
+//! The list is *slab-based* rather than intrusive: nodes live in a
+//! [`slab::Slab`] and are chained by index into a doubly linked list, so
+//! removal from the middle is O(1), memory is reused without a per-wait
+//! allocation once the slab has grown, and the module needs no `unsafe`.
+//!
+//! Ownership protocol (this is what makes indices safe against reuse):
+//! - [`WaitList::push_back`] returns a [`WaiterKey`]. The key is not `Clone`;
+//!   the future that holds it is the only party that may *free* the slot,
+//!   through [`WaitList::remove`].
+//! - Notifiers never free slots: [`WaitList::pop_front`] only *unlinks* a node
+//!   from the FIFO chain (it stays in the slab, now "notified"), and hands back
+//!   the node's waker. The waiter later observes `!is_linked(key)` and frees
+//!   its slot, reading whatever the notifier left in the node's data.
+//! - Hence a slot index is never reused while its key is alive, and a key
+//!   always refers to its own node.
+//!
+//! The list is not synchronised; every primitive keeps it behind its own lock.
+use slab::Slab;
+use std::task::Waker;
+
+const NIL: usize = usize::MAX;
+
+/// Identifies one waiter's node. Not `Clone`: whoever holds it owns the slot.
+#[derive(Debug)]
+#[must_use = "a waiter key must be given back with `WaitList::remove`"]
+pub(crate) struct WaiterKey(usize);
+
+#[derive(Debug)]
+struct Node<T> {
+    prev: usize,
+    next: usize,
+    linked: bool,
+    waker: Option<Waker>,
+    data: T,
+}
+
+/// A FIFO of waiters carrying data `T`; see the module docs.
+#[derive(Debug)]
+pub(crate) struct WaitList<T> {
+    nodes: Slab<Node<T>>,
+    head: usize,
+    tail: usize,
+    linked: usize,
+}
+
+impl<T> Default for WaitList<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> WaitList<T> {
+    /// An empty list.
+    pub(crate) const fn new() -> Self {
+        WaitList {
+            nodes: Slab::new(),
+            head: NIL,
+            tail: NIL,
+            linked: 0,
+        }
+    }
+
+    /// Whether no waiter is linked (waiting to be notified).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.linked == 0
+    }
+
+    /// Number of waiters still linked.
+    #[allow(dead_code)]
+    pub(crate) fn len(&self) -> usize {
+        self.linked
+    }
+
+    /// Appends a linked waiter at the back of the FIFO.
+    pub(crate) fn push_back(&mut self, waker: Option<Waker>, data: T) -> WaiterKey {
+        let idx = self.nodes.insert(Node {
+            prev: self.tail,
+            next: NIL,
+            linked: true,
+            waker,
+            data,
+        });
+        if self.tail == NIL {
+            self.head = idx;
+        } else {
+            self.nodes[self.tail].next = idx;
+        }
+        self.tail = idx;
+        self.linked += 1;
+        WaiterKey(idx)
+    }
+
+    fn unlink_idx(&mut self, idx: usize) {
+        let (prev, next) = {
+            let n = &mut self.nodes[idx];
+            debug_assert!(n.linked);
+            n.linked = false;
+            let pn = (n.prev, n.next);
+            n.prev = NIL;
+            n.next = NIL;
+            pn
+        };
+        if prev == NIL {
+            self.head = next;
+        } else {
+            self.nodes[prev].next = next;
+        }
+        if next == NIL {
+            self.tail = prev;
+        } else {
+            self.nodes[next].prev = prev;
+        }
+        self.linked -= 1;
+    }
+
+    /// Whether the waiter is still queued (not yet notified by `pop_front` /
+    /// `unlink`).
+    pub(crate) fn is_linked(&self, key: &WaiterKey) -> bool {
+        self.nodes[key.0].linked
+    }
+
+    /// Frees the waiter's slot, unlinking it first if still queued, and
+    /// returns its data. O(1).
+    pub(crate) fn remove(&mut self, key: WaiterKey) -> T {
+        if self.nodes[key.0].linked {
+            self.unlink_idx(key.0);
+        }
+        self.nodes.remove(key.0).data
+    }
+
+    /// Unlinks a queued waiter without freeing its slot (it becomes
+    /// "notified") and returns its waker.
+    #[allow(dead_code)]
+    pub(crate) fn unlink(&mut self, key: &WaiterKey) -> Option<Waker> {
+        if self.nodes[key.0].linked {
+            self.unlink_idx(key.0);
+        }
+        self.nodes[key.0].waker.take()
+    }
+
+    /// The data of the front (oldest) linked waiter.
+    pub(crate) fn front_mut(&mut self) -> Option<&mut T> {
+        if self.head == NIL {
+            None
+        } else {
+            Some(&mut self.nodes[self.head].data)
+        }
+    }
+
+    /// Unlinks the front waiter (it becomes "notified"), lets `f` update its
+    /// data, and returns its waker (`Some(None)` if it had none registered).
+    pub(crate) fn pop_front_with(&mut self, f: impl FnOnce(&mut T)) -> Option<Option<Waker>> {
+        if self.head == NIL {
+            return None;
+        }
+        let idx = self.head;
+        self.unlink_idx(idx);
+        let node = &mut self.nodes[idx];
+        f(&mut node.data);
+        Some(node.waker.take())
+    }
+
+    /// Unlinks the front waiter and returns its waker.
+    #[allow(dead_code)]
+    pub(crate) fn pop_front(&mut self) -> Option<Option<Waker>> {
+        self.pop_front_with(|_| {})
+    }
+
+    /// Unlinks every waiter, updating each with `f`, and pushes their wakers
+    /// into `wakers` (FIFO order).
+    pub(crate) fn drain_with(&mut self, wakers: &mut WakeList, mut f: impl FnMut(&mut T)) {
+        while let Some(w) = self.pop_front_with(&mut f) {
+            if let Some(w) = w {
+                wakers.push(w);
+            }
+        }
+    }
+
+    /// Shared access to a waiter's data.
+    #[allow(dead_code)]
+    pub(crate) fn get(&self, key: &WaiterKey) -> &T {
+        &self.nodes[key.0].data
+    }
+
+    /// Exclusive access to a waiter's data.
+    #[allow(dead_code)]
+    pub(crate) fn get_mut(&mut self, key: &WaiterKey) -> &mut T {
+        &mut self.nodes[key.0].data
+    }
+
+    /// Stores `waker` in the waiter's node unless an equivalent one is there.
+    pub(crate) fn set_waker(&mut self, key: &WaiterKey, waker: &Waker) {
+        let slot = &mut self.nodes[key.0].waker;
+        match slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
+}
+
+/// Wakers collected under a lock, woken after the lock is released.
+///
+/// Waking while holding a primitive's lock could run a woken task inline (some
+/// executors poll on wake) and deadlock on that same lock, so every notifier
+/// collects wakers here and calls [`WakeList::wake_all`] after unlocking.
+#[derive(Debug, Default)]
+pub(crate) struct WakeList {
+    wakers: Vec<Waker>,
+}
+
+impl WakeList {
+    pub(crate) const fn new() -> Self {
+        WakeList { wakers: Vec::new() }
+    }
+
+    pub(crate) fn push(&mut self, w: Waker) {
+        self.wakers.push(w);
+    }
+
+    pub(crate) fn push_opt(&mut self, w: Option<Waker>) {
+        if let Some(w) = w {
+            self.wakers.push(w);
+        }
+    }
+
+    /// Wakes and empties the list. Call with no lock held.
+    pub(crate) fn wake_all(&mut self) {
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        self.wake_all();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_and_middle_removal() {
+        let mut l: WaitList<u32> = WaitList::new();
+        let a = l.push_back(None, 1);
+        let b = l.push_back(None, 2);
+        let c = l.push_back(None, 3);
+        assert_eq!(l.len(), 3);
+        assert_eq!(l.remove(b), 2);
+        assert_eq!(*l.front_mut().unwrap(), 1);
+        assert!(l.pop_front().is_some());
+        assert!(!l.is_linked(&a));
+        assert!(l.is_linked(&c));
+        assert_eq!(*l.front_mut().unwrap(), 3);
+        // A notified slot survives until its owner removes it.
+        assert_eq!(l.remove(a), 1);
+        let d = l.push_back(None, 4);
+        assert!(l.pop_front_with(|v| *v += 10).is_some());
+        assert_eq!(*l.get(&c), 13);
+        assert_eq!(*l.front_mut().unwrap(), 4);
+        assert_eq!(l.remove(d), 4);
+        assert!(l.is_empty());
+        assert_eq!(l.remove(c), 13);
+        assert!(l.front_mut().is_none());
+    }
+
+    #[test]
+    fn drain_keeps_order() {
+        let mut l: WaitList<u32> = WaitList::new();
+        let keys: Vec<_> = (0..5).map(|i| l.push_back(None, i)).collect();
+        let mut seen = Vec::new();
+        let mut wl = WakeList::new();
+        l.drain_with(&mut wl, |v| seen.push(*v));
+        assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+        assert!(l.is_empty());
+        for k in keys {
+            assert!(!l.is_linked(&k));
+            l.remove(k);
+        }
+    }
+}
