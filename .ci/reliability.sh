@@ -56,12 +56,12 @@ have_nightly_component() {
 }
 
 # ---- loom ---------------------------------------------------------------
-step "loom models (tests::loom)"
+step "loom models (every model in the crate: tests::loom, sync::loom_tests, time::*::loom_tests)"
 if [ "$long" = 1 ]; then
     export LOOM_MAX_PREEMPTIONS=4
 fi
 RUSTFLAGS="--cfg loom" run cargo test -p runtime-core --lib --release \
-    --target-dir target/loom tests::loom
+    --target-dir target/loom loom
 
 # ---- Miri ---------------------------------------------------------------
 if have_nightly_component miri; then
@@ -90,7 +90,8 @@ if [ "$long" = 1 ]; then
     # ---- stress, long form -----------------------------------------------
     step "stress tests, long form (STRESS_LONG=1, release)"
     STRESS_LONG=1 run cargo test -p runtime-core --release \
-        --test stress_spawn --test stress_wake --test stress_abort --test stress_runtime_cycles
+        --test stress_spawn --test stress_wake --test stress_abort --test stress_runtime_cycles \
+        --test stress_timers --test stress_fds
 
     # ---- sanitizers ------------------------------------------------------
     if have_nightly_component rust-src; then
