@@ -7,6 +7,7 @@
 //! preemptions to show up.
 mod list;
 mod park;
+mod sync;
 mod task;
 
 /// A loom model runner with a preemption bound (raised, never lowered, by
