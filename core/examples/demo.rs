@@ -83,7 +83,9 @@ fn main() {
         let addr = listener.local_addr().unwrap();
         runtime_core::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { break };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    break;
+                };
                 runtime_core::spawn(async move {
                     let mut buf = [0u8; 1024];
                     while let Ok(n) = sock.read(&mut buf).await {
