@@ -24,6 +24,13 @@ pub(crate) struct Mock {
     pub(crate) scheduled: AtomicUsize,
     /// `yield_now` calls (wakes while running).
     pub(crate) yielded: AtomicUsize,
+    /// When set, `schedule`/`yield_now` run the queue to completion right
+    /// after queuing, before returning: the deterministic form of "another
+    /// worker popped the task and finished it while `schedule` was still
+    /// running". `schedule` then touches `self` (as a real scheduler does
+    /// to wake a sleeping worker), so a cell freed under it is caught by
+    /// Miri.
+    pub(crate) run_inline: std::sync::atomic::AtomicBool,
 }
 
 /// The scheduler handle stored in every task cell.
@@ -36,17 +43,30 @@ impl Schedule for Sched {
     }
 
     fn schedule(&self, task: Notified<Self>) {
-        self.0.scheduled.fetch_add(1, SeqCst);
         self.0.queue.lock().push_back(task);
+        self.after_push();
+        // Like a real scheduler notifying a parked worker after the push.
+        self.0.scheduled.fetch_add(1, SeqCst);
     }
 
     fn yield_now(&self, task: Notified<Self>) {
-        self.0.yielded.fetch_add(1, SeqCst);
         self.0.queue.lock().push_back(task);
+        self.after_push();
+        self.0.yielded.fetch_add(1, SeqCst);
     }
 }
 
 impl Sched {
+    fn after_push(&self) {
+        if self
+            .0
+            .run_inline
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.run_all();
+        }
+    }
+
     pub(crate) fn new() -> Sched {
         Sched::with_shards(4)
     }
@@ -57,6 +77,7 @@ impl Sched {
             owned: OwnedTasks::new(shards),
             scheduled: AtomicUsize::new(0),
             yielded: AtomicUsize::new(0),
+            run_inline: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 

@@ -320,3 +320,53 @@ fn detached_task_freed_inside_complete() {
     assert_eq!(d.get(), 1);
     s.assert_clean();
 }
+
+/// Finding 3 (use-after-free, see RELIABILITY.md): `Waker::wake` on an idle
+/// task hands the waker's reference to the new `Notified` and then calls
+/// `scheduler.schedule(notified)` where `scheduler` lives *inside the task
+/// cell*. Once the `Notified` is queued, another worker may run the task to
+/// completion and free the cell while `schedule` is still using `&self`
+/// (the multi-thread scheduler calls `notify_parked` after the push). The
+/// mock runs the queue inline right after the push to make that
+/// interleaving deterministic; Miri then reports the use-after-free.
+/// Natively the stale read goes unnoticed; ThreadSanitizer reports it from
+/// `rt_refcount_stress`.
+#[test]
+fn wake_by_val_keeps_cell_alive_during_schedule() {
+    let s = Sched::new();
+    let d = DropCount::new();
+    let (fut, ctl) = Ctl::new((), &d);
+    drop(s.spawn(fut)); // detached: the list and the waker hold the cell
+    s.run_all();
+    ctl.set_ready();
+    let w = ctl.take_waker().unwrap();
+    s.0.run_inline
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    w.wake(); // completes (and frees) the task inside `schedule`
+    assert_eq!(d.get(), 1);
+    s.assert_clean();
+}
+
+/// Finding 3, the poller's side: a task woken while running is re-queued
+/// with `yield_now` by the poller, whose running reference became the
+/// `Notified`'s; if a stealer finishes the task during `yield_now`, the
+/// scheduler's `&self` (inside the cell) dangles.
+#[test]
+fn yield_now_keeps_cell_alive_during_schedule() {
+    let s = Sched::new();
+    let s2 = s.clone();
+    let mut polls = 0;
+    drop(s.spawn(poll_fn(move |cx| {
+        polls += 1;
+        if polls == 1 {
+            s2.0.run_inline
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })));
+    s.run_all();
+    s.assert_clean();
+}
