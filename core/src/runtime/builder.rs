@@ -139,7 +139,8 @@ impl Builder {
     }
 
     /// Ticks between checks of the global queue (fairness for remotely
-    /// scheduled tasks). Default 31 (current-thread) / 61 (multi-thread).
+    /// scheduled tasks). Default 31 (current-thread); on the multi-thread
+    /// runtime it is tuned continuously from measured poll times unless set.
     ///
     /// # Panics
     /// If `n` is 0.
@@ -222,7 +223,7 @@ impl Builder {
                     driver_handle,
                     spawner,
                     multi_thread::Config {
-                        global_queue_interval: self.global_queue_interval.unwrap_or(61),
+                        global_queue_interval: self.global_queue_interval,
                         event_interval: self.event_interval,
                     },
                     multi_thread::ThreadCfg {

@@ -7,10 +7,80 @@
 use super::scheduler;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::task::Waker;
 
 thread_local! {
     static CURRENT: RefCell<Option<scheduler::Handle>> = const { RefCell::new(None) };
     static ENTERED: Cell<bool> = const { Cell::new(false) };
+    /// Wakers of tasks that yielded, held back until the scheduler on this
+    /// thread runs out of other work; `None` where no scheduler drives.
+    static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
+}
+
+/// Enables deferred yields on this thread while `f` runs (a scheduler's
+/// loop); wakers still deferred when it returns are woken.
+pub(crate) fn with_defer<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Vec<Waker>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            let left = DEFERRED
+                .try_with(|d| std::mem::replace(&mut *d.borrow_mut(), prev))
+                .ok()
+                .flatten();
+            for w in left.into_iter().flatten() {
+                w.wake();
+            }
+        }
+    }
+    let prev = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
+    let _restore = Restore(prev);
+    f()
+}
+
+/// Wakes `waker` later, when this thread's scheduler has run its other
+/// ready tasks (or polled the driver). How `yield_now` and an exhausted
+/// coop budget give way without starving the injection queue: a yielding
+/// task is not in any run queue meanwhile, so the worker looks elsewhere.
+/// Off a scheduler thread it wakes at once.
+pub(crate) fn defer(waker: &Waker) {
+    let deferred = DEFERRED.try_with(|d| match d.borrow_mut().as_mut() {
+        Some(list) => {
+            if !list.last().is_some_and(|w| w.will_wake(waker)) {
+                list.push(waker.clone());
+            }
+            true
+        }
+        None => false,
+    });
+    if deferred != Ok(true) {
+        waker.wake_by_ref();
+    }
+}
+
+/// Whether any yield is deferred on this thread.
+pub(crate) fn has_deferred() -> bool {
+    DEFERRED
+        .try_with(|d| d.borrow().as_ref().is_some_and(|l| !l.is_empty()))
+        .unwrap_or(false)
+}
+
+/// Wakes every deferred waker; call with the scheduler core in context.
+pub(crate) fn wake_deferred() {
+    loop {
+        let batch = DEFERRED
+            .try_with(|d| d.borrow_mut().as_mut().map(std::mem::take))
+            .ok()
+            .flatten();
+        match batch {
+            Some(list) if !list.is_empty() => {
+                for w in list {
+                    w.wake();
+                }
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Error returned by [`Handle::try_current`](super::Handle::try_current).

@@ -71,7 +71,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     });
     match res {
         Ok(Poll::Pending) => {
-            cx.waker().wake_by_ref();
+            crate::runtime::context::defer(cx.waker());
             Poll::Pending
         }
         Ok(ready) => ready,

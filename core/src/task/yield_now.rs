@@ -3,8 +3,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Yields execution back to the scheduler: the current task is re-queued at
-/// the back of its worker's queue and other ready tasks run first.
+/// Yields execution back to the scheduler: other ready tasks run first,
+/// including work waiting in the global queue; the yielding task is
+/// re-queued once the worker has run out of other work or polled the
+/// driver.
 ///
 /// ```
 /// let rt = runtime_core::runtime::Runtime::new().unwrap();
@@ -23,9 +25,10 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            // Waking while running makes the scheduler re-queue this task
-            // via `yield_now` (back of the queue) once this poll returns.
-            cx.waker().wake_by_ref();
+            // On a scheduler thread the wake is deferred until the worker
+            // has nothing else to run (its queues, the injection queue);
+            // elsewhere it is immediate.
+            crate::runtime::context::defer(cx.waker());
             Poll::Pending
         }
     }

@@ -150,7 +150,7 @@ impl CurrentThread {
                 // Puts the core back even if the future (or anything else)
                 // panics while the core sits in `cx`.
                 let guard = CoreGuard { ct: self, cx: &cx };
-                let (core, out) = run_with_core(&cx, core, future.as_mut());
+                let (core, out) = context::with_defer(|| run_with_core(&cx, core, future.as_mut()));
                 drop(guard);
                 self.release_core(core);
                 return out;
@@ -192,16 +192,21 @@ impl CurrentThread {
         };
         let _set = cx.set();
         let guard = CoreGuard { ct: self, cx: &cx };
-        let (core, mut polls) = cx.run_ready(core);
-        let core = match core.driver.is_some() {
-            true => {
-                let wait = if polls == 0 { max_wait } else { Duration::ZERO };
-                cx.park_for(core, wait)
-            }
-            false => core,
-        };
-        let (core, more) = cx.run_ready(core);
-        polls += more;
+        let (core, polls) = context::with_defer(|| {
+            let (core, mut polls) = cx.run_ready(core);
+            let core = match core.driver.is_some() {
+                true => {
+                    let wait = if polls == 0 { max_wait } else { Duration::ZERO };
+                    cx.park_for(core, wait)
+                }
+                false => core,
+            };
+            let (core, more) = cx.run_ready(core);
+            polls += more;
+            // Yields still deferred are woken as `with_defer` ends; they
+            // run on the next turn.
+            (core, polls)
+        });
         drop(guard);
         self.release_core(core);
         polls
@@ -293,7 +298,7 @@ fn run_with_core<F: Future>(
         for _ in 0..handle.config.event_interval {
             core.tick = core.tick.wrapping_add(1);
             let Some(task) = core.next_task(handle) else {
-                core = if handle.shared.woken.load(Ordering::Acquire) {
+                core = if handle.shared.woken.load(Ordering::Acquire) || context::has_deferred() {
                     cx.park_yield(core)
                 } else {
                     cx.park(core)
@@ -408,7 +413,10 @@ impl Context {
                 .fetch_add(1, Ordering::Relaxed);
         }
         let handle = &self.handle;
-        let (mut core, ()) = self.enter(core, || driver.park_timeout(&handle.driver, wait));
+        let (mut core, ()) = self.enter(core, || {
+            driver.park_timeout(&handle.driver, wait);
+            context::wake_deferred();
+        });
         core.driver = Some(driver);
         core
     }
@@ -428,6 +436,7 @@ impl Context {
             } else {
                 driver.park_timeout(&handle.driver, Duration::ZERO)
             }
+            context::wake_deferred();
         });
         core.driver = Some(driver);
         core
@@ -438,8 +447,10 @@ impl Context {
             return core;
         };
         let handle = &self.handle;
-        let (mut core, ()) =
-            self.enter(core, || driver.park_timeout(&handle.driver, Duration::ZERO));
+        let (mut core, ()) = self.enter(core, || {
+            driver.park_timeout(&handle.driver, Duration::ZERO);
+            context::wake_deferred();
+        });
         core.driver = Some(driver);
         core
     }
@@ -502,11 +513,8 @@ impl Schedule for Arc<Handle> {
                         .fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                // No core in context: the scheduler is shutting down and the
-                // task was cancelled already; dropping it is all there is.
-                drop(core);
-                drop(task);
-                return;
+                // No core in context (between turns, or shutting down):
+                // fall through to the inject queue, which shutdown closes.
             }
             let mut g = self.shared.inject.lock();
             match g.as_mut() {

@@ -56,7 +56,7 @@ impl MultiThread {
         seed: u64,
     ) -> std::io::Result<(MultiThread, Arc<Handle>)> {
         let shared_driver = Arc::new(park::SharedDriver::new(driver));
-        let (cores, remotes) = worker::build(n, shared_driver.clone(), seed);
+        let (cores, remotes) = worker::build(n, shared_driver.clone(), seed, &config);
         let handle = Arc::new(Handle {
             shared: worker::Shared {
                 remotes,

@@ -74,7 +74,8 @@ pub(super) struct Remote {
 /// Scheduler tuning.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) global_queue_interval: u32,
+    /// Fixed interval, or `None` to tune it from measured poll times.
+    pub(crate) global_queue_interval: Option<u32>,
     pub(crate) event_interval: u32,
 }
 
@@ -90,7 +91,19 @@ pub(crate) struct Core {
     park: Option<Parker>,
     rng: fastrand::Rng,
     stats: Stats,
+    /// Polls between checks of the injection queue (see `tune_interval`).
+    global_queue_interval: u32,
+    /// Polls (LIFO-slot polls included) since the last such check.
+    polls_since_global: u32,
+    /// Start of the current tuning window, and polls since.
+    tune_start: std::time::Instant,
+    tune_polls: u64,
 }
+
+/// Aim: look at the injection queue about every 200 µs of polling, so
+/// remote work waits a bounded time even when every worker is busy.
+const TARGET_GLOBAL_QUEUE_INTERVAL: std::time::Duration = std::time::Duration::from_micros(200);
+const DEFAULT_GLOBAL_QUEUE_INTERVAL: u32 = 61;
 
 #[derive(Default)]
 struct Stats {
@@ -105,6 +118,7 @@ pub(super) fn build(
     n: usize,
     driver: Arc<SharedDriver>,
     seed: u64,
+    config: &Config,
 ) -> (Vec<Box<Core>>, Box<[Remote]>) {
     let mut cores = Vec::with_capacity(n);
     let mut remotes = Vec::with_capacity(n);
@@ -126,6 +140,12 @@ pub(super) fn build(
             park: Some(park),
             rng: fastrand::Rng::with_seed(seed.wrapping_add(index as u64 * 0x9E37_79B9)),
             stats: Stats::default(),
+            global_queue_interval: config
+                .global_queue_interval
+                .unwrap_or(DEFAULT_GLOBAL_QUEUE_INTERVAL),
+            tune_start: std::time::Instant::now(),
+            tune_polls: 0,
+            polls_since_global: 0,
         }));
     }
     (cores, remotes.into_boxed_slice())
@@ -165,7 +185,7 @@ pub(super) fn run(handle: Arc<Handle>, core: Box<Core>) {
     CONTEXT.with(|c| c.set(&cx as *const Context));
     let _reset = Reset;
     let _exit = ExitGuard { cx: &cx };
-    let core = cx.run(core);
+    let core = context::with_defer(|| cx.run(core));
     cx.handle.shutdown_core(core);
 }
 
@@ -218,7 +238,15 @@ impl Context {
                 core = self.run_task(task, core);
                 continue;
             }
-            core = self.park(core);
+            // Out of work: yielded tasks run again, after a look at the
+            // driver; only with nothing deferred does the worker sleep.
+            if context::has_deferred() {
+                core = self.park_yield(core);
+                // The yield may have consumed a shutdown unpark: look now.
+                core.maintenance(handle);
+            } else {
+                core = self.park(core);
+            }
         }
         core
     }
@@ -227,6 +255,8 @@ impl Context {
         core.transition_from_searching(&self.handle);
         core.lifo_enabled = true;
         core.stats.polls += 1;
+        core.tune_polls += 1;
+        core.polls_since_global += 1;
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
             task.run();
@@ -251,6 +281,8 @@ impl Context {
                 }
                 lifo_polls += 1;
                 core.stats.polls += 1;
+                core.tune_polls += 1;
+                core.polls_since_global += 1;
                 *self.core.borrow_mut() = Some(core);
                 task.run();
             }
@@ -290,12 +322,19 @@ impl Context {
         } else {
             park.park(&handle.driver);
         }
+        // The core is in the context: deferred tasks go to the local queue.
+        context::wake_deferred();
         let mut core = self
             .core
             .borrow_mut()
             .take()
             .expect("worker core missing after parking");
         core.park = Some(park);
+        if !yield_only {
+            // Time asleep is not polling time.
+            core.tune_start = std::time::Instant::now();
+            core.tune_polls = 0;
+        }
         if core.should_notify_others() {
             handle.notify_parked();
         }
@@ -305,7 +344,8 @@ impl Context {
 
 impl Core {
     fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
-        if self.tick % handle.shared.config.global_queue_interval == 0 {
+        if self.polls_since_global >= self.global_queue_interval {
+            self.polls_since_global = 0;
             if let Some(t) = handle.shared.inject.pop() {
                 return Some(t);
             }
@@ -403,7 +443,24 @@ impl Core {
         true
     }
 
+    /// Sets the injection-queue interval so that it is checked about every
+    /// `TARGET_GLOBAL_QUEUE_INTERVAL` of polling, from the mean poll time
+    /// since the last tuning (as Tokio does; a fixed interval lets remote
+    /// work wait 61 long polls when every worker is busy).
+    fn tune_interval(&mut self, handle: &Handle) {
+        if handle.shared.config.global_queue_interval.is_some() || self.tune_polls < 8 {
+            return;
+        }
+        let elapsed = self.tune_start.elapsed();
+        let mean_ns = (elapsed.as_nanos() / u128::from(self.tune_polls)).max(1);
+        let target = TARGET_GLOBAL_QUEUE_INTERVAL.as_nanos() / mean_ns;
+        self.global_queue_interval = target.clamp(2, 127) as u32;
+        self.tune_start = std::time::Instant::now();
+        self.tune_polls = 0;
+    }
+
     fn maintenance(&mut self, handle: &Handle) {
+        self.tune_interval(handle);
         self.flush_stats(handle);
         if !self.is_shutdown {
             self.is_shutdown = handle.shared.is_shutdown.load(Ordering::Acquire);

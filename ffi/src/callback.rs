@@ -1,0 +1,182 @@
+//! Calling into C: the owned-argument guard that guarantees `drop_arg` runs
+//! exactly once, and the per-thread marker that tells a blocking call it is
+//! running on a runtime thread (inside one of our callbacks).
+//!
+//! # Invariants
+//! - An [`Arg`] calls its `drop_arg` exactly once: when the guard is dropped,
+//!   whether the callback ran, was cancelled, or the runtime shut down.
+//! - Every C callback that runs on a runtime thread (task bodies, C futures'
+//!   poll, timer/watch/queue callbacks, completion notifications) runs inside
+//!   [`on_runtime_thread`], so blocking calls made from it fail with
+//!   `RT_ERR_WOULD_DEADLOCK` instead of stalling a worker. Blocking-pool
+//!   bodies (`rt_spawn_blocking`) are deliberately not marked.
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::sync::{Arc, Condvar, Mutex};
+
+/// A destructor for a C-owned pointer.
+#[allow(non_camel_case_types)]
+pub type rt_drop_fn = Option<unsafe extern "C" fn(ptr: *mut c_void)>;
+
+/// A C pointer made sendable. The C contract of every entry point that takes
+/// one says the pointee may be used from any thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut c_void);
+// SAFETY: the documented C contract: pointers handed to the runtime may be
+// used (passed to callbacks, dropped) on any runtime thread.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above; the runtime never dereferences these pointers itself.
+unsafe impl Sync for SendPtr {}
+
+/// An argument owned by the runtime until it is dropped: dropping calls
+/// `drop_arg(arg)` exactly once (if `drop_arg` is not NULL).
+#[derive(Debug)]
+pub(crate) struct Arg {
+    ptr: SendPtr,
+    drop_fn: rt_drop_fn,
+    /// The runtime's count of unreleased arguments, if it belongs to one.
+    live: Option<Arc<Live>>,
+}
+
+impl Arg {
+    /// An argument that belongs to no runtime (a waker's data).
+    pub(crate) fn new(ptr: *mut c_void, drop_fn: rt_drop_fn) -> Arg {
+        Arg {
+            ptr: SendPtr(ptr),
+            drop_fn,
+            live: None,
+        }
+    }
+    /// An argument owned by a runtime: counted in `live` until released,
+    /// so shutdown can wait for every `drop_arg`.
+    pub(crate) fn owned_by(ptr: *mut c_void, drop_fn: rt_drop_fn, live: &Arc<Live>) -> Arg {
+        live.inc();
+        Arg {
+            ptr: SendPtr(ptr),
+            drop_fn,
+            live: Some(live.clone()),
+        }
+    }
+    pub(crate) fn get(&self) -> *mut c_void {
+        self.ptr.0
+    }
+}
+
+impl Drop for Arg {
+    fn drop(&mut self) {
+        if let Some(f) = self.drop_fn.take() {
+            // SAFETY: the C caller promised `drop_fn(arg)` is valid to call once
+            // from any thread after the runtime is done with `arg`; `take`
+            // ensures once.
+            on_runtime_thread(|| unsafe { f(self.ptr.0) });
+        }
+        if let Some(live) = self.live.take() {
+            live.dec();
+        }
+    }
+}
+
+/// How many arguments a runtime still owns (not yet released with their
+/// `drop_arg`); shutdown waits for it to reach zero.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    n: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl Live {
+    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.n.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn inc(&self) {
+        *self.lock() += 1;
+    }
+    fn dec(&self) {
+        let mut n = self.lock();
+        *n -= 1;
+        if *n == 0 {
+            self.zero.notify_all();
+        }
+    }
+    /// Waits until every argument is released or `deadline` passes
+    /// (`None`: no limit); returns how many are still owned.
+    pub(crate) fn wait_released(&self, deadline: Option<std::time::Instant>) -> usize {
+        let mut n = self.lock();
+        while *n > 0 {
+            n = match deadline {
+                None => self.zero.wait(n).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    self.zero
+                        .wait_timeout(n, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        *n
+    }
+}
+
+thread_local! {
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a call into C) marked as "on a runtime thread".
+pub(crate) fn on_runtime_thread<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DEPTH.try_with(|d| d.set(d.get() - 1));
+        }
+    }
+    let _ = DEPTH.try_with(|d| d.set(d.get() + 1));
+    let _restore = Restore;
+    f()
+}
+
+/// Runs `f` (a blocking-pool body) with the marker cleared: blocking there is
+/// allowed.
+pub(crate) fn off_runtime_thread<R>(f: impl FnOnce() -> R) -> R {
+    let saved = DEPTH.try_with(|d| d.replace(0)).unwrap_or(0);
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DEPTH.try_with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(saved);
+    f()
+}
+
+/// Whether this thread is inside one of our callbacks on a runtime thread.
+pub(crate) fn in_runtime_callback() -> bool {
+    DEPTH.try_with(|d| d.get() > 0).unwrap_or(false)
+}
+
+/// Fails with `RT_ERR_WOULD_DEADLOCK` when blocking here could stall the
+/// runtime.
+pub(crate) fn check_may_block(what: &str) -> crate::error::Result<()> {
+    if in_runtime_callback() || runtime_core::runtime::is_driving() {
+        return Err(crate::error::Error::new(
+            crate::error::rt_status::RT_ERR_WOULD_DEADLOCK,
+            format!(
+                "{what} would block a runtime thread (called from inside a task or callback); \
+                 poll it with a waker instead, or call it from rt_spawn_blocking"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Converts a millisecond timeout to a deadline; `None` means forever
+/// (`RT_FOREVER`, or a value too large to represent).
+pub(crate) fn deadline(timeout_ms: u64) -> Option<std::time::Instant> {
+    if timeout_ms == u64::MAX {
+        return None;
+    }
+    std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms))
+}

@@ -1,0 +1,615 @@
+//! File descriptors: level-triggered callback watches (`rt_watch`) and
+//! registrations polled as leaf futures (`rt_fd`).
+//!
+//! # Design
+//! The reactor is edge-triggered; watches are level-triggered, as libcurl's
+//! `multi_socket` and c-ares expect. A watch is a task that waits for the
+//! reactor to report readiness, then asks the kernel (`poll(2)` with a zero
+//! timeout) what is ready *now*: if nothing of interest is, it clears the
+//! stale readiness and waits again; otherwise it runs the callback with the
+//! current bits, yields, and repeats, so the callback keeps coming while
+//! the fd stays ready. The callback runs through a [`Slot`] (one call at a
+//! time; synchronous stop), inline or on the watch's serial queue.
+//!
+//! Each watch or registration owns a `dup` of the caller's fd, registered
+//! with the reactor: deregistration can then never hit an unrelated fd
+//! that reused the caller's number after it was closed. The caller's fd
+//! number is claimed per runtime (`Shared::claim_fd`) so an fd watched
+//! twice is an error, and released synchronously by stop/free.
+//!
+//! # Ownership
+//! `rt_watch *` and `rt_fd *` are `Box`es owned by the caller. Neither
+//! ever closes the caller's fd.
+use crate::callback::{rt_drop_fn, Arg};
+use crate::error::{self, non_null, rt_status, Error, Result};
+use crate::queue::{clone_queue, rt_queue, Target};
+use crate::runtime::{rt_runtime, Shared};
+use crate::slot::Slot;
+use crate::task::rt_poll;
+use crate::waker::rt_waker;
+use runtime_core::io::{AsyncFd, Interest, Ready};
+use runtime_core::task::AbortHandle;
+use std::ffi::{c_int, c_void};
+use std::future::Future;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// The fd can be read (or a listening socket has a connection to accept).
+pub const RT_READABLE: u32 = 1;
+/// The fd can be written.
+pub const RT_WRITABLE: u32 = 2;
+/// The peer hung up (reported whatever the interest).
+pub const RT_HANGUP: u32 = 4;
+/// An error is pending on the fd (reported whatever the interest).
+pub const RT_ERROR: u32 = 8;
+
+/// An fd watch callback: `ready` holds the RT_READABLE / RT_WRITABLE /
+/// RT_HANGUP / RT_ERROR bits that are ready now.
+#[allow(non_camel_case_types)]
+pub type rt_watch_fn = Option<unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32)>;
+
+/// An opaque fd watch, owned by the caller until rt_watch_free.
+#[allow(non_camel_case_types)]
+pub struct rt_watch {
+    ctl: Arc<Ctl>,
+    abort: AbortHandle,
+    rt: Arc<Shared>,
+}
+
+/// An opaque fd registration for polling, owned by the caller until
+/// rt_fd_free.
+#[allow(non_camel_case_types)]
+pub struct rt_fd {
+    afd: AsyncFd<OwnedFd>,
+    fd: c_int,
+    claim: u64,
+    rt: Arc<Shared>,
+}
+
+/// What a watch's task and its handle share.
+struct Ctl {
+    slot: Slot,
+    fd: c_int,
+    claim: u64,
+    rt: Arc<Shared>,
+    /// (interest, changed since the task last looked, the task's waker)
+    interest: Mutex<(u32, bool, Option<Waker>)>,
+}
+
+impl Ctl {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, bool, Option<Waker>)> {
+        self.interest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn set_interest(&self, interest: u32) {
+        let w = {
+            let mut g = self.lock();
+            g.0 = interest;
+            g.1 = true;
+            g.2.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    /// Whether the interest changed (consuming the flag); else registers
+    /// the waker.
+    fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
+        let mut g = self.lock();
+        if std::mem::take(&mut g.1) {
+            return true;
+        }
+        g.2 = Some(cx.waker().clone());
+        false
+    }
+    /// Stops the callback (synchronously) and releases the fd claim.
+    fn stop(&self) {
+        self.slot.stop();
+        self.rt.release_fd(self.fd, self.claim);
+    }
+}
+
+struct StopOnDrop(Arc<Ctl>);
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+fn check_interest(interest: u32) -> Result<()> {
+    if interest & !(RT_READABLE | RT_WRITABLE | RT_HANGUP | RT_ERROR) != 0 {
+        return Err(Error::invalid(format!(
+            "unknown interest bits {interest:#x}"
+        )));
+    }
+    if interest & (RT_READABLE | RT_WRITABLE) == 0 {
+        return Err(Error::invalid(
+            "interest must include RT_READABLE and/or RT_WRITABLE",
+        ));
+    }
+    Ok(())
+}
+
+fn to_interest(interest: u32) -> Interest {
+    match (interest & RT_READABLE != 0, interest & RT_WRITABLE != 0) {
+        (true, true) => Interest::READABLE.add(Interest::WRITABLE),
+        (false, true) => Interest::WRITABLE,
+        _ => Interest::READABLE,
+    }
+}
+
+/// What the kernel says is ready on `fd` now, as RT_* bits (limited to
+/// `interest` plus RT_HANGUP / RT_ERROR).
+fn level(fd: c_int, interest: u32) -> u32 {
+    let mut events: libc::c_short = 0;
+    if interest & RT_READABLE != 0 {
+        events |= libc::POLLIN;
+    }
+    if interest & RT_WRITABLE != 0 {
+        events |= libc::POLLOUT;
+    }
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    if n <= 0 {
+        return 0;
+    }
+    let mut r = 0;
+    if p.revents & libc::POLLIN != 0 {
+        r |= RT_READABLE;
+    }
+    if p.revents & libc::POLLOUT != 0 {
+        r |= RT_WRITABLE;
+    }
+    if p.revents & libc::POLLHUP != 0 {
+        r |= RT_HANGUP;
+    }
+    if p.revents & (libc::POLLERR | libc::POLLNVAL) != 0 {
+        r |= RT_ERROR;
+    }
+    r
+}
+
+/// Duplicates `fd` (close-on-exec) and registers the duplicate.
+fn register(shared: &Shared, fd: c_int) -> Result<AsyncFd<OwnedFd>> {
+    if fd < 0 {
+        return Err(Error::invalid(format!("fd {fd} is negative")));
+    }
+    // SAFETY: F_DUPFD_CLOEXEC on any integer is memory-safe; failure is
+    // reported through the return value.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(if e.raw_os_error() == Some(libc::EBADF) {
+            Error::invalid(format!("fd {fd} is not an open file descriptor"))
+        } else {
+            Error::io("dup", e)
+        });
+    }
+    // SAFETY: `dup` is a fresh descriptor we own.
+    let owned = unsafe { OwnedFd::from_raw_fd(dup) };
+    let _enter = shared.handle.enter();
+    AsyncFd::new(owned).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EPERM) {
+            Error::invalid(format!(
+                "fd {fd} cannot be watched (a regular file or directory?): {e}"
+            ))
+        } else {
+            Error::io("registering the fd with the reactor", e)
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn watch(
+    shared: &Arc<Shared>,
+    target: Target,
+    fd: c_int,
+    interest: u32,
+    cb: rt_watch_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_watch,
+) -> Result<()> {
+    let cb = cb.ok_or_else(|| Error::null("cb"))?;
+    check_interest(interest)?;
+    shared.check_open()?;
+    let claim = shared.claim_fd(fd)?;
+    let afd = match register(shared, fd) {
+        Ok(a) => a,
+        Err(e) => {
+            shared.release_fd(fd, claim);
+            return Err(e);
+        }
+    };
+    let ctl = Arc::new(Ctl {
+        slot: Slot::new(Arg::owned_by(arg, drop_arg, &shared.live)),
+        fd,
+        claim,
+        rt: shared.clone(),
+        interest: Mutex::new((interest, false, None)),
+    });
+    let task_ctl = ctl.clone();
+    // Created outside the async block: a future dropped before its first
+    // poll (shutdown, abort) drops its captures, so the guard still runs.
+    let stop_guard = StopOnDrop(ctl.clone());
+    let fut = async move {
+        let ctl = task_ctl;
+        let _stop = stop_guard;
+        let raw = afd.as_raw_fd();
+        loop {
+            if ctl.slot.is_stopped() {
+                return;
+            }
+            let int = ctl.lock().0;
+            let res = {
+                let mut wait = pin!(afd.ready(to_interest(int)));
+                std::future::poll_fn(|cx| {
+                    if ctl.poll_changed(cx) {
+                        return Poll::Ready(None);
+                    }
+                    wait.as_mut().poll(cx).map(Some)
+                })
+                .await
+            };
+            let (ready, broken) = match res {
+                None => continue, // interest changed: wait for the new one
+                // The registration itself failed (reactor gone): report
+                // it once and end the watch.
+                Some(Err(_)) => (RT_ERROR, true),
+                Some(Ok(mut guard)) => {
+                    let now = level(raw, int);
+                    if now == 0 {
+                        guard.clear_ready();
+                        continue;
+                    }
+                    (now, false)
+                }
+            };
+            let c = ctl.clone();
+            let ran = target
+                .run(move || {
+                    // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)`
+                    // may run on any runtime thread until stopped.
+                    let _ = c.slot.invoke(|a| unsafe { cb(a, c.fd, ready) });
+                })
+                .await;
+            if !ran || broken {
+                return;
+            }
+            runtime_core::task::yield_now().await;
+        }
+    };
+    let h = shared.handle.spawn(fut);
+    if out.is_null() {
+        // Detached: the watch runs until the runtime shuts down.
+    } else {
+        let w = Box::into_raw(Box::new(rt_watch {
+            ctl,
+            abort: h.abort_handle(),
+            rt: shared.clone(),
+        }));
+        // SAFETY: non-NULL and writable per the callers' contracts.
+        unsafe { out.write(w) };
+    }
+    Ok(())
+}
+
+/// Watches `fd`: `cb(arg, fd, ready)` runs on a runtime worker whenever
+/// any of `interest` (RT_READABLE and/or RT_WRITABLE) is ready, and again
+/// and again while it stays ready (level-triggered: read or write until
+/// EAGAIN, or change the interest, or stop the watch). RT_HANGUP and
+/// RT_ERROR are reported whatever the interest. Calls of one watch never
+/// overlap. The fd should be non-blocking; the runtime never closes it.
+///
+/// `drop_arg` (may be NULL) is called exactly once, when the watch is
+/// stopped or freed or at shutdown. `out` (may be NULL: the watch then
+/// runs until shutdown) receives a handle the caller owns.
+///
+/// Errors: RT_ERR_NULL (`rt`, `cb`); RT_ERR_INVALID (negative, closed or
+/// unpollable fd such as a regular file, unknown interest bits, no
+/// READABLE/WRITABLE bit, fd already watched or registered on this
+/// runtime); RT_ERR_IO; RT_ERR_SHUTDOWN. On error `arg` stays the
+/// caller's.
+///
+/// # Safety
+/// `rt` NULL or live; `cb`/`drop_arg` callable from any thread; `out` NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_watch(
+    rt: *mut rt_runtime,
+    fd: c_int,
+    interest: u32,
+    cb: rt_watch_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_watch,
+) -> rt_status {
+    error::status("rt_fd_watch", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        watch(
+            &rt.shared,
+            Target::Direct,
+            fd,
+            interest,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
+    })
+}
+
+/// As rt_fd_watch, but `cb` runs on the serial queue `q` (one at a time,
+/// in order with everything else bound to `q`). The watch keeps its own
+/// reference to `q`.
+///
+/// Errors: as rt_fd_watch, with RT_ERR_NULL for `q`.
+///
+/// # Safety
+/// As rt_fd_watch, with `q` NULL or a live queue reference.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_watch_on(
+    q: *mut rt_queue,
+    fd: c_int,
+    interest: u32,
+    cb: rt_watch_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_watch,
+) -> rt_status {
+    error::status("rt_fd_watch_on", || {
+        // SAFETY: NULL or live per the contract.
+        let q = unsafe { clone_queue(q) }?;
+        let shared = q.rt.clone();
+        watch(
+            &shared,
+            Target::Queue(q),
+            fd,
+            interest,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
+    })
+}
+
+/// Changes what the watch waits for; takes effect before the next
+/// callback. Callable from any thread, including from inside the watch's
+/// own callback.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_INVALID (unknown bits, or neither
+/// RT_READABLE nor RT_WRITABLE: stop the watch instead); RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `w` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_watch_set_interest(w: *mut rt_watch, interest: u32) -> rt_status {
+    error::status("rt_watch_set_interest", || {
+        // SAFETY: NULL or live per the contract.
+        let w = unsafe { non_null(w, "w") }?;
+        check_interest(interest)?;
+        w.rt.check_open()?;
+        w.ctl.set_interest(interest);
+        Ok(())
+    })
+}
+
+/// Stops the watch. Synchronous: once this returns, the callback is not
+/// running (unless this is called from inside it, which then finishes
+/// normally), never runs again, and the fd may be closed (and its number
+/// reused, even for a new watch); `drop_arg` has run (or runs when that
+/// callback returns). Idempotent.
+///
+/// The runtime's private duplicate of the fd is released by the watch's
+/// task right after (on the current-thread flavor: in the next
+/// rt_runtime_run/run_once), so a peer may see your close(2) only then;
+/// call shutdown(2) first if it must see EOF at once.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (already stopped by shutdown).
+///
+/// # Safety
+/// `w` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_watch_stop(w: *mut rt_watch) -> rt_status {
+    error::status("rt_watch_stop", || {
+        // SAFETY: NULL or live per the contract.
+        let w = unsafe { non_null(w, "w") }?;
+        w.ctl.stop();
+        w.abort.abort();
+        w.rt.check_open()
+    })
+}
+
+/// Stops the watch (as rt_watch_stop) and frees it; never closes the fd.
+/// NULL is ignored.
+///
+/// # Safety
+/// `w` NULL or live; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_watch_free(w: *mut rt_watch) {
+    if w.is_null() {
+        return;
+    }
+    // SAFETY: owned pointer from Box::into_raw per the contract.
+    let w = unsafe { Box::from_raw(w) };
+    error::quiet("rt_watch_free", move || {
+        w.ctl.stop();
+        w.abort.abort();
+    });
+}
+
+/// Registers `fd` with the runtime's reactor so C futures and foreign
+/// loops can wait for it with rt_fd_poll_ready. The runtime never closes
+/// the fd; the caller owns `*out` (rt_fd_free).
+///
+/// Errors: RT_ERR_NULL (`rt`, `out`); RT_ERR_INVALID (negative, closed or
+/// unpollable fd, or already watched/registered on this runtime);
+/// RT_ERR_IO; RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `rt` NULL or live; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_register(
+    rt: *mut rt_runtime,
+    fd: c_int,
+    out: *mut *mut rt_fd,
+) -> rt_status {
+    error::status("rt_fd_register", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        rt.shared.check_open()?;
+        let claim = rt.shared.claim_fd(fd)?;
+        let afd = match register(&rt.shared, fd) {
+            Ok(a) => a,
+            Err(e) => {
+                rt.shared.release_fd(fd, claim);
+                return Err(e);
+            }
+        };
+        let b = Box::into_raw(Box::new(rt_fd {
+            afd,
+            fd,
+            claim,
+            rt: rt.shared.clone(),
+        }));
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(b) };
+        Ok(())
+    })
+}
+
+fn ready_bits(r: Ready) -> u32 {
+    let mut b = 0;
+    if r.is_readable() {
+        b |= RT_READABLE;
+    }
+    if r.is_writable() {
+        b |= RT_WRITABLE;
+    }
+    if r.is_read_closed() || r.is_write_closed() {
+        b |= RT_HANGUP;
+    }
+    if r.is_error() {
+        b |= RT_ERROR;
+    }
+    b
+}
+
+/// Polls for readiness (edge-triggered, as the reactor reports it):
+/// RT_READY with the ready bits in `*ready` (may be NULL) if any of
+/// `interest` is ready, else RT_PENDING after arranging for `w` to be
+/// woken when it may be. Once your read/write returns EAGAIN, call
+/// rt_fd_clear_ready with the bits you drained, or the next poll returns
+/// RT_READY at once. Only the last waker given per direction is woken.
+///
+/// On bad arguments (NULL, unknown or empty interest) or after shutdown it
+/// returns RT_READY with `*ready` = RT_ERROR and the reason in
+/// rt_last_error().
+///
+/// # Safety
+/// `f` NULL or live; `w` NULL or a live waker; `ready` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_poll_ready(
+    f: *mut rt_fd,
+    interest: u32,
+    w: *const rt_waker,
+    ready: *mut u32,
+) -> rt_poll {
+    let mut bits = RT_ERROR;
+    let p = error::value("rt_fd_poll_ready", rt_poll::RT_READY, || {
+        // SAFETY: NULL or live per the contract.
+        let f = unsafe { non_null(f, "f") }?;
+        // SAFETY: NULL or live per the contract.
+        let w = unsafe { rt_waker::borrow(w) }?;
+        check_interest(interest)?;
+        f.rt.check_open()?;
+        let mut cx = Context::from_waker(w);
+        let mut got = 0;
+        if interest & RT_READABLE != 0 {
+            match f.afd.poll_read_ready(&mut cx) {
+                Poll::Ready(Ok(g)) => got |= ready_bits(g.ready()),
+                Poll::Ready(Err(e)) => return Err(Error::io("poll_read_ready", e)),
+                Poll::Pending => {}
+            }
+        }
+        if interest & RT_WRITABLE != 0 {
+            match f.afd.poll_write_ready(&mut cx) {
+                Poll::Ready(Ok(g)) => got |= ready_bits(g.ready()),
+                Poll::Ready(Err(e)) => return Err(Error::io("poll_write_ready", e)),
+                Poll::Pending => {}
+            }
+        }
+        bits = got;
+        Ok(if got == 0 {
+            rt_poll::RT_PENDING
+        } else {
+            rt_poll::RT_READY
+        })
+    });
+    if p == rt_poll::RT_READY && !ready.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { ready.write(bits) };
+    }
+    p
+}
+
+/// Forgets the readiness in `ready` (RT_READABLE / RT_WRITABLE bits) that
+/// rt_fd_poll_ready reported, after your read/write returned EAGAIN; a
+/// later event is never lost. NULL or unknown bits are ignored.
+///
+/// # Safety
+/// `f` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_clear_ready(f: *mut rt_fd, ready: u32) {
+    error::quiet("rt_fd_clear_ready", || {
+        // SAFETY: NULL or live per the contract.
+        let Some(f) = (unsafe { f.as_ref() }) else {
+            return;
+        };
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        if ready & RT_READABLE != 0 {
+            if let Poll::Ready(Ok(mut g)) = f.afd.poll_read_ready(&mut cx) {
+                g.clear_ready_matching(Ready::READABLE);
+            }
+        }
+        if ready & RT_WRITABLE != 0 {
+            if let Poll::Ready(Ok(mut g)) = f.afd.poll_write_ready(&mut cx) {
+                g.clear_ready_matching(Ready::WRITABLE);
+            }
+        }
+    });
+}
+
+/// Deregisters and frees; never closes the caller's fd. NULL is ignored.
+///
+/// # Safety
+/// `f` NULL or live; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_fd_free(f: *mut rt_fd) {
+    if f.is_null() {
+        return;
+    }
+    // SAFETY: owned pointer from Box::into_raw per the contract.
+    let f = unsafe { Box::from_raw(f) };
+    error::quiet("rt_fd_free", move || {
+        let (rt, fd, claim) = (f.rt.clone(), f.fd, f.claim);
+        drop(f);
+        rt.release_fd(fd, claim);
+    });
+}

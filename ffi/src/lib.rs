@@ -1,0 +1,33 @@
+//! # runtime-ffi: the C ABI of `runtime`
+//!
+//! Builds `libruntime.so` and `libruntime.a`; `include/runtime.h` is
+//! generated from this crate by cbindgen (the `///` comments below become
+//! the header's documentation).
+//!
+//! A thin layer over `runtime-core`: it converts between C and Rust
+//! (pointers, callbacks, status codes) and schedules nothing itself. Every
+//! `extern "C"` function goes through the boundary in [`error`]: panics are
+//! caught (never unwinding into C), pointers are checked (NULL gives
+//! `RT_ERR_NULL`), and the detail of each failure is kept for
+//! `rt_last_error()`.
+//!
+//! ## Ownership conventions (all opaque types)
+//! - `rt_runtime`, `rt_task`, `rt_timer`, `rt_sleep`, `rt_watch`, `rt_fd`,
+//!   `rt_waker`: one owner (a `Box`), released by the matching `*_free`.
+//! - `rt_completion`, `rt_queue`: reference-counted (`Arc`); each
+//!   `*_new`/`*_clone` reference is released by one `*_free`.
+//! - `void *arg` handed to the runtime with a `drop_arg` is owned by the
+//!   runtime from a successful call until `drop_arg(arg)` runs, exactly
+//!   once; on a failed call it stays the caller's and `drop_arg` is not
+//!   called.
+
+pub mod callback;
+pub mod completion;
+pub mod error;
+pub mod fd;
+pub mod queue;
+pub mod runtime;
+pub(crate) mod slot;
+pub mod task;
+pub mod timer;
+pub mod waker;

@@ -1,0 +1,577 @@
+//! `rt_runtime`: creating, configuring, driving and shutting down a runtime.
+//!
+//! # Ownership
+//! `rt_runtime *` is a `Box<rt_runtime>` owned by the C caller until
+//! `rt_runtime_free`. The box holds an `Arc<Shared>`; every object created
+//! from the runtime (tasks, timers, watches, queues, sleeps, fds) holds a
+//! clone, so they stay valid (and report `RT_ERR_SHUTDOWN`) after the
+//! runtime is shut down or freed.
+//!
+//! # Shutdown protocol
+//! 1. `shut` is set (every entry point checks it first and fails with
+//!    `RT_ERR_SHUTDOWN`), and a running `rt_runtime_run` is asked to stop.
+//! 2. The `Runtime` is taken out of its mutex (waiting for the `run` caller,
+//!    if any, to return) and shut down: core drops every pending task's
+//!    future, and our futures' destructors call each pending
+//!    `drop_arg`/`drop_state` exactly once.
+//! 3. Every argument the runtime owns is counted (`callback::Live`):
+//!    shutdown then waits, within its timeout, until the count is zero, so
+//!    when it returns `RT_OK` every `drop_arg` has run, including those of
+//!    callbacks that were running on other threads.
+//! 4. Callbacks can no longer start; later calls see `shut`.
+use crate::callback::in_runtime_callback;
+use crate::error::{self, non_null, rt_status, Error, Result};
+use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
+use std::ffi::{c_char, CStr};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// Multi-thread, work-stealing flavor (the default).
+pub const RT_FLAVOR_MULTI_THREAD: u32 = 0;
+/// Current-thread flavor: tasks run only inside rt_runtime_run /
+/// rt_runtime_run_once on the calling thread.
+pub const RT_FLAVOR_CURRENT_THREAD: u32 = 1;
+
+/// Waits forever (for timeouts given in milliseconds).
+pub const RT_FOREVER: u64 = u64::MAX;
+
+/// Runtime configuration. Always initialise with rt_config_init() and then
+/// set the fields you need: new fields are carved out of `reserved`, so the
+/// struct's size and layout never change.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct rt_config {
+    /// Worker threads of the multi-thread flavor; 0 = one per CPU.
+    pub worker_threads: u32,
+    /// RT_FLAVOR_MULTI_THREAD (default) or RT_FLAVOR_CURRENT_THREAD.
+    pub flavor: u32,
+    /// Upper bound of the blocking pool (rt_spawn_blocking); 0 = default (512).
+    pub max_blocking_threads: u32,
+    /// Must be 0.
+    pub reserved0: u32,
+    /// How long an idle blocking thread lives, in ms; 0 = default (10 s).
+    pub keep_alive_ms: u64,
+    /// Name given to worker threads, copied during rt_runtime_new; NULL =
+    /// default ("runtime-worker").
+    pub thread_name: *const c_char,
+    /// Must be all zero (future fields).
+    pub reserved: [u64; 8],
+}
+
+/// A snapshot of runtime counters (rt_runtime_metrics).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(non_camel_case_types)]
+pub struct rt_metrics {
+    /// Worker threads (1 for the current-thread flavor).
+    pub num_workers: u64,
+    /// Tasks currently alive (spawned and not yet dropped).
+    pub num_alive_tasks: u64,
+    /// Tasks spawned since start.
+    pub spawned_tasks_count: u64,
+    /// Task polls since start, all workers.
+    pub total_polls: u64,
+    /// Tasks stolen between workers since start.
+    pub total_steals: u64,
+    /// Times a worker parked since start.
+    pub total_parks: u64,
+    /// Tasks scheduled from outside the runtime since start.
+    pub remote_schedule_count: u64,
+    /// Tasks waiting in the global injection queue now.
+    pub injection_queue_depth: u64,
+    /// Blocking-pool threads now.
+    pub num_blocking_threads: u64,
+    /// Idle blocking-pool threads now.
+    pub num_idle_blocking_threads: u64,
+    /// Blocking tasks waiting for a thread now.
+    pub blocking_queue_depth: u64,
+    /// Zero; future counters.
+    pub reserved: [u64; 8],
+}
+
+/// An opaque runtime. Created by rt_runtime_new, owned by the caller,
+/// released by rt_runtime_free. Safe to use from any thread.
+#[allow(non_camel_case_types)]
+pub struct rt_runtime {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every object made from a runtime shares with it.
+pub(crate) struct Shared {
+    pub(crate) handle: Handle,
+    flavor: RuntimeFlavor,
+    /// Set once, at the start of shutdown.
+    shut: AtomicBool,
+    /// The runtime itself; `None` once shut down. Held by `rt_runtime_run`.
+    rt: Mutex<Option<Runtime>>,
+    stop: Mutex<StopState>,
+    /// Fds with a live watch or registration, and its claim id (so a
+    /// stale claim never releases a newer one of the same fd number).
+    fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
+    /// Arguments (`drop_arg`/`drop_state`) not yet released.
+    pub(crate) live: Arc<crate::callback::Live>,
+}
+
+#[derive(Default)]
+struct StopState {
+    requested: bool,
+    waker: Option<Waker>,
+}
+
+impl Shared {
+    /// Fails with `RT_ERR_SHUTDOWN` once shutdown has begun.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_shut() {
+            Err(Error::shutdown())
+        } else {
+            Ok(())
+        }
+    }
+    pub(crate) fn is_shut(&self) -> bool {
+        self.shut.load(Ordering::Acquire)
+    }
+
+    /// Claims `fd` for one watch or registration; fails if it has one.
+    pub(crate) fn claim_fd(&self, fd: i32) -> Result<u64> {
+        let mut g = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        g.0 += 1;
+        let id = g.0;
+        match g.1.entry(fd) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(Error::invalid(format!(
+                "fd {fd} is already watched or registered on this runtime"
+            ))),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+                Ok(id)
+            }
+        }
+    }
+
+    /// Releases claim `id` on `fd` (no-op if it was already released).
+    pub(crate) fn release_fd(&self, fd: i32, id: u64) {
+        let mut g = self.fds.lock().unwrap_or_else(|e| e.into_inner());
+        if g.1.get(&fd) == Some(&id) {
+            g.1.remove(&fd);
+        }
+    }
+
+    fn request_stop(&self) {
+        let waker = {
+            let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+            s.requested = true;
+            s.waker.take()
+        };
+        match waker {
+            Some(w) => w.wake(),
+            // Nobody is inside `rt_runtime_run`: a no-op task interrupts a
+            // `rt_runtime_run_once` that is parked in the driver.
+            None if self.flavor == RuntimeFlavor::CurrentThread && !self.is_shut() => {
+                drop(self.handle.spawn(async {}))
+            }
+            None => {}
+        }
+    }
+
+    /// Consumes a pending stop request.
+    fn take_stop(&self) -> bool {
+        std::mem::take(
+            &mut self
+                .stop
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .requested,
+        )
+    }
+
+    /// Shuts down (idempotent), then waits until every argument the runtime
+    /// owned has been released. `timeout` bounds the whole wait (`None`:
+    /// no limit); returns how many arguments are still owned (by callbacks
+    /// still running when it expired).
+    fn shutdown(&self, timeout: Option<Duration>) -> usize {
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        self.shut.store(true, Ordering::Release);
+        self.request_stop();
+        let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(rt) = rt {
+            match deadline {
+                Some(d) => {
+                    rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
+                }
+                None => drop(rt),
+            }
+        }
+        self.live.wait_released(deadline)
+    }
+}
+
+/// Writes the defaults into `*cfg`: multi-thread flavor, one worker per
+/// CPU, default blocking pool, reserved fields zero. NULL is ignored.
+///
+/// # Safety
+/// `cfg` must be NULL or point to writable memory for an rt_config.
+#[no_mangle]
+pub unsafe extern "C" fn rt_config_init(cfg: *mut rt_config) {
+    if cfg.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe {
+        cfg.write(rt_config {
+            worker_threads: 0,
+            flavor: RT_FLAVOR_MULTI_THREAD,
+            max_blocking_threads: 0,
+            reserved0: 0,
+            keep_alive_ms: 0,
+            thread_name: std::ptr::null(),
+            reserved: [0; 8],
+        })
+    };
+}
+
+/// Creates a runtime and stores it in `*out`.
+///
+/// `cfg` may be NULL (defaults); it is only read during the call. On
+/// success the caller owns `*out` and must release it with
+/// rt_runtime_free. A multi-thread runtime starts its workers now; a
+/// current-thread runtime runs nothing until rt_runtime_run /
+/// rt_runtime_run_once is called.
+///
+/// Errors: RT_ERR_NULL (`out`), RT_ERR_INVALID (unknown flavor, nonzero
+/// reserved fields, thread name not UTF-8), RT_ERR_IO (threads or the
+/// reactor could not be created). `*out` is untouched on failure.
+///
+/// # Safety
+/// `cfg` must be NULL or a valid rt_config; `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_new(
+    cfg: *const rt_config,
+    out: *mut *mut rt_runtime,
+) -> rt_status {
+    error::status("rt_runtime_new", || {
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        let mut c = rt_config {
+            worker_threads: 0,
+            flavor: 0,
+            max_blocking_threads: 0,
+            reserved0: 0,
+            keep_alive_ms: 0,
+            thread_name: std::ptr::null(),
+            reserved: [0; 8],
+        };
+        if !cfg.is_null() {
+            // SAFETY: non-NULL and valid per the contract.
+            c = unsafe { *cfg };
+        }
+        if c.reserved0 != 0 || c.reserved.iter().any(|&r| r != 0) {
+            return Err(Error::invalid(
+                "reserved fields must be zero (initialise with rt_config_init)",
+            ));
+        }
+        let (mut b, flavor) = match c.flavor {
+            RT_FLAVOR_MULTI_THREAD => (Builder::new_multi_thread(), RuntimeFlavor::MultiThread),
+            RT_FLAVOR_CURRENT_THREAD => {
+                (Builder::new_current_thread(), RuntimeFlavor::CurrentThread)
+            }
+            f => return Err(Error::invalid(format!("unknown flavor {f}"))),
+        };
+        if c.worker_threads != 0 {
+            b.worker_threads(c.worker_threads as usize);
+        }
+        if c.max_blocking_threads != 0 {
+            b.max_blocking_threads(c.max_blocking_threads as usize);
+        }
+        if c.keep_alive_ms != 0 {
+            b.thread_keep_alive(Duration::from_millis(c.keep_alive_ms));
+        }
+        if !c.thread_name.is_null() {
+            // SAFETY: a non-NULL thread_name is a NUL-terminated string per
+            // the struct's contract.
+            let name = unsafe { CStr::from_ptr(c.thread_name) }
+                .to_str()
+                .map_err(|_| Error::invalid("thread_name is not valid UTF-8"))?;
+            b.thread_name(name.to_owned());
+        }
+        let rt = b
+            .build()
+            .map_err(|e| Error::io("building the runtime", e))?;
+        let shared = Arc::new(Shared {
+            handle: rt.handle().clone(),
+            flavor,
+            shut: AtomicBool::new(false),
+            rt: Mutex::new(Some(rt)),
+            stop: Mutex::new(StopState::default()),
+            fds: Mutex::new((0, std::collections::HashMap::new())),
+            live: Arc::default(),
+        });
+        let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { out.write(boxed) };
+        Ok(())
+    })
+}
+
+/// Shuts the runtime down; idempotent.
+///
+/// No new work is accepted (every later call on this runtime or anything
+/// made from it returns RT_ERR_SHUTDOWN); every task, timer, watch and
+/// queued callback that has not run is cancelled, and every pending
+/// `drop_arg`/`drop_state` is called exactly once (on this thread or a
+/// runtime thread) before this returns RT_OK.
+///
+/// `timeout_ms` bounds the wait for callbacks and rt_spawn_blocking bodies
+/// that are running at the time (RT_FOREVER: no limit; 0: don't wait).
+/// If it expires first, the runtime is still shut down, but this returns
+/// RT_ERR_TIMEOUT: the remaining `drop_arg`s run when those callbacks
+/// finish, and calling rt_runtime_shutdown again waits for them.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
+/// when called from inside one of this library's callbacks on a runtime
+/// thread (use rt_runtime_stop, or shut down from another thread).
+///
+/// # Safety
+/// `rt` must be NULL or a live runtime from rt_runtime_new.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
+    error::status("rt_runtime_shutdown", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        if in_runtime_callback() {
+            return Err(Error::new(
+                rt_status::RT_ERR_WOULD_DEADLOCK,
+                "cannot shut a runtime down from inside one of its callbacks",
+            ));
+        }
+        let t = if timeout_ms == RT_FOREVER {
+            None
+        } else {
+            Some(Duration::from_millis(timeout_ms))
+        };
+        match rt.shared.shutdown(t) {
+            0 => Ok(()),
+            n => Err(Error::new(
+                rt_status::RT_ERR_TIMEOUT,
+                format!(
+                    "shut down, but {n} argument(s) are still held by callbacks that were \
+                     running when {timeout_ms} ms expired; their drop_arg runs when they \
+                     finish (call again to wait longer)"
+                ),
+            )),
+        }
+    })
+}
+
+/// Shuts the runtime down if needed (as rt_runtime_shutdown with
+/// RT_FOREVER: waits for running callbacks and blocking bodies, and for
+/// every pending `drop_arg`) and frees it. NULL is ignored. Objects made from the runtime stay valid
+/// and must still be freed; they report RT_ERR_SHUTDOWN.
+///
+/// Called from inside one of the runtime's own callbacks, the shutdown is
+/// handed to a helper thread instead of deadlocking.
+///
+/// # Safety
+/// `rt` must be NULL or a live runtime; it is invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_free(rt: *mut rt_runtime) {
+    if rt.is_null() {
+        return;
+    }
+    // SAFETY: a live pointer from Box::into_raw per the contract; ownership
+    // returns to us here.
+    let rt = unsafe { Box::from_raw(rt) };
+    error::quiet("rt_runtime_free", move || {
+        if in_runtime_callback() {
+            let shared = rt.shared.clone();
+            let _ = std::thread::Builder::new()
+                .name("runtime-shutdown".into())
+                .spawn(move || {
+                    shared.shutdown(None);
+                });
+        } else {
+            rt.shared.shutdown(None);
+        }
+    });
+}
+
+/// Fills `*out` with a snapshot of the runtime's counters.
+///
+/// Errors: RT_ERR_NULL, RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `rt` must be NULL or live; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_metrics(
+    rt: *mut rt_runtime,
+    out: *mut rt_metrics,
+) -> rt_status {
+    error::status("rt_runtime_metrics", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        rt.shared.check_open()?;
+        let m = rt.shared.handle.metrics();
+        let workers = m.num_workers();
+        let mut s = rt_metrics {
+            num_workers: workers as u64,
+            num_alive_tasks: m.num_alive_tasks() as u64,
+            spawned_tasks_count: m.spawned_tasks_count(),
+            total_polls: m.total_polls(),
+            total_steals: m.total_steals(),
+            total_parks: m.total_parks(),
+            remote_schedule_count: m.remote_schedule_count(),
+            injection_queue_depth: m.injection_queue_depth() as u64,
+            num_blocking_threads: m.num_blocking_threads() as u64,
+            num_idle_blocking_threads: m.num_idle_blocking_threads() as u64,
+            blocking_queue_depth: m.blocking_queue_depth() as u64,
+            reserved: [0; 8],
+        };
+        s.num_workers = s.num_workers.max(1);
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(s) };
+        Ok(())
+    })
+}
+
+/// Resolves once a stop was requested (consuming the request).
+struct StopSignal<'a>(&'a Shared);
+impl Future for StopSignal<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.0.stop.lock().unwrap_or_else(|e| e.into_inner());
+        if s.requested {
+            s.requested = false;
+            return Poll::Ready(());
+        }
+        s.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Runs `f` with the current-thread runtime locked for driving. Works on
+/// its own reference to `Shared`: a callback may free the `rt_runtime`
+/// box (rt_runtime_free) while `f` runs.
+fn with_current_thread_rt<R>(
+    rt: *mut rt_runtime,
+    f: impl FnOnce(&Shared, &Runtime) -> R,
+) -> Result<R> {
+    // SAFETY: NULL or live per the callers' contracts; only read here,
+    // before any callback can run.
+    let shared: Arc<Shared> = unsafe { non_null(rt, "rt") }?.shared.clone();
+    let shared = &*shared;
+    shared.check_open()?;
+    if shared.flavor != RuntimeFlavor::CurrentThread {
+        return Err(Error::invalid(
+            "only a current-thread runtime (RT_FLAVOR_CURRENT_THREAD) is driven by the caller",
+        ));
+    }
+    if in_runtime_callback() {
+        return Err(Error::new(
+            rt_status::RT_ERR_WOULD_DEADLOCK,
+            "cannot drive the runtime from inside one of its callbacks",
+        ));
+    }
+    let guard = shared.rt.try_lock().map_err(|e| match e {
+        std::sync::TryLockError::WouldBlock => {
+            Error::invalid("the runtime is already being driven by another rt_runtime_run")
+        }
+        std::sync::TryLockError::Poisoned(_) => Error::invalid("the runtime is poisoned"),
+    })?;
+    let Some(runtime) = guard.as_ref() else {
+        return Err(Error::shutdown());
+    };
+    let out = f(shared, runtime);
+    drop(guard);
+    shared.check_open()?;
+    Ok(out)
+}
+
+/// Current-thread flavor: runs the loop on the calling thread (every task,
+/// timer, watch and queue callback runs here) until rt_runtime_stop is
+/// called or the runtime is shut down from another thread.
+///
+/// A stop requested before the call makes it return after one pass.
+/// Returns RT_OK when stopped, RT_ERR_SHUTDOWN when shut down.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_INVALID (multi-thread flavor, or another
+/// thread is already driving it); RT_ERR_WOULD_DEADLOCK (from inside a
+/// callback); RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `rt` must be NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_run(rt: *mut rt_runtime) -> rt_status {
+    error::status("rt_runtime_run", || {
+        with_current_thread_rt(rt, |shared, runtime| {
+            runtime.block_on(StopSignal(shared));
+        })
+    })
+}
+
+/// Current-thread flavor: runs every task that is ready now, waits up to
+/// `timeout_ms` for timers or fd events if nothing was ready (0 = don't
+/// wait, RT_FOREVER = until something happens), runs what became ready,
+/// and returns. Callbacks run on the calling thread.
+///
+/// Errors: as rt_runtime_run.
+///
+/// # Safety
+/// `rt` must be NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_run_once(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
+    error::status("rt_runtime_run_once", || {
+        with_current_thread_rt(rt, |shared, runtime| {
+            turn(shared, runtime, timeout_ms);
+        })
+    })
+}
+
+/// Asks rt_runtime_run to return; callable from any thread, including
+/// from inside a callback. Idempotent: stopping twice is RT_OK.
+///
+/// Errors: RT_ERR_NULL; RT_ERR_INVALID (multi-thread flavor);
+/// RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `rt` must be NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_runtime_stop(rt: *mut rt_runtime) -> rt_status {
+    error::status("rt_runtime_stop", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        rt.shared.check_open()?;
+        if rt.shared.flavor != RuntimeFlavor::CurrentThread {
+            return Err(Error::invalid(
+                "rt_runtime_stop applies to the current-thread flavor only",
+            ));
+        }
+        rt.shared.request_stop();
+        Ok(())
+    })
+}
+
+/// One pass of the current-thread loop: `Runtime::turn`, waiting at most
+/// `timeout_ms` when nothing was ready. `RT_FOREVER` (or any wait too long
+/// for one park) waits in day-long slices until a task ran or a stop was
+/// requested.
+fn turn(shared: &Shared, runtime: &Runtime, timeout_ms: u64) {
+    const SLICE_MS: u64 = 24 * 60 * 60 * 1000;
+    let mut left = timeout_ms;
+    loop {
+        let wait = left.min(SLICE_MS);
+        let polls = runtime.turn(Duration::from_millis(wait));
+        if timeout_ms != RT_FOREVER {
+            left -= wait;
+        }
+        if shared.take_stop() || polls > 0 || left == 0 {
+            return;
+        }
+    }
+}

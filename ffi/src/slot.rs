@@ -1,0 +1,114 @@
+//! The callback slot of a timer or fd watch: runs its C callback one call
+//! at a time and makes `stop` synchronous.
+//!
+//! # State (under one mutex)
+//! - `stopped`: no new call may start.
+//! - `running`: the thread inside the callback right now, if any.
+//! - `arg`: the callback's argument; its `drop_arg` runs when the slot is
+//!   stopped and no call is running (by `stop`, or by the call that was
+//!   running when `stop` came, before it clears `running`, so a waiting
+//!   `stop` returns only after `drop_arg` ran).
+//!
+//! # Protocol
+//! [`Slot::invoke`] starts a call only if not stopped, marking `running`;
+//! the callback runs with the lock released. [`Slot::stop`] sets `stopped`
+//! and, if another thread is inside the callback, waits on the condvar
+//! until it returns; from inside the callback itself it returns at once
+//! (the callback is the caller). Either way, once `stop` returns no call
+//! of this slot will start again.
+use crate::callback::{on_runtime_thread, Arg};
+use std::ffi::c_void;
+use std::sync::{Condvar, Mutex};
+use std::thread::{self, ThreadId};
+
+/// A stoppable callback argument.
+pub(crate) struct Slot {
+    state: Mutex<State>,
+    cond: Condvar,
+}
+
+struct State {
+    stopped: bool,
+    running: Option<ThreadId>,
+    arg: Option<Arg>,
+}
+
+/// What [`Slot::invoke`] did.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Invoked {
+    /// The callback ran (and the slot may still be live).
+    Ran,
+    /// The slot is stopped; nothing ran.
+    Stopped,
+}
+
+impl Slot {
+    pub(crate) fn new(arg: Arg) -> Slot {
+        Slot {
+            state: Mutex::new(State {
+                stopped: false,
+                running: None,
+                arg: Some(arg),
+            }),
+            cond: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls `f(arg)` unless stopped; no lock is held during the call.
+    pub(crate) fn invoke(&self, f: impl FnOnce(*mut c_void)) -> Invoked {
+        let ptr = {
+            let mut s = self.lock();
+            if s.stopped {
+                return Invoked::Stopped;
+            }
+            s.running = Some(thread::current().id());
+            s.arg.as_ref().map_or(std::ptr::null_mut(), Arg::get)
+        };
+        on_runtime_thread(|| f(ptr));
+        // If a stop came meanwhile, release the argument while still marked
+        // `running`, so a waiting `stop` returns only after `drop_arg` ran.
+        let released = {
+            let mut s = self.lock();
+            if s.stopped {
+                s.arg.take()
+            } else {
+                s.running = None;
+                None
+            }
+        };
+        if released.is_some() {
+            drop(released);
+            self.lock().running = None;
+        }
+        self.cond.notify_all();
+        Invoked::Ran
+    }
+
+    /// Whether the slot is stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    /// Stops the slot; see the module docs. Idempotent.
+    pub(crate) fn stop(&self) {
+        let me = thread::current().id();
+        let released = {
+            let mut s = self.lock();
+            s.stopped = true;
+            while s.running.is_some() && s.running != Some(me) {
+                s = self.cond.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            if s.running.is_none() {
+                s.arg.take()
+            } else {
+                None // our own callback: `invoke` releases it on return
+            }
+        };
+        drop(released);
+    }
+}

@@ -1,0 +1,549 @@
+//! `rt_task`: spawning C functions and C futures, and awaiting them from C
+//! (blocking join, polling with a waker, or a completion callback).
+//!
+//! # Design
+//! Each spawned unit owns a [`Completer`]; the C side's `rt_task` holds an
+//! `Arc<TaskShared>` (the *join slot*) plus the core `AbortHandle`. The
+//! completer fills the slot exactly once: with the result when the body
+//! finished, or, from its destructor, with `RT_ERR_CANCELLED` (aborted) /
+//! `RT_ERR_SHUTDOWN` (runtime shut down) when the body never finished.
+//! Filling the slot notifies blocked joiners (condvar), wakes pollers, and
+//! runs the `rt_task_on_complete` callback outside the lock.
+//!
+//! # Ownership
+//! `rt_task *` is a `Box<rt_task>` owned by the caller until
+//! `rt_task_free`, which detaches (the task keeps running). The task's
+//! `arg`/`state` is owned by the runtime until `drop_arg`/`drop_state` runs,
+//! which happens before the result becomes visible to joiners. The result
+//! pointer is the C program's: the runtime never frees it.
+use crate::callback::{
+    check_may_block, deadline, off_runtime_thread, on_runtime_thread, rt_drop_fn, Arg, SendPtr,
+};
+use crate::error::{self, non_null, rt_status, Error, Result};
+use crate::runtime::{rt_runtime, Shared};
+use crate::waker::rt_waker;
+use runtime_core::task::AbortHandle;
+use std::ffi::c_void;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Result of polling a future.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum rt_poll {
+    /// Not finished; the waker will be woken when progress is possible.
+    RT_PENDING = 0,
+    /// Finished; the out-parameters are filled.
+    RT_READY = 1,
+}
+
+/// A task body: runs once on a runtime thread and returns the task's
+/// result (handed to whoever joins; never freed by the runtime).
+#[allow(non_camel_case_types)]
+pub type rt_task_fn = Option<unsafe extern "C" fn(arg: *mut c_void) -> *mut c_void>;
+
+/// A C future: called on a runtime worker (one call at a time, never
+/// concurrently) until it returns RT_READY after storing its result in
+/// `*result`. Before returning RT_PENDING it must arrange for `waker` (or a
+/// clone: the pointer itself is borrowed for this call) to be woken.
+#[allow(non_camel_case_types)]
+pub type rt_poll_fn = Option<
+    unsafe extern "C" fn(
+        state: *mut c_void,
+        waker: *const rt_waker,
+        result: *mut *mut c_void,
+    ) -> rt_poll,
+>;
+
+/// A completion callback: `st` is RT_OK (with the task's result),
+/// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN or RT_ERR_PANIC (result NULL).
+#[allow(non_camel_case_types)]
+pub type rt_complete_fn =
+    Option<unsafe extern "C" fn(arg: *mut c_void, st: rt_status, result: *mut c_void)>;
+
+/// An opaque handle to a spawned task (rt_spawn, rt_spawn_blocking,
+/// rt_spawn_future). Owned by the caller until rt_task_free.
+#[allow(non_camel_case_types)]
+pub struct rt_task {
+    slot: Arc<TaskShared>,
+    abort: AbortHandle,
+    rt: Arc<Shared>,
+}
+
+/// The join slot shared by a task's body and its `rt_task`.
+pub(crate) struct TaskShared {
+    state: Mutex<SlotState>,
+    cond: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    outcome: Option<(rt_status, SendPtr)>,
+    /// The outcome was handed to a joiner (join or poll).
+    joined: bool,
+    wakers: Vec<Waker>,
+    on_complete: Option<(
+        unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void),
+        SendPtr,
+    )>,
+}
+
+impl TaskShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Fills a task's join slot exactly once.
+pub(crate) struct Completer {
+    slot: Arc<TaskShared>,
+    rt: Arc<Shared>,
+    done: bool,
+}
+
+impl Completer {
+    fn finish(&mut self, st: rt_status, result: *mut c_void) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let (wakers, cb) = {
+            let mut s = self.slot.lock();
+            s.outcome = Some((st, SendPtr(result)));
+            (std::mem::take(&mut s.wakers), s.on_complete.take())
+        };
+        self.slot.cond.notify_all();
+        for w in wakers {
+            w.wake();
+        }
+        if let Some((cb, arg)) = cb {
+            // SAFETY: the rt_task_on_complete contract: `cb(arg, st, result)`
+            // is called exactly once from any thread.
+            on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
+        }
+    }
+}
+
+impl Drop for Completer {
+    fn drop(&mut self) {
+        let st = if self.rt.is_shut() {
+            rt_status::RT_ERR_SHUTDOWN
+        } else {
+            rt_status::RT_ERR_CANCELLED
+        };
+        self.finish(st, std::ptr::null_mut());
+    }
+}
+
+/// `rt_spawn`'s future: calls `fn(arg)` once.
+struct FnTask {
+    f: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+    arg: Option<Arg>,
+    done: Completer,
+}
+
+impl Future for FnTask {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if let Some(arg) = this.arg.take() {
+            // SAFETY: the rt_spawn contract: `fn(arg)` runs once on any
+            // runtime thread.
+            let r = on_runtime_thread(|| unsafe { (this.f)(arg.get()) });
+            drop(arg);
+            this.done.finish(rt_status::RT_OK, r);
+        }
+        Poll::Ready(())
+    }
+}
+
+/// `rt_spawn_future`'s future: polls the C state machine.
+struct CFuture {
+    poll: unsafe extern "C" fn(*mut c_void, *const rt_waker, *mut *mut c_void) -> rt_poll,
+    state: Option<Arg>,
+    done: Completer,
+}
+
+impl Future for CFuture {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let Some(state) = this.state.as_ref() else {
+            return Poll::Ready(());
+        };
+        let waker = rt_waker {
+            waker: cx.waker().clone(),
+        };
+        let mut result: *mut c_void = std::ptr::null_mut();
+        // SAFETY: the rt_spawn_future contract: `poll(state, waker, &result)`
+        // is called on one thread at a time with a waker borrowed for the
+        // call.
+        let p = on_runtime_thread(|| unsafe { (this.poll)(state.get(), &waker, &mut result) });
+        match p {
+            rt_poll::RT_PENDING => Poll::Pending,
+            rt_poll::RT_READY => {
+                drop(this.state.take());
+                this.done.finish(rt_status::RT_OK, result);
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+fn new_slot(shared: &Arc<Shared>) -> (Arc<TaskShared>, Completer) {
+    let slot = Arc::new(TaskShared {
+        state: Mutex::new(SlotState::default()),
+        cond: Condvar::new(),
+    });
+    let c = Completer {
+        slot: slot.clone(),
+        rt: shared.clone(),
+        done: false,
+    };
+    (slot, c)
+}
+
+fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: AbortHandle, rt: Arc<Shared>) {
+    if !out.is_null() {
+        let t = Box::into_raw(Box::new(rt_task { slot, abort, rt }));
+        // SAFETY: `out` is non-NULL and writable per the callers' contracts.
+        unsafe { out.write(t) };
+    }
+}
+
+/// Spawns `fn(arg)` as a task on the runtime's workers.
+///
+/// `fn` runs once, on some runtime worker thread (on the thread inside
+/// rt_runtime_run for the current-thread flavor); it must not block for
+/// long (use rt_spawn_blocking). `drop_arg` (may be NULL) is called exactly
+/// once when the runtime no longer needs `arg`: right after `fn` returned
+/// (before joiners see the result), or when the task is aborted or the
+/// runtime shuts down before it ran. If `out` is non-NULL it receives a
+/// task handle the caller owns (rt_task_free); NULL detaches the task.
+///
+/// Errors: RT_ERR_NULL (`rt`, `fn`), RT_ERR_SHUTDOWN. On any error
+/// nothing was spawned, `arg` still belongs to the caller and `drop_arg` is
+/// not called.
+///
+/// # Safety
+/// `rt` must be NULL or live; `fn`/`drop_arg` callable from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn rt_spawn(
+    rt: *mut rt_runtime,
+    fn_: rt_task_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_task,
+) -> rt_status {
+    error::status("rt_spawn", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        let f = fn_.ok_or_else(|| Error::null("fn"))?;
+        rt.shared.check_open()?;
+        let (slot, done) = new_slot(&rt.shared);
+        let fut = FnTask {
+            f,
+            arg: Some(Arg::owned_by(arg, drop_arg, &rt.shared.live)),
+            done,
+        };
+        let h = rt.shared.handle.spawn(fut);
+        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        Ok(())
+    })
+}
+
+/// Runs `fn(arg)` on the blocking pool, a set of threads where blocking
+/// (file I/O, sleeping, rt_task_join, rt_completion_wait) is allowed.
+///
+/// Ownership, `drop_arg` and `out` as for rt_spawn. rt_task_abort only
+/// prevents a body that has not started yet; a running body finishes.
+///
+/// Errors: RT_ERR_NULL, RT_ERR_SHUTDOWN (then `arg` stays the caller's).
+///
+/// # Safety
+/// As rt_spawn.
+#[no_mangle]
+pub unsafe extern "C" fn rt_spawn_blocking(
+    rt: *mut rt_runtime,
+    fn_: rt_task_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_task,
+) -> rt_status {
+    error::status("rt_spawn_blocking", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        let f = fn_.ok_or_else(|| Error::null("fn"))?;
+        rt.shared.check_open()?;
+        let (slot, mut done) = new_slot(&rt.shared);
+        let arg = Arg::owned_by(arg, drop_arg, &rt.shared.live);
+        let h = rt.shared.handle.spawn_blocking(move || {
+            // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on
+            // a blocking-pool thread.
+            let r = off_runtime_thread(|| unsafe { f(arg.get()) });
+            drop(arg);
+            done.finish(rt_status::RT_OK, r);
+        });
+        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        Ok(())
+    })
+}
+
+/// Spawns a C future: `poll(state, waker, &result)` is called on runtime
+/// workers (one call at a time) until it returns RT_READY; it is called
+/// again only after the waker (or a clone) is woken. The waker pointer is
+/// borrowed for the call: rt_waker_clone it to keep it.
+///
+/// `drop_state` (may be NULL) is called exactly once: after `poll`
+/// returned RT_READY (before joiners see the result), or when the task is
+/// aborted or the runtime shuts down first. `out` as for rt_spawn.
+///
+/// Errors: RT_ERR_NULL (`rt`, `poll`), RT_ERR_SHUTDOWN (then `state`
+/// stays the caller's).
+///
+/// # Safety
+/// As rt_spawn.
+#[no_mangle]
+pub unsafe extern "C" fn rt_spawn_future(
+    rt: *mut rt_runtime,
+    poll: rt_poll_fn,
+    state: *mut c_void,
+    drop_state: rt_drop_fn,
+    out: *mut *mut rt_task,
+) -> rt_status {
+    error::status("rt_spawn_future", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        let poll = poll.ok_or_else(|| Error::null("poll"))?;
+        rt.shared.check_open()?;
+        let (slot, done) = new_slot(&rt.shared);
+        let fut = CFuture {
+            poll,
+            state: Some(Arg::owned_by(state, drop_state, &rt.shared.live)),
+            done,
+        };
+        let h = rt.shared.handle.spawn(fut);
+        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        Ok(())
+    })
+}
+
+/// Hands the outcome to a joiner (once).
+fn take_outcome(s: &mut SlotState, result: *mut *mut c_void) -> Result<()> {
+    let (st, r) = s.outcome.expect("checked by caller");
+    if s.joined {
+        return Err(Error::invalid("the task was already joined"));
+    }
+    s.joined = true;
+    if !result.is_null() {
+        let v = if st == rt_status::RT_OK {
+            r.0
+        } else {
+            std::ptr::null_mut()
+        };
+        // SAFETY: non-NULL and writable per the callers' contracts.
+        unsafe { result.write(v) };
+    }
+    match st {
+        rt_status::RT_OK => Ok(()),
+        rt_status::RT_ERR_CANCELLED => Err(Error::new(st, "the task was aborted")),
+        rt_status::RT_ERR_SHUTDOWN => Err(Error::new(
+            st,
+            "the runtime shut down before the task completed",
+        )),
+        _ => Err(Error::new(st, "the task failed")),
+    }
+}
+
+/// Blocks the calling thread until the task finishes or `timeout_ms`
+/// elapses (0 = just check; RT_FOREVER = no limit), then stores the
+/// task's result in `*result` (may be NULL; set to NULL unless RT_OK).
+///
+/// A task's outcome is handed out once: a second join (or a join after
+/// rt_task_poll returned RT_READY) fails with RT_ERR_INVALID. A task that
+/// had completed stays joinable after shutdown. On the current-thread
+/// flavor a task only makes progress while some thread is inside
+/// rt_runtime_run / rt_runtime_run_once.
+///
+/// Returns RT_OK, RT_ERR_TIMEOUT (the task is still running; join again
+/// later), RT_ERR_CANCELLED (aborted), RT_ERR_SHUTDOWN (the runtime shut
+/// down before it finished), RT_ERR_PANIC; RT_ERR_NULL;
+/// RT_ERR_WOULD_DEADLOCK when called from inside a task or callback on a
+/// runtime thread (use rt_task_poll or rt_task_on_complete there);
+/// RT_ERR_INVALID (already joined).
+///
+/// # Safety
+/// `t` NULL or live; `result` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_join(
+    t: *mut rt_task,
+    timeout_ms: u64,
+    result: *mut *mut c_void,
+) -> rt_status {
+    error::status("rt_task_join", || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        check_may_block("rt_task_join")?;
+        let until = deadline(timeout_ms);
+        let mut s = t.slot.lock();
+        loop {
+            if s.outcome.is_some() {
+                return take_outcome(&mut s, result);
+            }
+            s = match until {
+                None => t.slot.cond.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        return Err(Error::new(
+                            rt_status::RT_ERR_TIMEOUT,
+                            format!("the task did not finish within {timeout_ms} ms"),
+                        ));
+                    }
+                    t.slot
+                        .cond
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    })
+}
+
+/// Polls the task as a leaf future: returns RT_READY (filling `*status`
+/// as rt_task_join would return and `*result`) once it finished, or
+/// RT_PENDING after arranging for `w` to be woken when it finishes.
+/// `status`/`result` may be NULL. Usable from inside C futures and foreign
+/// loops; never blocks.
+///
+/// On NULL `t`/`w` it returns RT_READY with `*status = RT_ERR_NULL` (so a
+/// poll loop never hangs). After RT_READY the outcome is consumed: later
+/// polls and joins report RT_ERR_INVALID.
+///
+/// # Safety
+/// `t` NULL or live; `w` NULL or a live waker; outs NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_poll(
+    t: *mut rt_task,
+    w: *const rt_waker,
+    status: *mut rt_status,
+    result: *mut *mut c_void,
+) -> rt_poll {
+    let mut pending = false;
+    let st = error::status("rt_task_poll", || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        // SAFETY: NULL or live per the contract.
+        let w = unsafe { rt_waker::borrow(w) }?;
+        let mut s = t.slot.lock();
+        if s.outcome.is_some() {
+            return take_outcome(&mut s, result);
+        }
+        if !s.wakers.iter().any(|x| x.will_wake(w)) {
+            s.wakers.push(w.clone());
+        }
+        pending = true;
+        Ok(())
+    });
+    if pending {
+        return rt_poll::RT_PENDING;
+    }
+    if !status.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { status.write(st) };
+    }
+    rt_poll::RT_READY
+}
+
+/// Registers `cb(arg, st, result)` to run exactly once when the task
+/// finishes: on the runtime thread that completed it (or on the thread
+/// shutting the runtime down), or immediately on the calling thread if the
+/// task had already finished. `st` is RT_OK, RT_ERR_CANCELLED,
+/// RT_ERR_SHUTDOWN or RT_ERR_PANIC. One callback per task. The callback
+/// sees the result even if the task is also joined.
+///
+/// Errors: RT_ERR_NULL (`t`, `cb`); RT_ERR_INVALID (a callback is already
+/// registered).
+///
+/// # Safety
+/// `t` NULL or live; `cb` callable from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_on_complete(
+    t: *mut rt_task,
+    cb: rt_complete_fn,
+    arg: *mut c_void,
+) -> rt_status {
+    error::status("rt_task_on_complete", || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        let cb = cb.ok_or_else(|| Error::null("cb"))?;
+        let mut s = t.slot.lock();
+        if s.on_complete.is_some() {
+            return Err(Error::invalid(
+                "a completion callback is already registered",
+            ));
+        }
+        match s.outcome {
+            Some((st, r)) => {
+                drop(s);
+                // SAFETY: the contract: `cb` runs once, on any thread.
+                unsafe { cb(arg, st, r.0) };
+            }
+            None => s.on_complete = Some((cb, SendPtr(arg))),
+        }
+        Ok(())
+    })
+}
+
+/// Aborts the task: if it has not finished, it will not run again (a task
+/// running right now finishes its current call first), its `drop_arg` /
+/// `drop_state` is called, and joiners get RT_ERR_CANCELLED. Aborting a
+/// finished task does nothing. Returns immediately.
+///
+/// Errors: RT_ERR_NULL, RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `t` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
+    error::status("rt_task_abort", || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        t.rt.check_open()?;
+        t.abort.abort();
+        Ok(())
+    })
+}
+
+/// Whether the task has finished (completed, aborted or shut down).
+/// NULL gives false.
+///
+/// # Safety
+/// `t` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_is_finished(t: *const rt_task) -> bool {
+    error::value("rt_task_is_finished", false, || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        let done = t.slot.lock().outcome.is_some();
+        Ok(done)
+    })
+}
+
+/// Frees the handle and detaches the task: it keeps running, and its
+/// result is discarded (not freed). NULL is ignored.
+///
+/// # Safety
+/// `t` NULL or live; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_task_free(t: *mut rt_task) {
+    if t.is_null() {
+        return;
+    }
+    // SAFETY: owned pointer from Box::into_raw per the contract.
+    let t = unsafe { Box::from_raw(t) };
+    error::quiet("rt_task_free", move || drop(t));
+}

@@ -1,0 +1,330 @@
+//! `rt_timer` (callback timers, one-shot or repeating, optionally bound to
+//! a serial queue) and `rt_sleep` (a sleep polled as a leaf future).
+//!
+//! # Design
+//! A timer is a task on the runtime that sleeps until each deadline and
+//! then runs the callback through its [`Slot`] (inline, or as a job on its
+//! queue, awaiting the job before the next tick), so the callback never
+//! runs inline in `rt_timer_start` and never runs twice at once. Repeating
+//! timers tick at fixed deadlines (`start + delay + k * repeat`); ticks
+//! missed while the callback or the runtime was busy are skipped, not
+//! bunched.
+//!
+//! # Stop and shutdown
+//! `rt_timer_stop` stops the slot (synchronously: see `slot.rs`) and
+//! aborts the task. When the task ends for any reason (one-shot fired,
+//! aborted, runtime shut down) its guard stops the slot, which runs
+//! `drop_arg` exactly once.
+//!
+//! # Ownership
+//! `rt_timer *` and `rt_sleep *` are `Box`es owned by the caller.
+use crate::callback::{rt_drop_fn, Arg};
+use crate::error::{self, non_null, rt_status, Error, Result};
+use crate::queue::{clone_queue, rt_queue, Target};
+use crate::runtime::{rt_runtime, Shared};
+use crate::slot::Slot;
+use crate::task::rt_poll;
+use crate::waker::rt_waker;
+use runtime_core::task::AbortHandle;
+use runtime_core::time::{sleep, sleep_until, Duration, Instant, Sleep};
+use std::ffi::c_void;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Context;
+
+/// A timer or queue callback.
+#[allow(non_camel_case_types)]
+pub type rt_timer_fn = Option<unsafe extern "C" fn(arg: *mut c_void)>;
+
+/// An opaque running timer, owned by the caller until rt_timer_free.
+#[allow(non_camel_case_types)]
+pub struct rt_timer {
+    slot: Arc<Slot>,
+    abort: AbortHandle,
+    rt: Arc<Shared>,
+}
+
+/// An opaque sleep, owned by the caller until rt_sleep_free.
+#[allow(non_camel_case_types)]
+pub struct rt_sleep {
+    sleep: Pin<Box<Sleep>>,
+    rt: Arc<Shared>,
+}
+
+/// Stops the slot when the timer task ends, however it ends.
+struct StopOnDrop(Arc<Slot>);
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start(
+    shared: &Arc<Shared>,
+    target: Target,
+    delay_ms: u64,
+    repeat_ms: u64,
+    cb: rt_timer_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_timer,
+) -> Result<()> {
+    let cb = cb.ok_or_else(|| Error::null("cb"))?;
+    shared.check_open()?;
+    let first = {
+        let _enter = shared.handle.enter();
+        Instant::now().checked_add(Duration::from_millis(delay_ms))
+    };
+    let repeat = Duration::from_millis(repeat_ms);
+    let slot = Arc::new(Slot::new(Arg::owned_by(arg, drop_arg, &shared.live)));
+    let task_slot = slot.clone();
+    // Created outside the async block: a future dropped before its first
+    // poll (shutdown, abort) drops its captures, so the guard still runs.
+    let stop_guard = StopOnDrop(slot.clone());
+    let fut = async move {
+        let _stop = stop_guard;
+        let Some(mut deadline) = first else {
+            // Beyond any representable instant: it never fires.
+            return std::future::pending::<()>().await;
+        };
+        loop {
+            sleep_until(deadline).await;
+            let s = task_slot.clone();
+            let ran = target
+                .run(move || {
+                    // SAFETY: the rt_timer_start contract: `cb(arg)` may run
+                    // on any runtime thread until the timer is stopped.
+                    let _ = s.invoke(|a| unsafe { cb(a) });
+                })
+                .await;
+            if !ran || repeat_ms == 0 || task_slot.is_stopped() {
+                return;
+            }
+            let now = Instant::now();
+            deadline = match deadline.checked_add(repeat) {
+                Some(d) if d > now => d,
+                Some(_) => {
+                    // Skip missed ticks: the next one after `now`.
+                    let behind = now.duration_since(deadline).as_nanos();
+                    let step = repeat.as_nanos().max(1);
+                    let skip = behind / step + 1;
+                    match u32::try_from(skip).ok().and_then(|k| repeat.checked_mul(k)) {
+                        Some(adv) => deadline + adv,
+                        None => now + repeat,
+                    }
+                }
+                None => return std::future::pending::<()>().await,
+            };
+        }
+    };
+    let h = shared.handle.spawn(fut);
+    if !out.is_null() {
+        let t = Box::into_raw(Box::new(rt_timer {
+            slot,
+            abort: h.abort_handle(),
+            rt: shared.clone(),
+        }));
+        // SAFETY: non-NULL and writable per the callers' contracts.
+        unsafe { out.write(t) };
+    }
+    Ok(())
+}
+
+/// Starts a timer: `cb(arg)` runs on a runtime worker after `delay_ms`
+/// (0 = soon, never inline in this call), then, if `repeat_ms` is not 0,
+/// every `repeat_ms` (ticks missed while busy are skipped) until stopped.
+/// Calls of one timer never overlap. A delay too large to represent
+/// (e.g. UINT64_MAX) never fires.
+///
+/// `drop_arg` (may be NULL) is called exactly once: after a one-shot timer
+/// fired, or when the timer is stopped/freed, or at shutdown. `out` (may be
+/// NULL: the timer then runs until it ends by itself or the runtime shuts
+/// down) receives a handle the caller owns (rt_timer_free).
+///
+/// Errors: RT_ERR_NULL (`rt`, `cb`), RT_ERR_SHUTDOWN (then `arg` stays
+/// the caller's).
+///
+/// # Safety
+/// `rt` NULL or live; `cb`/`drop_arg` callable from any thread; `out` NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_timer_start(
+    rt: *mut rt_runtime,
+    delay_ms: u64,
+    repeat_ms: u64,
+    cb: rt_timer_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_timer,
+) -> rt_status {
+    error::status("rt_timer_start", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        start(
+            &rt.shared,
+            Target::Direct,
+            delay_ms,
+            repeat_ms,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
+    })
+}
+
+/// As rt_timer_start, but `cb` runs on the serial queue `q`: one at a
+/// time and in order with everything else bound to `q`. The timer keeps
+/// its own reference to `q`.
+///
+/// Errors: RT_ERR_NULL (`q`, `cb`), RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// As rt_timer_start, with `q` NULL or a live queue reference.
+#[no_mangle]
+pub unsafe extern "C" fn rt_timer_start_on(
+    q: *mut rt_queue,
+    delay_ms: u64,
+    repeat_ms: u64,
+    cb: rt_timer_fn,
+    arg: *mut c_void,
+    drop_arg: rt_drop_fn,
+    out: *mut *mut rt_timer,
+) -> rt_status {
+    error::status("rt_timer_start_on", || {
+        // SAFETY: NULL or live per the contract.
+        let q = unsafe { clone_queue(q) }?;
+        let shared = q.rt.clone();
+        start(
+            &shared,
+            Target::Queue(q),
+            delay_ms,
+            repeat_ms,
+            cb,
+            arg,
+            drop_arg,
+            out,
+        )
+    })
+}
+
+/// Stops the timer. Synchronous: once this returns, `cb` is not running
+/// (unless this is called from inside `cb` itself, which then finishes
+/// normally) and will never run again, and `drop_arg` has run or runs
+/// when that `cb` returns. Idempotent; stopping a fired one-shot is RT_OK.
+/// Must not be called from another timer's or watch's callback while that
+/// one is waited on by this one's callback (a lock cycle).
+///
+/// Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (the timer was already stopped by
+/// the shutdown).
+///
+/// # Safety
+/// `t` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn rt_timer_stop(t: *mut rt_timer) -> rt_status {
+    error::status("rt_timer_stop", || {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { non_null(t, "t") }?;
+        t.slot.stop();
+        t.abort.abort();
+        t.rt.check_open()
+    })
+}
+
+/// Stops the timer (as rt_timer_stop) and frees the handle. NULL is
+/// ignored.
+///
+/// # Safety
+/// `t` NULL or live; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_timer_free(t: *mut rt_timer) {
+    if t.is_null() {
+        return;
+    }
+    // SAFETY: owned pointer from Box::into_raw per the contract.
+    let t = unsafe { Box::from_raw(t) };
+    error::quiet("rt_timer_free", move || {
+        t.slot.stop();
+        t.abort.abort();
+    });
+}
+
+/// Creates a sleep that completes `delay_ms` from now (a value too large to
+/// represent never completes), to be polled with rt_sleep_poll from a C
+/// future or a foreign loop. The caller owns it (rt_sleep_free).
+///
+/// Errors: RT_ERR_NULL (`rt`, `out`), RT_ERR_SHUTDOWN.
+///
+/// # Safety
+/// `rt` NULL or live; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn rt_sleep_new(
+    rt: *mut rt_runtime,
+    delay_ms: u64,
+    out: *mut *mut rt_sleep,
+) -> rt_status {
+    error::status("rt_sleep_new", || {
+        // SAFETY: NULL or live per the contract.
+        let rt = unsafe { non_null(rt, "rt") }?;
+        if out.is_null() {
+            return Err(Error::null("out"));
+        }
+        rt.shared.check_open()?;
+        let s = {
+            let _enter = rt.shared.handle.enter();
+            Box::pin(sleep(Duration::from_millis(delay_ms)))
+        };
+        let b = Box::into_raw(Box::new(rt_sleep {
+            sleep: s,
+            rt: rt.shared.clone(),
+        }));
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(b) };
+        Ok(())
+    })
+}
+
+/// Polls the sleep: RT_READY once its deadline passed, else RT_PENDING
+/// after arranging for `w` to be woken then (by the runtime's timer
+/// driver, on a runtime thread). Never blocks.
+///
+/// On NULL `s`/`w`, or after the runtime shut down, it returns RT_READY
+/// (so a poll loop never hangs) with the reason in rt_last_error().
+///
+/// # Safety
+/// `s` NULL or live; `w` NULL or a live waker.
+#[no_mangle]
+pub unsafe extern "C" fn rt_sleep_poll(s: *mut rt_sleep, w: *const rt_waker) -> rt_poll {
+    error::value("rt_sleep_poll", rt_poll::RT_READY, || {
+        if s.is_null() {
+            return Err(Error::null("s"));
+        }
+        // SAFETY: non-NULL and live per the contract; we have exclusive use
+        // for this call.
+        let s = unsafe { &mut *s };
+        // SAFETY: NULL or live per the contract.
+        let w = unsafe { rt_waker::borrow(w) }?;
+        s.rt.check_open()?;
+        let mut cx = Context::from_waker(w);
+        Ok(match s.sleep.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(()) => rt_poll::RT_READY,
+            std::task::Poll::Pending => rt_poll::RT_PENDING,
+        })
+    })
+}
+
+/// Frees the sleep (cancelling its timer). NULL is ignored.
+///
+/// # Safety
+/// `s` NULL or live; invalid afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn rt_sleep_free(s: *mut rt_sleep) {
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: owned pointer from Box::into_raw per the contract.
+    let s = unsafe { Box::from_raw(s) };
+    error::quiet("rt_sleep_free", move || drop(s));
+}

@@ -1,0 +1,343 @@
+"""runtime: an async runtime written in Rust, for Python.
+
+Submit Python callables to a work-stealing scheduler (``Runtime.spawn``) or
+its blocking pool (``Runtime.spawn_blocking``), set timers
+(``call_later``/``call_at``/``call_every``), watch file descriptors
+(``add_reader``/``add_writer``), and wait for the results from plain threads
+(``Task.result()``) or from any asyncio event loop (``await task``).
+``Executor`` is a ``concurrent.futures`` executor running on a runtime, and
+can serve as an asyncio loop's default executor.
+
+The native part lives in ``runtime._runtime``; this module adds the
+pure-Python pieces: the ``Executor``, the shared default runtime, and the
+interpreter-exit and fork hooks.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import concurrent.futures.thread
+import functools
+import itertools
+import logging
+import os
+import threading
+import weakref
+
+from . import _runtime
+from ._runtime import Completion, FdWatch, Task, TimerHandle, __version__
+
+__all__ = [
+    "Runtime",
+    "Task",
+    "Completion",
+    "TimerHandle",
+    "FdWatch",
+    "Executor",
+    "default_runtime",
+    "CancelledError",
+    "TimeoutError",
+    "InvalidStateError",
+    "BrokenExecutor",
+    "__version__",
+]
+
+CancelledError = concurrent.futures.CancelledError
+TimeoutError = concurrent.futures.TimeoutError
+InvalidStateError = concurrent.futures.InvalidStateError
+BrokenExecutor = concurrent.futures.BrokenExecutor
+
+_log = logging.getLogger("runtime")
+
+# Every runtime not yet shut down, so interpreter exit can stop them before
+# finalization (runtime threads must not touch a finalizing interpreter).
+_live_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+# Every Executor not yet shut down: interpreter exit runs their queued work
+# first, as concurrent.futures does for its thread pools.
+_live_executors: "weakref.WeakSet[Executor]" = weakref.WeakSet()
+_exiting = False
+
+
+class Runtime(_runtime.Runtime):
+    """An async runtime: worker threads, a blocking pool, timers and an I/O
+    reactor, shared by every task, timer and fd watcher created from it.
+
+    ``Runtime(workers=None, max_blocking=None, flavor="multi_thread")``;
+    ``flavor="current_thread"`` runs the scheduler on one driver thread.
+    Use it as a context manager, or call ``shutdown()``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, workers=None, max_blocking=None, flavor="multi_thread"):
+        if _exiting:
+            raise RuntimeError("cannot create a Runtime after interpreter shutdown")
+        _live_runtimes.add(self)
+
+
+_default_lock = threading.Lock()
+_default: "Runtime | None" = None
+
+
+def default_runtime() -> Runtime:
+    """The process-wide runtime, created on first use (multi-thread, one
+    worker per CPU). Executors without ``runtime=`` run on it."""
+    global _default
+    rt = _default
+    if rt is not None and not rt.closed:
+        return rt
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = Runtime()
+        return _default
+
+
+def _after_fork_in_child() -> None:
+    # The parent's runtimes have no threads here; forget them (their methods
+    # raise a clear RuntimeError) and let the default runtime be recreated.
+    global _default, _default_lock
+    _default = None
+    _default_lock = threading.Lock()
+    _live_runtimes.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _python_exit() -> None:
+    global _exiting
+    _exiting = True
+    for ex in list(_live_executors):
+        try:
+            ex.shutdown(wait=True)
+        except Exception:  # pragma: no cover - best effort at exit
+            _log.exception("error shutting down %r at exit", ex)
+    for rt in list(_live_runtimes):
+        try:
+            rt.shutdown(wait=True)
+        except Exception:  # pragma: no cover - best effort at exit
+            _log.exception("error shutting down %r at exit", rt)
+
+
+if hasattr(threading, "_register_atexit"):
+    # Runs before non-daemon threads are joined, like concurrent.futures.
+    threading._register_atexit(_python_exit)
+else:  # pragma: no cover - Python < 3.9
+    import atexit
+
+    atexit.register(_python_exit)
+
+
+class _WorkItem:
+    __slots__ = ("future", "fn", "args", "kwargs")
+
+    def __init__(self, future, fn, args, kwargs):
+        self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+
+    def run(self):
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as exc:
+            self.future.set_exception(exc)
+            # Break the frame <-> exception reference cycle.
+            self = None
+        else:
+            self.future.set_result(result)
+
+
+class Executor(concurrent.futures.ThreadPoolExecutor):
+    """A ``concurrent.futures`` executor whose work runs on a runtime's
+    blocking pool.
+
+    Same signature and contract as ``ThreadPoolExecutor``: ``submit``
+    returns a real ``concurrent.futures.Future``; at most ``max_workers``
+    work items run at once; ``initializer(*initargs)`` runs once on each
+    runtime thread before its first work item, and if it raises the executor
+    is broken (``BrokenThreadPool``). It subclasses ``ThreadPoolExecutor``
+    only so that ``loop.set_default_executor`` accepts it: no
+    ``ThreadPoolExecutor`` thread is ever started. ``runtime=None`` uses
+    ``default_runtime()``; the runtime is not shut down with the executor.
+    ``thread_name_prefix`` is accepted for compatibility (runtime threads
+    keep their own names).
+    """
+
+    _counter = itertools.count().__next__
+
+    def __init__(
+        self,
+        max_workers=None,
+        thread_name_prefix="",
+        initializer=None,
+        initargs=(),
+        *,
+        runtime=None,
+    ):
+        if max_workers is None:
+            cpus = getattr(os, "process_cpu_count", os.cpu_count)()
+            max_workers = min(32, (cpus or 1) + 4)
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        if runtime is not None and not isinstance(runtime, _runtime.Runtime):
+            raise TypeError("runtime must be a runtime.Runtime or None")
+        self._max_workers = max_workers
+        self._thread_name_prefix = thread_name_prefix or (
+            "Executor-%d" % self._counter()
+        )
+        self._initializer = initializer
+        self._initargs = initargs
+        self._runtime = runtime
+        self._work_queue = collections.deque()
+        self._lock = threading.Lock()
+        self._shutdown_lock = self._lock
+        self._idle = threading.Condition(self._lock)
+        self._workers = 0
+        self._shutdown = False
+        self._broken = False
+        self._local = threading.local()
+        # ThreadPoolExecutor attributes some code inspects; no threads.
+        self._threads = set()
+        self._idle_semaphore = threading.Semaphore(0)
+        _live_executors.add(self)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime the work runs on."""
+        return self._runtime if self._runtime is not None else default_runtime()
+
+    def submit(self, fn, /, *args, **kwargs):
+        """Schedules ``fn(*args, **kwargs)``; returns a ``Future``."""
+        with self._lock:
+            if self._broken:
+                raise concurrent.futures.thread.BrokenThreadPool(self._broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if _exiting:
+                raise RuntimeError(
+                    "cannot schedule new futures after interpreter shutdown"
+                )
+            future = concurrent.futures.Future()
+            item = _WorkItem(future, fn, args, kwargs)
+            # A new worker takes the item that started it directly, as an
+            # idle ThreadPoolExecutor thread would; others wait in the queue.
+            start = self._workers < self._max_workers
+            if start:
+                self._workers += 1
+            else:
+                self._work_queue.append(item)
+        if start:
+            try:
+                task = self.runtime.spawn_blocking(self._worker, item)
+            except BaseException:
+                with self._lock:
+                    self._workers -= 1
+                    self._idle.notify_all()
+                raise
+            task.add_done_callback(functools.partial(self._worker_done, item))
+        return future
+
+    submit.__doc__ = concurrent.futures.Executor.submit.__doc__
+
+    def _worker(self, item):
+        if self._initializer is not None and not getattr(
+            self._local, "initialized", False
+        ):
+            try:
+                self._initializer(*self._initargs)
+            except BaseException:
+                # Same logger and level as ThreadPoolExecutor.
+                logging.getLogger("concurrent.futures").critical(
+                    "Exception in initializer:", exc_info=True
+                )
+                self._initializer_failed(item)
+                with self._lock:
+                    self._workers -= 1
+                    self._idle.notify_all()
+                return
+            self._local.initialized = True
+        while True:
+            item.run()
+            # Release fn, args and result as soon as the item is done.
+            del item
+            with self._lock:
+                if self._broken or not self._work_queue:
+                    self._workers -= 1
+                    self._idle.notify_all()
+                    return
+                item = self._work_queue.popleft()
+
+    def _worker_done(self, item, task):
+        if not task.cancelled():
+            return
+        # The runtime cancelled this worker before it started (runtime
+        # shutdown): its first item never ran. Hand the queue to a new
+        # worker, or cancel it all if the runtime takes no more work.
+        item.future.cancel()
+        with self._lock:
+            self._workers -= 1
+            self._idle.notify_all()
+            if not self._work_queue or self._workers > 0:
+                return
+            nxt = self._work_queue.popleft()
+            self._workers += 1
+        try:
+            t = self.runtime.spawn_blocking(self._worker, nxt)
+        except BaseException:
+            with self._lock:
+                self._workers -= 1
+                lost = [nxt, *self._work_queue]
+                self._work_queue.clear()
+                self._idle.notify_all()
+            for it in lost:
+                it.future.cancel()
+            return
+        t.add_done_callback(functools.partial(self._worker_done, nxt))
+
+    def _initializer_failed(self, first=None):
+        with self._lock:
+            self._broken = (
+                "A thread initializer failed, the thread pool is not usable anymore"
+            )
+            items = [first] if first is not None else []
+            items.extend(self._work_queue)
+            self._work_queue.clear()
+        for item in items:
+            if item.future.set_running_or_notify_cancel():
+                item.future.set_exception(
+                    concurrent.futures.thread.BrokenThreadPool(self._broken)
+                )
+
+    def _adjust_thread_count(self):  # pragma: no cover - no threads of our own
+        pass
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        """Stops accepting work; with ``cancel_futures`` cancels queued
+        items; with ``wait`` blocks until running and queued items finish."""
+        with self._lock:
+            self._shutdown = True
+            cancelled = []
+            if cancel_futures:
+                cancelled = list(self._work_queue)
+                self._work_queue.clear()
+        for item in cancelled:
+            item.future.cancel()
+        if wait:
+            with self._lock:
+                while self._workers:
+                    self._idle.wait()
+
+    shutdown.__doc__ = concurrent.futures.Executor.shutdown.__doc__
+
+    def __repr__(self):
+        return "<runtime.Executor max_workers=%d%s>" % (
+            self._max_workers,
+            " shutdown" if self._shutdown else "",
+        )

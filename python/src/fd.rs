@@ -1,0 +1,366 @@
+//! File-descriptor watchers: `add_reader` / `add_writer` /
+//! `remove_reader` / `remove_writer` and `wait_readable` / `wait_writable`.
+//!
+//! # Design
+//! asyncio semantics: at most one reader and one writer callback per fd and
+//! runtime (adding one replaces the previous), level-triggered (the
+//! callback runs again while the fd stays ready), removal returns whether a
+//! watcher was registered.
+//!
+//! Each watcher is one runtime task owning an
+//! [`AsyncFd`](runtime_core::io::AsyncFd) registered for one direction on a
+//! **duplicate** of the user's fd (`F_DUPFD_CLOEXEC`). The duplicate makes
+//! every registration independent: a reader and a writer on the same fd, or
+//! a watcher re-added right after removal while the old task is still being
+//! dropped, never collide in the reactor, and the old registration is
+//! closed with its task. (Consequence: a socket closed by the user while
+//! still watched stays open until its watcher is removed, as it must for
+//! the reactor to be told about it.)
+//!
+//! The reactor is edge-triggered; level-triggered behaviour is rebuilt on
+//! top: after each callback the task polls the fd with `poll(2)` (zero
+//! timeout). If it is still ready, the task yields and calls again;
+//! otherwise it clears the readiness it consumed (`clear_ready`, which keeps
+//! any newer edge) and waits for the next one.
+//!
+//! [`FdTable`] maps `(fd, direction)` to the live watcher's state; its
+//! `cancelled` flag is checked under the GIL right before every call, so no
+//! callback starts after `remove_*` / `FdWatch.cancel()` returned.
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use runtime_core::io::{AsyncFd, Interest};
+use runtime_core::runtime::Handle;
+use runtime_core::task::AbortHandle;
+
+use crate::cell::Outcome;
+use crate::delivery;
+use crate::errors;
+use crate::timer::{AbortOnDone, Callback};
+
+/// Which readiness a watcher waits for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    fn interest(self) -> Interest {
+        match self {
+            Direction::Read => Interest::READABLE,
+            Direction::Write => Interest::WRITABLE,
+        }
+    }
+
+    fn poll_events(self) -> libc::c_short {
+        match self {
+            Direction::Read => libc::POLLIN,
+            Direction::Write => libc::POLLOUT,
+        }
+    }
+}
+
+/// State shared by an [`FdWatch`], its task and the [`FdTable`].
+struct WatchState {
+    fd: RawFd,
+    dir: Direction,
+    cancelled: AtomicBool,
+    abort: OnceLock<AbortHandle>,
+}
+
+impl WatchState {
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        if let Some(a) = self.abort.get() {
+            a.abort();
+        }
+    }
+}
+
+/// The runtime's table of live fd watchers.
+#[derive(Default)]
+pub(crate) struct FdTable {
+    watches: Mutex<HashMap<(RawFd, Direction), Arc<WatchState>>>,
+}
+
+impl FdTable {
+    /// Cancels every watcher (runtime shutdown).
+    pub(crate) fn clear(&self, _py: Python<'_>) {
+        let all: Vec<_> = self.watches.lock().drain().map(|(_, w)| w).collect();
+        for w in all {
+            w.cancel();
+        }
+    }
+
+    fn insert(&self, w: Arc<WatchState>) {
+        let old = self.watches.lock().insert((w.fd, w.dir), w);
+        if let Some(old) = old {
+            old.cancel();
+        }
+    }
+
+    fn remove(&self, fd: RawFd, dir: Direction) -> bool {
+        let old = self.watches.lock().remove(&(fd, dir));
+        match old {
+            Some(w) => {
+                w.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `w` if it is still the registered watcher of its fd.
+    fn remove_if_current(&self, w: &Arc<WatchState>) {
+        let mut map = self.watches.lock();
+        if map
+            .get(&(w.fd, w.dir))
+            .is_some_and(|cur| Arc::ptr_eq(cur, w))
+        {
+            map.remove(&(w.fd, w.dir));
+        }
+    }
+}
+
+/// A reader or writer callback registered on a file descriptor.
+#[pyclass(frozen, weakref, module = "runtime")]
+pub(crate) struct FdWatch {
+    state: Arc<WatchState>,
+    table: Arc<FdTable>,
+}
+
+#[pymethods]
+impl FdWatch {
+    /// Stops the watcher (like `remove_reader`/`remove_writer` for this
+    /// one); no callback starts after this returns.
+    fn cancel(&self) {
+        self.table.remove_if_current(&self.state);
+        self.state.cancel();
+    }
+
+    /// True once cancelled or replaced.
+    fn cancelled(&self) -> bool {
+        self.state.cancelled.load(Ordering::Acquire)
+    }
+
+    /// The watched file descriptor.
+    fn fileno(&self) -> RawFd {
+        self.state.fd
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<runtime.FdWatch fd={} {}{}>",
+            self.state.fd,
+            match self.state.dir {
+                Direction::Read => "reader",
+                Direction::Write => "writer",
+            },
+            if self.cancelled() { " cancelled" } else { "" }
+        )
+    }
+}
+
+/// asyncio's `_fileobj_to_fd`: an int, or an object with `fileno()`.
+pub(crate) fn fileobj_to_fd(obj: &Bound<'_, PyAny>) -> PyResult<RawFd> {
+    let fd: i64 = match obj.extract::<i64>() {
+        Ok(fd) => fd,
+        Err(_) => match obj.getattr("fileno") {
+            Ok(f) => f.call0()?.extract::<i64>().map_err(|_| {
+                PyValueError::new_err(format!("Invalid file object: {}", repr(obj)))
+            })?,
+            Err(_) => {
+                return Err(PyValueError::new_err(format!(
+                    "Invalid file object: {}",
+                    repr(obj)
+                )))
+            }
+        },
+    };
+    if fd < 0 {
+        return Err(PyValueError::new_err(format!(
+            "Invalid file descriptor: {fd}"
+        )));
+    }
+    RawFd::try_from(fd).map_err(|_| PyValueError::new_err(format!("Invalid file descriptor: {fd}")))
+}
+
+fn repr(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "<object>".into())
+}
+
+/// A close-on-exec duplicate of `fd`; `OSError` (EBADF) for a closed fd.
+fn dup(fd: RawFd) -> PyResult<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC only reads `fd` and returns a new descriptor
+    // (or -1); it never touches memory.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if new < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: `new` was just returned by fcntl, so it is an open descriptor
+    // that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Registers a duplicate of `fd` with the runtime's reactor for `dir`.
+fn register(rt: &Handle, fd: RawFd, dir: Direction) -> PyResult<AsyncFd<OwnedFd>> {
+    let owned = dup(fd)?;
+    let _enter = rt.enter();
+    Ok(AsyncFd::with_interest(owned, dir.interest())?)
+}
+
+/// Whether `fd` is ready for `dir` right now (`poll(2)`, zero timeout);
+/// errors and hang-ups count as ready, as for `select`.
+fn still_ready(fd: RawFd, dir: Direction) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: dir.poll_events(),
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd and the count passed is 1.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents != 0
+}
+
+/// `rt.add_reader` / `rt.add_writer`.
+#[allow(clippy::too_many_arguments)] // the Python method's arguments, passed through
+pub(crate) fn add_watch(
+    py: Python<'_>,
+    rt: &Handle,
+    table: &Arc<FdTable>,
+    handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    fileobj: &Bound<'_, PyAny>,
+    write: bool,
+    func: Bound<'_, PyAny>,
+    args: Bound<'_, PyTuple>,
+) -> PyResult<Py<FdWatch>> {
+    crate::rt::check_callable(&func)?;
+    let dir = if write {
+        Direction::Write
+    } else {
+        Direction::Read
+    };
+    let fd = fileobj_to_fd(fileobj)?;
+    let afd = register(rt, fd, dir)?;
+    let state = Arc::new(WatchState {
+        fd,
+        dir,
+        cancelled: AtomicBool::new(false),
+        abort: OnceLock::new(),
+    });
+    let watch = Py::new(
+        py,
+        FdWatch {
+            state: state.clone(),
+            table: table.clone(),
+        },
+    )?;
+    let cb = Callback {
+        func: func.unbind(),
+        args: args.unbind(),
+        handler,
+        handle: watch.clone_ref(py).into_any(),
+        what: if write {
+            "Exception in writer callback"
+        } else {
+            "Exception in reader callback"
+        },
+    };
+    let st = state.clone();
+    let join = rt.spawn(async move {
+        loop {
+            let mut guard = match afd.ready(dir.interest()).await {
+                Ok(g) => g,
+                Err(e) => {
+                    report_io_error(&cb, e);
+                    return;
+                }
+            };
+            if !cb.fire(&st.cancelled) {
+                return;
+            }
+            if still_ready(afd.as_raw_fd(), dir) {
+                // Level-triggered: call again, after letting others run.
+                runtime_core::task::yield_now().await;
+            } else {
+                guard.clear_ready();
+            }
+        }
+    });
+    let _ = state.abort.set(join.abort_handle());
+    table.insert(state);
+    Ok(watch)
+}
+
+fn report_io_error(cb: &Callback, e: std::io::Error) {
+    if !crate::cell::is_python_alive() {
+        return;
+    }
+    crate::gil::with_gil(|py| {
+        let handler = cb.handler.lock().as_ref().map(|h| h.clone_ref(py));
+        errors::report_callback_error(
+            py,
+            handler.as_ref(),
+            "fd watcher stopped by an I/O error",
+            cb.handle.bind(py),
+            e.into(),
+        );
+    });
+}
+
+/// `rt.remove_reader` / `rt.remove_writer`.
+pub(crate) fn remove_watch(
+    table: &FdTable,
+    fileobj: &Bound<'_, PyAny>,
+    write: bool,
+) -> PyResult<bool> {
+    let fd = fileobj_to_fd(fileobj)?;
+    let dir = if write {
+        Direction::Write
+    } else {
+        Direction::Read
+    };
+    Ok(table.remove(fd, dir))
+}
+
+/// `await rt.wait_readable(fd)` / `await rt.wait_writable(fd)`: an asyncio
+/// future on the running loop, completed (with None) once the fd is ready.
+pub(crate) fn wait_future<'py>(
+    py: Python<'py>,
+    rt: &Handle,
+    fileobj: &Bound<'py, PyAny>,
+    write: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dir = if write {
+        Direction::Write
+    } else {
+        Direction::Read
+    };
+    let fd = fileobj_to_fd(fileobj)?;
+    let afd = register(rt, fd, dir)?;
+    let (d, fut) = delivery::loop_future(py)?;
+    let target = fut.clone().unbind();
+    let none = py.None();
+    let join = rt.spawn(async move {
+        let outcome = match afd.ready(dir.interest()).await {
+            Ok(_) => Outcome::Value(none),
+            Err(e) => Outcome::Error(e.into()),
+        };
+        drop(afd);
+        d.push(target, outcome);
+    });
+    delivery::on_future_done(
+        &fut,
+        Bound::new(py, AbortOnDone(join.abort_handle()))?.into_any(),
+    )?;
+    Ok(fut)
+}

@@ -1,0 +1,35 @@
+//! `runtime._runtime`: the native half of the `runtime` Python package.
+//!
+//! It binds `runtime-core` directly. Python callables run on runtime
+//! threads with the GIL taken only around the call; every wait in Rust
+//! (blocking `result()`, shutdown) releases the GIL. Outcomes reach asyncio
+//! loops through one batched delivery queue per loop (see [`delivery`]).
+//!
+//! Module map: [`cell`] (the completion state machine), [`task`]
+//! (`Task`), [`completion`] (`Completion`), [`rt`] (`Runtime`),
+//! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
+//! (asyncio batching), [`errors`] (exception types, callback errors).
+use pyo3::prelude::*;
+
+mod cell;
+mod completion;
+mod delivery;
+mod errors;
+mod fd;
+mod gil;
+mod rt;
+mod task;
+mod timer;
+
+/// The extension module.
+#[pymodule]
+fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<rt::PyRuntime>()?;
+    m.add_class::<task::Task>()?;
+    m.add_class::<completion::Completion>()?;
+    m.add_class::<timer::TimerHandle>()?;
+    m.add_class::<fd::FdWatch>()?;
+    m.add_function(pyo3::wrap_pyfunction!(delivery::_delivery_stats, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

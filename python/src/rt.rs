@@ -1,0 +1,569 @@
+//! `runtime.Runtime`: owns a `runtime_core` runtime and submits Python work
+//! to it.
+//!
+//! # Design
+//! - `state` holds the core runtime until `shutdown()`; every method takes
+//!   a [`Handle`] clone out of it (raising `RuntimeError` once it is shut
+//!   down) and never holds the lock while Rust waits or Python runs.
+//! - The `current_thread` flavor gets one driver thread that runs the
+//!   scheduler (`block_on` of a stop signal); `multi_thread` drives itself.
+//! - The process id is recorded at creation: in a forked child the
+//!   runtime's threads do not exist, so every use raises `RuntimeError`
+//!   and dropping it leaks it instead of joining threads that will never
+//!   answer.
+//! - Shutdown and drop release the GIL while they wait: runtime threads
+//!   may need it to finish a Python call or to cancel a task.
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::task::AtomicWaker;
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use runtime_core::runtime::{Builder, Handle, Runtime as CoreRuntime};
+
+use crate::cell::CancelOnDrop;
+use crate::fd::{self, FdWatch};
+use crate::task::{Job, Task};
+use crate::timer::{self, TimerHandle};
+
+/// Wakes the current-thread driver when the runtime shuts down.
+#[derive(Default)]
+struct StopSignal {
+    stopped: AtomicBool,
+    waker: AtomicWaker,
+}
+
+struct Stopped(Arc<StopSignal>);
+
+impl Future for Stopped {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.waker.register(cx.waker());
+        if self.0.stopped.load(Ordering::Acquire) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+struct Driver {
+    stop: Arc<StopSignal>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+struct Live {
+    rt: Arc<CoreRuntime>,
+    driver: Option<Driver>,
+}
+
+impl Live {
+    /// Stops the driver thread and shuts the runtime down, waiting up to
+    /// `timeout` for running blocking work (GIL must be released).
+    fn shutdown(self, timeout: Duration) {
+        if let Some(d) = self.driver {
+            d.stop.stopped.store(true, Ordering::Release);
+            d.stop.waker.wake();
+            let _ = d.thread.join();
+        }
+        match Arc::try_unwrap(self.rt) {
+            Ok(rt) => rt.shutdown_timeout(timeout),
+            Err(_) => unreachable!("only the driver thread shares the runtime"),
+        }
+    }
+}
+
+/// An async runtime: worker threads, a blocking pool, timers and an I/O
+/// reactor, shared by every task, timer and fd watcher created from it.
+#[pyclass(frozen, weakref, subclass, module = "runtime", name = "Runtime")]
+pub(crate) struct PyRuntime {
+    state: Mutex<Option<Live>>,
+    pid: u32,
+    flavor: &'static str,
+    exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    fds: Arc<crate::fd::FdTable>,
+}
+
+impl PyRuntime {
+    /// A handle to the live runtime, or `RuntimeError`.
+    pub(crate) fn handle(&self) -> PyResult<Handle> {
+        self.check_pid()?;
+        match &*self.state.lock() {
+            Some(live) => Ok(live.rt.handle().clone()),
+            None => Err(PyRuntimeError::new_err("the runtime is shut down")),
+        }
+    }
+
+    fn check_pid(&self) -> PyResult<()> {
+        if std::process::id() != self.pid {
+            return Err(PyRuntimeError::new_err(
+                "this Runtime was created in another process: its threads do not exist after \
+                 fork(); create a new Runtime in the child",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn handler(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.exception_handler
+            .lock()
+            .as_ref()
+            .map(|h| h.clone_ref(py))
+    }
+
+    fn submit(
+        &self,
+        py: Python<'_>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+        blocking: bool,
+    ) -> PyResult<Py<Task>> {
+        check_callable(&func)?;
+        let handle = self.handle()?;
+        let task = Task::new(blocking);
+        let guard = CancelOnDrop(task.cell.clone());
+        let job = Job {
+            func: func.unbind(),
+            args: args.unbind(),
+            kwargs: kwargs.map(Bound::unbind),
+        };
+        let abort = if blocking {
+            handle.spawn_blocking(move || job.run(guard)).abort_handle()
+        } else {
+            handle.spawn(async move { job.run(guard) }).abort_handle()
+        };
+        let _ = task.abort.set(abort);
+        Py::new(py, task)
+    }
+}
+
+#[pymethods]
+impl PyRuntime {
+    #[new]
+    #[pyo3(signature = (workers=None, max_blocking=None, flavor="multi_thread"))]
+    fn new(
+        py: Python<'_>,
+        workers: Option<usize>,
+        max_blocking: Option<usize>,
+        flavor: &str,
+    ) -> PyResult<PyRuntime> {
+        let (mut builder, flavor) = match flavor {
+            "multi_thread" => (Builder::new_multi_thread(), "multi_thread"),
+            "current_thread" => (Builder::new_current_thread(), "current_thread"),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "flavor must be 'multi_thread' or 'current_thread', not {other:?}"
+                )))
+            }
+        };
+        if let Some(w) = workers {
+            if w == 0 {
+                return Err(PyValueError::new_err("workers must be greater than 0"));
+            }
+            if flavor == "current_thread" && w != 1 {
+                return Err(PyValueError::new_err(
+                    "a current_thread runtime has exactly one worker",
+                ));
+            }
+            if flavor == "multi_thread" {
+                builder.worker_threads(w);
+            }
+        }
+        if let Some(b) = max_blocking {
+            if b == 0 {
+                return Err(PyValueError::new_err("max_blocking must be greater than 0"));
+            }
+            builder.max_blocking_threads(b);
+        }
+        builder.thread_name("runtime-worker");
+        let rt = Arc::new(py.allow_threads(|| builder.build())?);
+        let driver = if flavor == "current_thread" {
+            let stop = Arc::new(StopSignal::default());
+            let (rt2, stop2) = (rt.clone(), stop.clone());
+            let thread = std::thread::Builder::new()
+                .name("runtime-driver".into())
+                .spawn(move || rt2.block_on(Stopped(stop2)))?;
+            Some(Driver { stop, thread })
+        } else {
+            None
+        };
+        Ok(PyRuntime {
+            state: Mutex::new(Some(Live { rt, driver })),
+            pid: std::process::id(),
+            flavor,
+            exception_handler: Arc::new(Mutex::new(None)),
+            fds: Arc::new(crate::fd::FdTable::default()),
+        })
+    }
+
+    /// Runs `fn(*args, **kwargs)` on a runtime worker thread; returns its
+    /// [`Task`]. For short, non-blocking callables.
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn spawn(
+        &self,
+        py: Python<'_>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Py<Task>> {
+        self.submit(py, func, args, kwargs, false)
+    }
+
+    /// Runs `fn(*args, **kwargs)` on the runtime's blocking pool; for
+    /// callables that block (I/O, sleeps, long computations).
+    #[pyo3(signature = (func, /, *args, **kwargs))]
+    fn spawn_blocking(
+        &self,
+        py: Python<'_>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        kwargs: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Py<Task>> {
+        self.submit(py, func, args, kwargs, true)
+    }
+
+    /// Shuts the runtime down: queued tasks are cancelled, timers and fd
+    /// watchers stop. With `wait`, blocks (GIL released) until running
+    /// blocking work finishes, at most `timeout` seconds; Ctrl-C interrupts
+    /// the wait (the shutdown then completes in the background). Idempotent.
+    #[pyo3(signature = (wait=true, timeout=None))]
+    fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
+        let live = self.state.lock().take();
+        let Some(live) = live else { return Ok(()) };
+        if std::process::id() != self.pid {
+            std::mem::forget(live);
+            return Ok(());
+        }
+        let timeout = match (wait, timeout) {
+            (false, _) => Duration::ZERO,
+            (true, None) => Duration::from_secs(86_400 * 365),
+            (true, Some(t)) if t.is_nan() => {
+                return Err(PyValueError::new_err("timeout must not be NaN"))
+            }
+            (true, Some(t)) => {
+                Duration::try_from_secs_f64(t.max(0.0)).unwrap_or(Duration::from_secs(86_400 * 365))
+            }
+        };
+        if on_runtime_thread() {
+            // Shutting a runtime down from one of its own threads would wait
+            // for that very thread: hand the work to a fresh thread.
+            if wait {
+                self.state.lock().get_or_insert(live);
+                return Err(PyRuntimeError::new_err(
+                    "shutdown(wait=True) called from one of the runtime's own threads; \
+                     use shutdown(wait=False)",
+                ));
+            }
+            self.fds.clear(py);
+            std::thread::spawn(move || live.shutdown(Duration::ZERO));
+            return Ok(());
+        }
+        self.fds.clear(py);
+        // The shutdown runs on a helper thread; this thread waits for it in
+        // slices (GIL released) so Ctrl-C can interrupt a long wait. An
+        // interrupted shutdown still completes in the background.
+        let (tx, mut rx) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("runtime-shutdown".into())
+            .spawn(move || {
+                live.shutdown(timeout);
+                let _ = tx.send(());
+            })?;
+        loop {
+            let rx = &mut rx; // `&mut Receiver` is Send; `&Receiver` is not
+            let done = py.allow_threads(move || match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            });
+            if done {
+                return Ok(());
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// True once `shutdown()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.state.lock().is_none()
+    }
+
+    /// `"multi_thread"` or `"current_thread"`.
+    #[getter]
+    fn flavor(&self) -> &'static str {
+        self.flavor
+    }
+
+    /// Scheduler counters: workers, tasks, queue depths, blocking threads.
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let m = self.handle()?.metrics();
+        let d = PyDict::new(py);
+        let workers = m.num_workers();
+        d.set_item("num_workers", workers)?;
+        d.set_item("spawned_tasks_count", m.spawned_tasks_count())?;
+        d.set_item("num_alive_tasks", m.num_alive_tasks())?;
+        d.set_item("remote_schedule_count", m.remote_schedule_count())?;
+        d.set_item("injection_queue_depth", m.injection_queue_depth())?;
+        d.set_item("total_polls", m.total_polls())?;
+        d.set_item("total_steals", m.total_steals())?;
+        d.set_item("total_parks", m.total_parks())?;
+        d.set_item("num_blocking_threads", m.num_blocking_threads())?;
+        d.set_item("num_idle_blocking_threads", m.num_idle_blocking_threads())?;
+        let per_worker: Vec<usize> = (0..workers)
+            .map(|w| m.worker_local_queue_depth(w))
+            .collect();
+        d.set_item("worker_local_queue_depth", per_worker)?;
+        Ok(d)
+    }
+
+    /// The runtime's monotonic clock in seconds (`time.monotonic()`'s
+    /// clock); `call_at` deadlines are on it.
+    fn time(&self) -> f64 {
+        timer::monotonic_now()
+    }
+
+    /// Calls `fn(*args)` on a runtime thread after `delay` seconds
+    /// (negative: now); returns a cancellable [`TimerHandle`].
+    #[pyo3(signature = (delay, func, /, *args))]
+    fn call_later(
+        &self,
+        py: Python<'_>,
+        delay: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let h = self.handle()?;
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            delay,
+            None,
+            func,
+            args,
+        )
+    }
+
+    /// Calls `fn(*args)` at `when` on the `time()` clock.
+    #[pyo3(signature = (when, func, /, *args))]
+    fn call_at(
+        &self,
+        py: Python<'_>,
+        when: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        let h = self.handle()?;
+        let delay = when - timer::monotonic_now();
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            delay,
+            None,
+            func,
+            args,
+        )
+    }
+
+    /// Calls `fn(*args)` every `interval` seconds (first after one
+    /// interval) until the handle is cancelled; missed ticks are skipped.
+    #[pyo3(signature = (interval, func, /, *args))]
+    fn call_every(
+        &self,
+        py: Python<'_>,
+        interval: f64,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<TimerHandle>> {
+        if interval.is_nan() || interval <= 0.0 {
+            return Err(PyValueError::new_err(
+                "interval must be a positive number of seconds",
+            ));
+        }
+        let h = self.handle()?;
+        let period = timer::delay_to_duration(interval);
+        timer::schedule(
+            py,
+            &h,
+            self.exception_handler.clone(),
+            interval,
+            Some(period),
+            func,
+            args,
+        )
+    }
+
+    /// `await rt.sleep(seconds, result=None)` from a running asyncio loop:
+    /// sleeps on the runtime's timer wheel, then returns `result`.
+    #[pyo3(signature = (seconds, result=None))]
+    fn sleep<'py>(
+        &self,
+        py: Python<'py>,
+        seconds: f64,
+        result: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        timer::sleep_future(py, &h, seconds, result.unwrap_or_else(|| py.None()))
+    }
+
+    /// Calls `fn(*args)` on a runtime thread whenever `fd` (an int or an
+    /// object with `fileno()`) is readable, until removed; replaces a
+    /// previous reader of `fd`.
+    #[pyo3(signature = (fd, func, /, *args))]
+    fn add_reader(
+        &self,
+        py: Python<'_>,
+        fd: Bound<'_, PyAny>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<FdWatch>> {
+        let h = self.handle()?;
+        fd::add_watch(
+            py,
+            &h,
+            &self.fds,
+            self.exception_handler.clone(),
+            &fd,
+            false,
+            func,
+            args,
+        )
+    }
+
+    /// Like `add_reader`, for writability.
+    #[pyo3(signature = (fd, func, /, *args))]
+    fn add_writer(
+        &self,
+        py: Python<'_>,
+        fd: Bound<'_, PyAny>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<FdWatch>> {
+        let h = self.handle()?;
+        fd::add_watch(
+            py,
+            &h,
+            &self.fds,
+            self.exception_handler.clone(),
+            &fd,
+            true,
+            func,
+            args,
+        )
+    }
+
+    /// Stops watching `fd` for readability; True if it was watched.
+    fn remove_reader(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
+        self.check_pid()?;
+        fd::remove_watch(&self.fds, &fd, false)
+    }
+
+    /// Stops watching `fd` for writability; True if it was watched.
+    fn remove_writer(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
+        self.check_pid()?;
+        fd::remove_watch(&self.fds, &fd, true)
+    }
+
+    /// `await rt.wait_readable(fd)`: completes once `fd` is readable.
+    fn wait_readable<'py>(
+        &self,
+        py: Python<'py>,
+        fd: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        fd::wait_future(py, &h, &fd, false)
+    }
+
+    /// `await rt.wait_writable(fd)`: completes once `fd` is writable.
+    fn wait_writable<'py>(
+        &self,
+        py: Python<'py>,
+        fd: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let h = self.handle()?;
+        fd::wait_future(py, &h, &fd, true)
+    }
+
+    /// Sets the handler called as `handler(context)` for exceptions raised
+    /// by timer and fd callbacks (None restores the default: log them on
+    /// the `runtime` logger).
+    #[pyo3(signature = (handler))]
+    fn set_exception_handler(&self, handler: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        if let Some(h) = &handler {
+            if !h.is_callable() {
+                return Err(PyTypeError::new_err(
+                    "exception handler must be callable or None",
+                ));
+            }
+        }
+        *self.exception_handler.lock() = handler.map(Bound::unbind);
+        Ok(())
+    }
+
+    /// The handler set by `set_exception_handler`, or None.
+    fn get_exception_handler(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.handler(py)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*exc))]
+    fn __exit__(&self, py: Python<'_>, exc: Bound<'_, PyTuple>) -> PyResult<bool> {
+        let _ = exc; // exceptions propagate: never suppressed
+        self.shutdown(py, true, None)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<runtime.Runtime flavor={} {}>",
+            self.flavor,
+            if self.closed() { "closed" } else { "running" }
+        )
+    }
+}
+
+impl Drop for PyRuntime {
+    fn drop(&mut self) {
+        let Some(live) = self.state.get_mut().take() else {
+            return;
+        };
+        if std::process::id() != self.pid || !crate::cell::is_python_alive() {
+            std::mem::forget(live);
+            return;
+        }
+        if on_runtime_thread() {
+            std::thread::spawn(move || live.shutdown(Duration::ZERO));
+            return;
+        }
+        // Do not wait for running blocking work; release the GIL so that
+        // runtime threads cancelling tasks can take it.
+        Python::with_gil(|py| py.allow_threads(|| live.shutdown(Duration::ZERO)));
+    }
+}
+
+/// `TypeError` unless `func` is callable.
+pub(crate) fn check_callable(func: &Bound<'_, PyAny>) -> PyResult<()> {
+    if func.is_callable() {
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!(
+        "'{}' object is not callable",
+        func.get_type().name()?
+    )))
+}
+
+/// True on any thread of some runtime (worker, driver or blocking pool).
+fn on_runtime_thread() -> bool {
+    Handle::try_current().is_ok()
+}

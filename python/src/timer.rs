@@ -1,0 +1,260 @@
+//! Timers: `call_later`, `call_at`, `call_every`, `sleep`, and the clock
+//! they share.
+//!
+//! # Design
+//! Every timer is one runtime task that sleeps on the runtime's timer wheel
+//! (`runtime_core::time::sleep_until`) and then takes the GIL to call the
+//! Python callback on a runtime worker thread. Its [`TimerHandle`] shares a
+//! [`TimerState`] with the task:
+//!
+//! - `cancelled` is set by `TimerHandle.cancel()` (and runtime shutdown);
+//!   the task checks it under the GIL right before each call, so no callback
+//!   starts after `cancel()` returned. `cancel()` also aborts the task, which
+//!   drops the callback and its arguments and frees the wheel entry.
+//! - `when` is the next deadline in `rt.time()` seconds, updated by a
+//!   repeating timer after each tick.
+//!
+//! An exception raised by a callback goes to the runtime's exception handler
+//! (default: the `runtime` logger), as asyncio does for loop callbacks; a
+//! repeating timer keeps running.
+//!
+//! The clock is `CLOCK_MONOTONIC`, the clock of `time.monotonic()` and of
+//! asyncio's default `loop.time()`, so deadlines computed by Python code
+//! line up with the runtime's. Negative or NaN delays mean "now".
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use runtime_core::runtime::Handle;
+use runtime_core::task::AbortHandle;
+use runtime_core::time::{sleep, sleep_until, Instant};
+
+use crate::cell::{is_python_alive, Outcome};
+use crate::delivery;
+use crate::errors;
+
+/// The longest delay a timer accepts; longer ones saturate (about 30 years).
+const MAX_DELAY: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// Seconds on `CLOCK_MONOTONIC`.
+pub(crate) fn monotonic_now() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC is always
+    // supported on the platforms this crate builds for.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Converts a delay in seconds into a duration: negative or NaN delays mean
+/// "now", huge ones saturate.
+pub(crate) fn delay_to_duration(delay: f64) -> Duration {
+    if delay.is_nan() || delay <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::try_from_secs_f64(delay)
+            .unwrap_or(MAX_DELAY)
+            .min(MAX_DELAY)
+    }
+}
+
+/// State shared by a [`TimerHandle`] and its runtime task.
+struct TimerState {
+    cancelled: AtomicBool,
+    when: Mutex<f64>,
+    abort: OnceLock<AbortHandle>,
+    repeating: bool,
+}
+
+impl TimerState {
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        if let Some(a) = self.abort.get() {
+            a.abort();
+        }
+    }
+}
+
+/// A scheduled callback (`call_later`, `call_at`, `call_every`).
+#[pyclass(frozen, weakref, module = "runtime")]
+pub(crate) struct TimerHandle {
+    state: Arc<TimerState>,
+}
+
+#[pymethods]
+impl TimerHandle {
+    /// Cancels the timer: its callback will not start after this returns
+    /// (a call already running finishes). Idempotent.
+    fn cancel(&self) {
+        self.state.cancel();
+    }
+
+    /// True once `cancel()` was called.
+    fn cancelled(&self) -> bool {
+        self.state.cancelled.load(Ordering::Acquire)
+    }
+
+    /// The (next) deadline, in `Runtime.time()` seconds.
+    fn when(&self) -> f64 {
+        *self.state.when.lock()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<runtime.TimerHandle when={:.6}{}{}>",
+            self.when(),
+            if self.state.repeating {
+                " repeating"
+            } else {
+                ""
+            },
+            if self.cancelled() { " cancelled" } else { "" }
+        )
+    }
+}
+
+/// What a timer or fd watcher calls, and where its errors go.
+pub(crate) struct Callback {
+    pub(crate) func: Py<PyAny>,
+    pub(crate) args: Py<PyTuple>,
+    pub(crate) handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    /// The `TimerHandle` / `FdWatch` reported with an error.
+    pub(crate) handle: Py<PyAny>,
+    pub(crate) what: &'static str,
+}
+
+impl Callback {
+    /// Calls the callback unless `cancelled` is set; false when it was.
+    pub(crate) fn fire(&self, cancelled: &AtomicBool) -> bool {
+        if !is_python_alive() {
+            return false;
+        }
+        crate::gil::with_gil(|py| {
+            if cancelled.load(Ordering::Acquire) {
+                return false;
+            }
+            if let Err(e) = self.func.call1(py, self.args.bind(py)) {
+                let handler = self.handler.lock().as_ref().map(|h| h.clone_ref(py));
+                errors::report_callback_error(
+                    py,
+                    handler.as_ref(),
+                    self.what,
+                    self.handle.bind(py),
+                    e,
+                );
+            }
+            true
+        })
+    }
+}
+
+/// Schedules `func(*args)` after `delay` seconds, every `period` seconds
+/// after that when `period` is given.
+pub(crate) fn schedule(
+    py: Python<'_>,
+    rt: &Handle,
+    handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    delay: f64,
+    period: Option<Duration>,
+    func: Bound<'_, PyAny>,
+    args: Bound<'_, PyTuple>,
+) -> PyResult<Py<TimerHandle>> {
+    crate::rt::check_callable(&func)?;
+    let dur = delay_to_duration(delay);
+    let now = monotonic_now();
+    let first = Instant::now() + dur;
+    let state = Arc::new(TimerState {
+        cancelled: AtomicBool::new(false),
+        when: Mutex::new(now + dur.as_secs_f64()),
+        abort: OnceLock::new(),
+        repeating: period.is_some(),
+    });
+    let handle = Py::new(
+        py,
+        TimerHandle {
+            state: state.clone(),
+        },
+    )?;
+    let cb = Callback {
+        func: func.unbind(),
+        args: args.unbind(),
+        handler,
+        handle: handle.clone_ref(py).into_any(),
+        what: "Exception in timer callback",
+    };
+    let st = state.clone();
+    let join = match period {
+        None => rt.spawn(async move {
+            sleep_until(first).await;
+            let _ = cb.fire(&st.cancelled);
+        }),
+        Some(period) => rt.spawn(async move {
+            let mut next = first;
+            loop {
+                sleep_until(next).await;
+                if !cb.fire(&st.cancelled) {
+                    return;
+                }
+                // Missed ticks are skipped: the next deadline is the first
+                // multiple of `period` after now.
+                let now = Instant::now();
+                next += period;
+                if next <= now {
+                    let behind = now.duration_since(next).as_nanos();
+                    let skip = behind / period.as_nanos() + 1;
+                    next += period * u32::try_from(skip).unwrap_or(u32::MAX);
+                }
+                *st.when.lock() =
+                    monotonic_now() + next.saturating_duration_since(now).as_secs_f64();
+            }
+        }),
+    };
+    let _ = state.abort.set(join.abort_handle());
+    if state.cancelled.load(Ordering::Acquire) {
+        join.abort();
+    }
+    Ok(handle)
+}
+
+/// Aborts a runtime task when the asyncio future it feeds is done (for
+/// example cancelled), so a cancelled `await rt.sleep(...)` frees its timer.
+#[pyclass(frozen, module = "runtime._runtime")]
+pub(crate) struct AbortOnDone(pub(crate) AbortHandle);
+
+#[pymethods]
+impl AbortOnDone {
+    fn __call__(&self, _future: Bound<'_, PyAny>) {
+        self.0.abort();
+    }
+}
+
+/// `await rt.sleep(seconds, result)`: an asyncio future on the running loop
+/// that the runtime's timer completes.
+pub(crate) fn sleep_future<'py>(
+    py: Python<'py>,
+    rt: &Handle,
+    seconds: f64,
+    result: Py<PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dur = delay_to_duration(seconds);
+    let (d, fut) = delivery::loop_future(py)?;
+    let target = fut.clone().unbind();
+    let join = rt.spawn(async move {
+        // A zero delay is one round trip through the runtime; the wheel
+        // (millisecond ticks) is only involved for real delays.
+        if !dur.is_zero() {
+            sleep(dur).await;
+        }
+        d.push(target, Outcome::Value(result));
+    });
+    delivery::on_future_done(
+        &fut,
+        Bound::new(py, AbortOnDone(join.abort_handle()))?.into_any(),
+    )?;
+    Ok(fut)
+}

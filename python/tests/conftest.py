@@ -1,0 +1,55 @@
+"""Shared fixtures for the runtime test suite."""
+
+import asyncio
+import gc
+
+import pytest
+
+import runtime
+
+try:
+    import uvloop
+except ImportError:  # pragma: no cover - depends on the machine
+    uvloop = None
+
+
+@pytest.fixture(params=["multi_thread", "current_thread"])
+def rt(request):
+    """A runtime of each flavor, shut down after the test."""
+    r = runtime.Runtime(flavor=request.param)
+    try:
+        yield r
+    finally:
+        r.shutdown(wait=True)
+
+
+@pytest.fixture
+def mrt():
+    """A multi-thread runtime with two workers."""
+    r = runtime.Runtime(workers=2)
+    try:
+        yield r
+    finally:
+        r.shutdown(wait=True)
+
+
+LOOPS = ["asyncio"] + (["uvloop"] if uvloop is not None else [])
+
+
+@pytest.fixture(params=LOOPS)
+def run_loop(request):
+    """Runs a coroutine to completion on a fresh asyncio or uvloop loop."""
+
+    def run(coro):
+        if request.param == "uvloop":
+            loop = uvloop.new_event_loop()
+        else:
+            loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            loop.close()
+            gc.collect()
+
+    run.kind = request.param
+    return run

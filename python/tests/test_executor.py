@@ -1,0 +1,311 @@
+"""runtime.Executor: the concurrent.futures contract, asyncio's executor
+hooks, and the interpreter-exit behaviour CPython's suite checks in
+subprocesses."""
+
+import asyncio
+import concurrent.futures as cf
+import gc
+import os
+import subprocess
+import sys
+import threading
+import time
+import weakref
+
+import pytest
+
+import runtime
+
+
+@pytest.fixture
+def ex():
+    e = runtime.Executor(max_workers=4)
+    try:
+        yield e
+    finally:
+        e.shutdown(wait=True)
+
+
+def test_is_a_thread_pool_executor(ex):
+    assert isinstance(ex, cf.Executor)
+    assert isinstance(ex, cf.ThreadPoolExecutor)
+    assert ex.runtime is runtime.default_runtime()
+    assert "max_workers=4" in repr(ex)
+
+
+def test_submit_returns_real_future(ex):
+    f = ex.submit(pow, 2, 10)
+    assert type(f) is cf.Future
+    assert f.result(timeout=10) == 1024
+
+
+def test_submit_exception_and_keyword_fn(ex):
+    f = ex.submit(divmod, 1, 0)
+    with pytest.raises(ZeroDivisionError):
+        f.result(timeout=10)
+    assert ex.submit(dict, fn=1, self=2).result(timeout=10) == {"fn": 1, "self": 2}
+    with pytest.raises(TypeError):
+        ex.submit(fn=dict)
+
+
+def test_map_chunksize_and_timeout(ex):
+    assert list(ex.map(pow, range(20), range(20), chunksize=4)) == [i**i for i in range(20)]
+    gate = threading.Event()
+    it = ex.map(lambda x: gate.wait(), [1, 2], timeout=0.01)
+    with pytest.raises(cf.TimeoutError):
+        next(it)
+    gate.set()
+
+
+def test_wait_and_as_completed(ex):
+    fs = [ex.submit(pow, i, 2) for i in range(50)]
+    done, not_done = cf.wait(fs, timeout=30)
+    assert not not_done
+    assert sorted(f.result() for f in cf.as_completed(fs)) == sorted(i * i for i in range(50))
+
+
+def test_max_workers_bounds_concurrency():
+    ex = runtime.Executor(max_workers=2)
+    lock = threading.Lock()
+    current = peak = 0
+
+    def work():
+        nonlocal current, peak
+        with lock:
+            current += 1
+            peak = max(peak, current)
+        time.sleep(0.005)
+        with lock:
+            current -= 1
+
+    for f in [ex.submit(work) for _ in range(30)]:
+        f.result(timeout=30)
+    ex.shutdown()
+    assert 1 <= peak <= 2
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="max_workers must be greater than 0"):
+        runtime.Executor(max_workers=0)
+    with pytest.raises(TypeError):
+        runtime.Executor(initializer=5)
+    with pytest.raises(TypeError):
+        runtime.Executor(runtime="nope")
+
+
+def test_shutdown_semantics():
+    ex = runtime.Executor(max_workers=1)
+    gate = threading.Event()
+    first = ex.submit(gate.wait)
+    queued = [ex.submit(int) for _ in range(5)]
+    threading.Timer(0.05, gate.set).start()
+    ex.shutdown(wait=True, cancel_futures=True)
+    assert first.result() is True
+    assert all(f.cancelled() for f in queued)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        ex.submit(int)
+    ex.shutdown()  # idempotent
+
+
+def test_shutdown_wait_runs_queued_work():
+    ex = runtime.Executor(max_workers=1)
+    fs = [ex.submit(time.sleep, 0.001) for _ in range(10)]
+    ex.shutdown(wait=True)
+    assert all(f.done() and f.exception() is None for f in fs)
+
+
+def test_context_manager():
+    with runtime.Executor() as ex:
+        f = ex.submit(len, "abc")
+    assert f.result() == 3
+    with pytest.raises(RuntimeError):
+        ex.submit(len, "x")
+
+
+def test_explicit_runtime():
+    with runtime.Runtime(workers=1, max_blocking=2) as rt:
+        with runtime.Executor(runtime=rt) as ex:
+            assert ex.runtime is rt
+            assert ex.submit(lambda: 5).result(timeout=10) == 5
+    with pytest.raises(RuntimeError, match="shut down"):
+        runtime.Executor(runtime=rt).submit(int)
+
+
+def test_initializer_runs_once_per_thread():
+    local = threading.local()
+    calls = []
+
+    def init(tag):
+        local.tag = tag
+        calls.append(threading.get_ident())
+
+    with runtime.Executor(max_workers=2, initializer=init, initargs=("x",)) as ex:
+        tags = [f.result(timeout=10) for f in [ex.submit(lambda: local.tag) for _ in range(20)]]
+    assert tags == ["x"] * 20
+    assert len(calls) == len(set(calls))
+
+
+def test_failing_initializer_breaks_pool(caplog):
+    def bad_init():
+        raise ValueError("init failed")
+
+    ex = runtime.Executor(max_workers=1, initializer=bad_init)
+    with caplog.at_level("CRITICAL", logger="concurrent.futures"):
+        f = ex.submit(int)
+        with pytest.raises(cf.BrokenExecutor):
+            f.result(timeout=10)
+    assert any("Exception in initializer" in r.getMessage() for r in caplog.records)
+    with pytest.raises(cf.thread.BrokenThreadPool):
+        ex.submit(int)
+    ex.shutdown()
+
+
+def test_work_item_references_released(ex):
+    class Obj:
+        pass
+
+    arg, ret = Obj(), Obj()
+    arg_ref = weakref.ref(arg)
+    ret_ref = weakref.ref(ret)
+
+    def fn(a):
+        return ret
+
+    f = ex.submit(fn, arg)
+    del arg
+    assert f.result(timeout=10) is ret
+    del ret
+    gc.collect()
+    assert arg_ref() is None  # fn's args released once the item ran
+    assert ret_ref() is not None  # the future still holds its result
+    del f
+    gc.collect()
+    assert ret_ref() is None
+
+
+def test_run_in_executor(ex, run_loop):
+    async def main():
+        loop = asyncio.get_running_loop()
+        a = await loop.run_in_executor(ex, pow, 3, 3)
+        b = await asyncio.gather(*[loop.run_in_executor(ex, len, "x" * i) for i in range(20)])
+        with pytest.raises(KeyError):
+            await loop.run_in_executor(ex, {}.__getitem__, 1)
+        return a, b
+
+    assert run_loop(main()) == (27, list(range(20)))
+
+
+def test_set_default_executor_and_to_thread(run_loop):
+    ex = runtime.Executor(max_workers=3)
+    ran_on = []
+
+    def work(x):
+        ran_on.append(threading.get_ident())
+        return x * 2
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ex)
+        r1 = await loop.run_in_executor(None, work, 2)
+        r2 = await asyncio.to_thread(work, 5) if hasattr(asyncio, "to_thread") else 10
+        await loop.shutdown_default_executor()
+        return r1, r2
+
+    assert run_loop(main()) == (4, 10)
+    assert threading.get_ident() not in ran_on
+    with pytest.raises(RuntimeError):
+        ex.submit(int)
+
+
+def test_wrap_future(ex, run_loop):
+    async def main():
+        return await asyncio.wrap_future(ex.submit(sum, [1, 2, 3]))
+
+    assert run_loop(main()) == 6
+
+
+def _run_script(body):
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-c", body],
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def test_interpreter_exit_runs_submitted_work():
+    rc, out, err = _run_script(
+        "import runtime, time\n"
+        "def f():\n"
+        "    time.sleep(0.2); print('apple', flush=True)\n"
+        "ex = runtime.Executor(5)\n"
+        "ex.submit(f)\n"
+    )
+    assert rc == 0, err
+    assert out.strip() == "apple"
+    assert err == ""
+
+
+def test_interpreter_exit_after_shutdown_no_wait():
+    rc, out, err = _run_script(
+        "import runtime, time\n"
+        "def f():\n"
+        "    time.sleep(0.2); print('apple', flush=True)\n"
+        "ex = runtime.Executor(max_workers=3)\n"
+        "ex.submit(f)\n"
+        "ex.shutdown(wait=False)\n"
+    )
+    assert rc == 0, err
+    assert out.strip() == "apple"
+    assert err == ""
+
+
+def test_submit_after_interpreter_shutdown():
+    rc, out, err = _run_script(
+        "import atexit, runtime\n"
+        "@atexit.register\n"
+        "def run_last():\n"
+        "    try:\n"
+        "        ex.submit(id, None)\n"
+        "    except RuntimeError:\n"
+        "        print('runtime-error')\n"
+        "        raise\n"
+        "ex = runtime.Executor(5)\n"
+    )
+    assert "RuntimeError: cannot schedule new futures" in err
+    assert out.strip() == "runtime-error"
+
+
+def test_runtime_tasks_finish_at_interpreter_exit():
+    # Running work finishes before the interpreter goes away (work that
+    # has not started when the runtime shuts down is cancelled).
+    rc, out, err = _run_script(
+        "import runtime, threading, time\n"
+        "started = threading.Event()\n"
+        "rt = runtime.Runtime()\n"
+        "rt.spawn_blocking(lambda: (started.set(), time.sleep(0.2), print('done', flush=True)))\n"
+        "started.wait()\n"
+    )
+    assert rc == 0, err
+    assert out.strip() == "done"
+
+
+def test_runtime_shutdown_cancels_unstarted_work():
+    rt = runtime.Runtime(max_blocking=1)
+    ex = runtime.Executor(max_workers=4, runtime=rt)
+    gate = threading.Event()
+    started = threading.Event()
+    first = ex.submit(lambda: (started.set(), gate.wait()))
+    assert started.wait(10)
+    # The blocking pool's only thread is busy: these workers cannot start.
+    later = [ex.submit(int) for _ in range(6)]
+    threading.Timer(0.05, gate.set).start()
+    rt.shutdown(wait=True)
+    assert first.result(timeout=10)[1] is True
+    for f in later:
+        # Either run by the busy worker after it finished, or cancelled:
+        # never left pending.
+        assert f.done()
+    ex.shutdown(wait=True)  # must not hang

@@ -1,0 +1,221 @@
+"""Runtime construction, shutdown, metrics, errors, fork."""
+
+import os
+import sys
+import threading
+
+import pytest
+
+import runtime
+
+
+def test_defaults_and_repr():
+    with runtime.Runtime() as rt:
+        assert rt.flavor == "multi_thread"
+        assert not rt.closed
+        assert "running" in repr(rt)
+    assert rt.closed
+    assert "closed" in repr(rt)
+
+
+def test_workers_and_flavors():
+    with runtime.Runtime(workers=3, max_blocking=4) as rt:
+        assert rt.metrics()["num_workers"] == 3
+    with runtime.Runtime(flavor="current_thread") as rt:
+        assert rt.flavor == "current_thread"
+        assert rt.spawn(lambda: threading.current_thread().ident).result() != threading.get_ident()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"workers": 0},
+        {"max_blocking": 0},
+        {"flavor": "nope"},
+        {"flavor": "current_thread", "workers": 2},
+    ],
+)
+def test_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        runtime.Runtime(**kwargs)
+
+
+def test_bad_argument_types():
+    with pytest.raises(TypeError):
+        runtime.Runtime(workers="two")
+    with pytest.raises(OverflowError):
+        runtime.Runtime(workers=-1)
+
+
+def test_use_after_shutdown_raises_runtime_error():
+    rt = runtime.Runtime()
+    rt.shutdown()
+    rt.shutdown()  # idempotent
+    for call in (
+        lambda: rt.spawn(print),
+        lambda: rt.spawn_blocking(print),
+        lambda: rt.metrics(),
+    ):
+        with pytest.raises(RuntimeError, match="shut down"):
+            call()
+
+
+def test_shutdown_cancels_queued_tasks_and_waits_for_running_ones():
+    rt = runtime.Runtime(workers=1, max_blocking=1)
+    started = threading.Event()
+    release = threading.Event()
+
+    def block():
+        started.set()
+        release.wait()
+        return "finished"
+
+    running = rt.spawn_blocking(block)
+    queued = rt.spawn_blocking(lambda: "never")
+    assert started.wait(10)
+    threading.Timer(0.05, release.set).start()
+    rt.shutdown(wait=True)
+    assert running.result(timeout=10) == "finished"
+    assert queued.cancelled()
+    with pytest.raises(runtime.CancelledError):
+        queued.result()
+
+
+def test_shutdown_without_wait_returns_while_work_runs():
+    rt = runtime.Runtime()
+    release = threading.Event()
+    started = threading.Event()
+
+    def block():
+        started.set()
+        release.wait()
+        return 1
+
+    t = rt.spawn_blocking(block)
+    assert started.wait(10)
+    rt.shutdown(wait=False)
+    assert not t.done()
+    release.set()
+    assert t.result(timeout=10) == 1
+
+
+def test_shutdown_timeout_bounds_the_wait():
+    rt = runtime.Runtime()
+    release = threading.Event()
+    started = threading.Event()
+    t = rt.spawn_blocking(lambda: (started.set(), release.wait()))
+    assert started.wait(10)
+    rt.shutdown(wait=True, timeout=0.05)  # returns although the work still runs
+    assert not t.done()
+    release.set()
+    t.result(timeout=10)
+
+
+def test_shutdown_from_runtime_thread():
+    rt = runtime.Runtime()
+    with pytest.raises(RuntimeError, match="own threads"):
+        rt.spawn_blocking(rt.shutdown).result(timeout=10)
+    rt.spawn_blocking(rt.shutdown, wait=False).result(timeout=10)
+    assert rt.closed
+
+
+def test_metrics_dict():
+    with runtime.Runtime(workers=2) as rt:
+        before = rt.metrics()["spawned_tasks_count"]
+        for t in [rt.spawn(int) for _ in range(10)]:
+            t.result()
+        m = rt.metrics()
+        assert m["spawned_tasks_count"] >= before + 10
+        for key in (
+            "num_workers",
+            "num_alive_tasks",
+            "injection_queue_depth",
+            "num_blocking_threads",
+            "worker_local_queue_depth",
+        ):
+            assert key in m
+
+
+def test_time_is_monotonic_clock():
+    import time
+
+    with runtime.Runtime() as rt:
+        a = time.monotonic()
+        b = rt.time()
+        c = time.monotonic()
+        assert a <= b <= c + 1e-3
+
+
+def test_exception_handler_get_set():
+    with runtime.Runtime() as rt:
+        assert rt.get_exception_handler() is None
+        h = lambda ctx: None
+        rt.set_exception_handler(h)
+        assert rt.get_exception_handler() is h
+        rt.set_exception_handler(None)
+        with pytest.raises(TypeError):
+            rt.set_exception_handler(42)
+
+
+def test_default_runtime_is_shared_and_recreated():
+    a = runtime.default_runtime()
+    assert runtime.default_runtime() is a
+    assert a.spawn(lambda: 7).result() == 7
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_clear_error():
+    import warnings
+
+    rt = runtime.Runtime()
+    rt.spawn(int).result()
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            rt.spawn(int)
+        except RuntimeError as e:
+            os.write(w, str(e).encode())
+            code = 0
+        except BaseException:
+            code = 2
+        # The default runtime is recreated in the child.
+        try:
+            if runtime.default_runtime().spawn(lambda: 5).result(timeout=10) != 5:
+                code = 3
+        except BaseException:
+            code = 4
+        os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    msg = os.read(r, 1000).decode()
+    os.close(r)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (status, msg)
+    assert "another process" in msg
+    rt.shutdown()
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
+)
+def test_sigint_interrupts_shutdown_wait():
+    import signal
+
+    rt = runtime.Runtime()
+    release = threading.Event()
+    started = threading.Event()
+    t = rt.spawn_blocking(lambda: (started.set(), release.wait()))
+    assert started.wait(10)
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rt.shutdown(wait=True)  # only the signal can end this wait
+    finally:
+        timer.join()
+        release.set()
+    assert rt.closed
+    t.result(timeout=10)

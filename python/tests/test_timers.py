@@ -1,0 +1,220 @@
+"""call_later / call_at / call_every / sleep on the runtime's timer wheel."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+import runtime
+
+
+def test_call_later_runs_on_runtime_thread_after_deadline(rt):
+    c = runtime.Completion()
+    start = rt.time()
+    h = rt.call_later(0.05, lambda x: c.set_result((x, rt.time(), threading.get_ident())), "arg")
+    assert isinstance(h, runtime.TimerHandle)
+    assert not h.cancelled()
+    assert h.when() >= start + 0.05 - 1e-6
+    x, fired_at, ident = c.result(timeout=10)
+    assert x == "arg"
+    assert fired_at >= h.when() - 1e-3  # never before its deadline
+    assert ident != threading.get_ident()
+
+
+def test_negative_and_zero_delay_mean_now(rt):
+    done = [runtime.Completion() for _ in range(3)]
+    rt.call_later(-5, done[0].set_result, 0)
+    rt.call_later(0, done[1].set_result, 1)
+    rt.call_later(float("nan"), done[2].set_result, 2)
+    assert [c.result(timeout=10) for c in done] == [0, 1, 2]
+
+
+def test_call_at_uses_time_clock(rt):
+    c = runtime.Completion()
+    when = rt.time() + 0.03
+    h = rt.call_at(when, lambda: c.set_result(rt.time()))
+    assert abs(h.when() - when) < 1e-3
+    assert c.result(timeout=10) >= when - 1e-3
+    past = runtime.Completion()
+    rt.call_at(rt.time() - 100, past.set_result, "late")
+    assert past.result(timeout=10) == "late"
+
+
+def test_timers_fire_in_deadline_order(mrt):
+    order = []
+    done = runtime.Completion()
+    lock = threading.Lock()
+
+    def hit(i):
+        with lock:
+            order.append(i)
+            if len(order) == 5:
+                done.set_result(None)
+
+    for i in reversed(range(5)):
+        mrt.call_later(0.02 * (i + 1), hit, i)
+    done.result(timeout=10)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_cancel_prevents_callback(rt):
+    fired = []
+    h = rt.call_later(0.05, fired.append, 1)
+    h.cancel()
+    h.cancel()
+    assert h.cancelled()
+    assert "cancelled" in repr(h)
+    marker = runtime.Completion()
+    rt.call_later(0.1, marker.set_result, None)
+    marker.result(timeout=10)
+    assert fired == []
+
+
+def test_call_every_repeats_until_cancelled(rt):
+    ticks = []
+    enough = threading.Event()
+
+    def tick():
+        ticks.append(rt.time())
+        if len(ticks) == 5:
+            enough.set()
+
+    h = rt.call_every(0.01, tick)
+    assert enough.wait(10)
+    h.cancel()
+    count = len(ticks)
+    marker = runtime.Completion()
+    rt.call_later(0.05, marker.set_result, None)
+    marker.result(timeout=10)
+    assert len(ticks) == count
+    assert ticks == sorted(ticks)
+    assert "repeating" in repr(h)
+
+
+def test_call_every_rejects_non_positive_interval(rt):
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(ValueError):
+            rt.call_every(bad, print)
+
+
+def test_non_callable_and_bad_delay_types(rt):
+    with pytest.raises(TypeError):
+        rt.call_later(0.1, None)
+    with pytest.raises(TypeError):
+        rt.call_at(0.1, 3)
+    with pytest.raises(TypeError):
+        rt.call_every(0.1, "x")
+    with pytest.raises(TypeError):
+        rt.call_later("soon", print)
+
+
+def test_callback_exception_goes_to_handler(rt):
+    seen = runtime.Completion()
+    rt.set_exception_handler(seen.set_result)
+    h = rt.call_later(0, lambda: 1 / 0)
+    ctx = seen.result(timeout=10)
+    assert isinstance(ctx["exception"], ZeroDivisionError)
+    assert ctx["exception"].__traceback__ is not None
+    assert ctx["handle"] is h
+    assert "timer" in ctx["message"]
+    # The runtime still runs timers.
+    ok = runtime.Completion()
+    rt.call_later(0, ok.set_result, 1)
+    assert ok.result(timeout=10) == 1
+
+
+def test_callback_exception_logged_by_default(rt, caplog):
+    with caplog.at_level("ERROR", logger="runtime"):
+        done = runtime.Completion()
+
+        def bad():
+            try:
+                raise RuntimeError("in timer")
+            finally:
+                rt.call_later(0.02, done.set_result, None)
+
+        rt.call_later(0, bad)
+        done.result(timeout=10)
+    assert any(r.exc_info and r.exc_info[0] is RuntimeError for r in caplog.records)
+
+
+def test_repeating_timer_survives_exceptions(rt):
+    rt.set_exception_handler(lambda ctx: None)
+    count = []
+    enough = threading.Event()
+
+    def tick():
+        count.append(1)
+        if len(count) >= 3:
+            enough.set()
+        raise ValueError("each time")
+
+    h = rt.call_every(0.01, tick)
+    assert enough.wait(10)
+    h.cancel()
+
+
+def test_timers_after_shutdown_raise(rt):
+    rt.shutdown()
+    with pytest.raises(RuntimeError):
+        rt.call_later(0, print)
+    with pytest.raises(RuntimeError):
+        rt.call_every(1, print)
+
+
+def test_shutdown_cancels_pending_timers():
+    rt = runtime.Runtime()
+    fired = []
+    rt.call_later(0.05, fired.append, 1)
+    rt.shutdown()
+    time.sleep(0.1)
+    assert fired == []
+
+
+def test_many_timers(mrt):
+    n = 10_000
+    left = [n]
+    lock = threading.Lock()
+    done = runtime.Completion()
+
+    def hit():
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                done.set_result(True)
+
+    for i in range(n):
+        mrt.call_later((i % 10) * 0.001, hit)
+    assert done.result(timeout=60)
+
+
+def test_asyncio_sleep(mrt, run_loop):
+    async def main():
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await mrt.sleep(0.03) is None
+        assert loop.time() >= start + 0.03 - 1e-3
+        assert await mrt.sleep(-1, "now") == "now"
+        values = await asyncio.gather(*[mrt.sleep(0.001 * (i % 5), i) for i in range(500)])
+        return values
+
+    assert run_loop(main()) == list(range(500))
+
+
+def test_asyncio_sleep_cancel(mrt, run_loop):
+    async def main():
+        t = asyncio.ensure_future(mrt.sleep(3600))
+        await asyncio.sleep(0)
+        t.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(mrt.sleep(3600), 0.01)
+
+    run_loop(main())
+
+
+def test_sleep_outside_loop_raises(mrt):
+    with pytest.raises(RuntimeError):
+        mrt.sleep(0)

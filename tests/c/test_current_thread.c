@@ -1,0 +1,160 @@
+/* The current-thread flavor: rt_runtime_run / run_once / stop. */
+#include "harness.h"
+#include <pthread.h>
+
+static rt_runtime *ct_runtime(void) {
+    rt_config cfg;
+    rt_config_init(&cfg);
+    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
+    rt_runtime *rt = NULL;
+    if (rt_runtime_new(&cfg, &rt) != RT_OK) exit(2);
+    return rt;
+}
+
+static pthread_t main_thread;
+static atomic_int ran_on_main;
+static void *note_thread(void *arg) {
+    if (pthread_equal(pthread_self(), main_thread)) atomic_fetch_add(&ran_on_main, 1);
+    return arg;
+}
+
+static void test_run_once_runs_ready_tasks_on_caller(void) {
+    rt_runtime *rt = ct_runtime();
+    main_thread = pthread_self();
+    atomic_store(&ran_on_main, 0);
+    rt_task *t;
+    CHECK_OK(rt_spawn(rt, note_thread, (void *)5, NULL, &t));
+    h_sleep_ms(10);
+    CHECK(!rt_task_is_finished(t)); /* nothing runs until we drive it */
+    CHECK_OK(rt_runtime_run_once(rt, 0));
+    CHECK(rt_task_is_finished(t));
+    CHECK_EQ(atomic_load(&ran_on_main), 1);
+    void *r;
+    CHECK_OK(rt_task_join(t, 0, &r));
+    CHECK_EQ((intptr_t)r, 5);
+    rt_task_free(t);
+    /* nothing ready: waits at most the timeout */
+    CHECK_OK(rt_runtime_run_once(rt, 10));
+    rt_runtime_free(rt);
+}
+
+static void *stop_it(void *arg) {
+    CHECK_OK(rt_runtime_stop((rt_runtime *)arg));
+    CHECK_OK(rt_runtime_stop((rt_runtime *)arg)); /* twice is fine */
+    return NULL;
+}
+
+static void test_run_until_stop_from_callback(void) {
+    rt_runtime *rt = ct_runtime();
+    CHECK_OK(rt_spawn(rt, stop_it, rt, NULL, NULL));
+    CHECK_OK(rt_runtime_run(rt));
+    rt_runtime_free(rt);
+}
+
+static void *stop_later(void *arg) {
+    h_sleep_ms(30);
+    rt_runtime_stop((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_stop_from_other_thread(void) {
+    rt_runtime *rt = ct_runtime();
+    pthread_t th;
+    pthread_create(&th, NULL, stop_later, rt);
+    CHECK_OK(rt_runtime_run(rt));
+    pthread_join(th, NULL);
+    /* a stop before run makes it return after one pass */
+    CHECK_OK(rt_runtime_stop(rt));
+    CHECK_OK(rt_runtime_run(rt));
+    /* a stop interrupts a long run_once */
+    pthread_create(&th, NULL, stop_later, rt);
+    long long t0 = h_now_ms();
+    CHECK_OK(rt_runtime_run_once(rt, RT_FOREVER));
+    CHECK(h_now_ms() - t0 < 60000);
+    pthread_join(th, NULL);
+    rt_runtime_free(rt);
+}
+
+static void *shutdown_later(void *arg) {
+    h_sleep_ms(30);
+    CHECK_OK(rt_runtime_shutdown((rt_runtime *)arg, RT_FOREVER));
+    return NULL;
+}
+
+static atomic_int drops;
+static void *never(void *arg) { return arg; }
+static void count_drop_ct(void *p) {
+    (void)p;
+    atomic_fetch_add(&drops, 1);
+}
+static rt_poll pend_forever(void *s, const rt_waker *w, void **r) {
+    (void)s, (void)w, (void)r;
+    return RT_PENDING;
+}
+
+static void test_shutdown_while_running_and_after(void) {
+    rt_runtime *rt = ct_runtime();
+    pthread_t th;
+    pthread_create(&th, NULL, shutdown_later, rt);
+    CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
+    pthread_join(th, NULL);
+    CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
+    CHECK_ST(rt_runtime_run_once(rt, 0), RT_ERR_SHUTDOWN);
+    CHECK_ST(rt_runtime_stop(rt), RT_ERR_SHUTDOWN);
+    rt_runtime_free(rt);
+
+    /* tasks that never got to run are dropped at shutdown */
+    rt = ct_runtime();
+    atomic_store(&drops, 0);
+    for (int i = 0; i < 5; i++) CHECK_OK(rt_spawn(rt, never, NULL, NULL, NULL));
+    for (int i = 0; i < 5; i++) CHECK_OK(rt_spawn(rt, never, &drops, h_count_drop, NULL));
+    CHECK_OK(rt_runtime_shutdown(rt, 0));
+    CHECK_EQ(atomic_load(&drops), 5);
+    rt_runtime_free(rt);
+}
+
+static void *nested_run(void *arg) { return (void *)(intptr_t)rt_runtime_run((rt_runtime *)arg); }
+static void *nested_shutdown(void *arg) { return (void *)(intptr_t)rt_runtime_shutdown((rt_runtime *)arg, 0); }
+
+static void test_run_from_callback_refused(void) {
+    rt_runtime *rt = ct_runtime();
+    rt_task *a, *b;
+    CHECK_OK(rt_spawn(rt, nested_run, rt, NULL, &a));
+    CHECK_OK(rt_spawn(rt, nested_shutdown, rt, NULL, &b));
+    CHECK_OK(rt_runtime_run_once(rt, 0));
+    void *r;
+    CHECK_OK(rt_task_join(a, 0, &r));
+    CHECK_EQ((intptr_t)r, RT_ERR_WOULD_DEADLOCK);
+    CHECK_OK(rt_task_join(b, 0, &r));
+    CHECK_EQ((intptr_t)r, RT_ERR_WOULD_DEADLOCK);
+    rt_task_free(a);
+    rt_task_free(b);
+    rt_runtime_free(rt);
+}
+
+static void *free_it(void *arg) {
+    rt_runtime_free((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_free_from_callback_ends_run(void) {
+    rt_runtime *rt = ct_runtime();
+    atomic_store(&drops, 0);
+    CHECK_OK(rt_spawn(rt, free_it, rt, NULL, NULL));
+    CHECK_OK(rt_spawn_future(rt, pend_forever, NULL, count_drop_ct, NULL));
+    /* the callback frees the runtime: run returns, the shutdown finishes
+     * on a helper thread, and the pending future is released */
+    CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
+    CHECK(h_wait_flag(&drops));
+    h_sleep_ms(20);
+}
+
+int main(void) {
+    RUN(test_run_once_runs_ready_tasks_on_caller);
+    RUN(test_run_until_stop_from_callback);
+    RUN(test_stop_from_other_thread);
+    RUN(test_shutdown_while_running_and_after);
+    RUN(test_run_from_callback_refused);
+    RUN(test_free_from_callback_ends_run);
+    DONE();
+}
