@@ -6,7 +6,18 @@
 PREFIX ?= /usr/local
 
 demo:
+	@echo "== Rust: runtime-core"
 	cargo run --release -p runtime-core --example demo
+	@echo "== C: libruntime.so (examples-c)"
+	cargo build --release -p runtime-ffi
+	$(MAKE) -s -C examples-c RUNTIME_LIBDIR=$(CURDIR)/target/release OUT=build-release \
+		build-release/hello build-release/parallel_sum build-release/foreign_callback build-release/serial_queue
+	examples-c/build-release/hello
+	examples-c/build-release/parallel_sum
+	examples-c/build-release/foreign_callback
+	examples-c/build-release/serial_queue
+	@echo "== Python: import runtime"
+	bash python/demo.sh
 
 test:
 	bash .ci/test-all.sh
