@@ -215,27 +215,48 @@ impl<T> WaitList<T> {
 /// collects wakers here and calls [`WakeList::wake_all`] after unlocking.
 #[derive(Debug, Default)]
 pub(crate) struct WakeList {
-    wakers: Vec<Waker>,
+    /// The first wakers live inline: a release that wakes a few waiters
+    /// (the common case) allocates nothing.
+    inline: [Option<Waker>; WAKE_INLINE],
+    len: usize,
+    spill: Vec<Waker>,
 }
+
+const WAKE_INLINE: usize = 8;
 
 impl WakeList {
     pub(crate) const fn new() -> Self {
-        WakeList { wakers: Vec::new() }
+        WakeList {
+            inline: [const { None }; WAKE_INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
     }
 
     pub(crate) fn push(&mut self, w: Waker) {
-        self.wakers.push(w);
+        if self.len < WAKE_INLINE {
+            self.inline[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.spill.push(w);
+        }
     }
 
     pub(crate) fn push_opt(&mut self, w: Option<Waker>) {
         if let Some(w) = w {
-            self.wakers.push(w);
+            self.push(w);
         }
     }
 
     /// Wakes and empties the list. Call with no lock held.
     pub(crate) fn wake_all(&mut self) {
-        for w in self.wakers.drain(..) {
+        let n = std::mem::replace(&mut self.len, 0);
+        for slot in &mut self.inline[..n] {
+            if let Some(w) = slot.take() {
+                w.wake();
+            }
+        }
+        for w in self.spill.drain(..) {
             w.wake();
         }
     }

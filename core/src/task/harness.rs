@@ -64,10 +64,16 @@ pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
             match c.header.state.transition_to_idle() {
                 ToIdle::Ok => {}
                 ToIdle::OkNotified => {
-                    // SAFETY: the running reference now belongs to this new
+                    // SAFETY: the transition added a reference for this new
                     // Notified (state.rs: OkNotified).
                     let n = unsafe { Notified::<S>::from_raw(ptr) };
+                    // `c.scheduler` lives in the cell: our running reference
+                    // keeps the cell alive while `yield_now` uses it, even if
+                    // another worker runs the task to completion meanwhile.
                     c.scheduler.yield_now(n);
+                    // SAFETY: drops the running reference we still own;
+                    // `c` is not used after this.
+                    unsafe { super::raw::RawTask::from_raw(ptr).drop_reference() };
                 }
                 // SAFETY: that was the last reference.
                 ToIdle::OkDealloc => unsafe { dealloc::<T, S>(ptr) },

@@ -50,8 +50,13 @@ unsafe fn wake_by_val(data: *const ()) {
     let t = raw(data);
     match t.state().transition_to_notified_by_val() {
         ToNotified::DoNothing => {}
-        // SAFETY: the waker's reference was handed to the new Notified.
-        ToNotified::Submit => unsafe { (t.header().vtable.schedule)(t.header_ptr()) },
+        // SAFETY: the transition added the new Notified's reference; the
+        // waker's own reference keeps the cell (and the scheduler handle
+        // stored in it) alive until `schedule` returns, then is dropped.
+        ToNotified::Submit => unsafe {
+            (t.header().vtable.schedule)(t.header_ptr());
+            t.drop_reference();
+        },
         // SAFETY: that was the last reference.
         ToNotified::Dealloc => unsafe { (t.header().vtable.dealloc)(t.header_ptr()) },
     }
