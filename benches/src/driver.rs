@@ -108,7 +108,9 @@ pub fn run(plan: &Plan, rows: &[Row]) -> Vec<Measured> {
         if !plan.filters.is_empty() && !plan.filters.iter().any(|f| row.id.contains(f.as_str())) {
             continue;
         }
-        let worker_counts = if row.per_worker {
+        let worker_counts = if row.one_thread {
+            vec![1]
+        } else if row.per_worker {
             plan.workers.clone()
         } else {
             vec![max_workers]
@@ -205,6 +207,16 @@ fn run_child(
                 &workers.to_string(),
                 "--budget-ms",
                 &budget.as_millis().to_string(),
+            ]);
+            c
+        }
+        Runner::External { lang, program } => {
+            let mut c = crate::foreign::command(lang, program);
+            c.args([
+                row.id.clone(),
+                workers.to_string(),
+                budget.as_millis().to_string(),
+                row.param.to_string(),
             ]);
             c
         }

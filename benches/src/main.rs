@@ -22,6 +22,7 @@
 //! child; `driver.rs` alternates and aggregates; `report.rs` renders.
 
 mod driver;
+mod foreign;
 mod measure;
 mod protocol;
 mod registry;
@@ -134,7 +135,9 @@ fn child(args: &[String]) -> ExitCode {
         Side::Ours => row.ours,
         Side::Peer => row.peer,
     };
-    let Runner::Builtin(f) = runner;
+    let Runner::Builtin(f) = runner else {
+        panic!("row {} is run by an external program", row.id)
+    };
     let outcome = f(&bench_args);
     println!("{}", protocol::format(&outcome, proc_status_kib("VmHWM")));
     use std::io::Write;

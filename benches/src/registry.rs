@@ -9,11 +9,10 @@
 //! `super::rt`, add `#[path]` includes of that file to both `sides/ours.rs`
 //! and `sides/peer.rs`, and push a [`Row`] here with [`pair!`].
 //!
-//! Where later groups go: the C rows (ours vs libuv) and the Python rows
-//! (ours vs asyncio / uvloop / ThreadPoolExecutor) will be separate programs
-//! printing the `BENCH-RESULT` line of `protocol.rs`. They get their own
-//! [`Group`] and a [`Runner`] variant that holds the program's argv; the
-//! driver, the alternation and the report stay as they are.
+//! The C rows (ours vs libuv) and the Python rows (ours vs asyncio / uvloop /
+//! ThreadPoolExecutor) are separate programs printing the `BENCH-RESULT`
+//! line of `protocol.rs` ([`Runner::External`]); they are listed in
+//! `foreign.rs`. The driver, the alternation and the report are shared.
 
 use crate::measure::{thousands as th, Args, Outcome};
 use crate::sides::{ours, peer};
@@ -26,6 +25,10 @@ pub type BenchFn = fn(&Args) -> Outcome;
 pub enum Group {
     /// `runtime_core` vs Tokio.
     Rust,
+    /// `libruntime` (the C ABI) vs libuv.
+    C,
+    /// The `runtime` Python module vs the standard library and uvloop.
+    Python,
 }
 
 impl Group {
@@ -33,6 +36,10 @@ impl Group {
     pub fn title(self) -> &'static str {
         match self {
             Group::Rust => "Rust: runtime_core vs Tokio (both multi-thread, same worker count)",
+            Group::C => "C: libruntime vs libuv (benches/c/)",
+            Group::Python => {
+                "Python: the runtime module vs asyncio / uvloop / ThreadPoolExecutor (benches/py/)"
+            }
         }
     }
 }
@@ -62,6 +69,25 @@ pub enum Kind {
 pub enum Runner {
     /// A function of this binary, run by re-executing it with `--child`.
     Builtin(BenchFn),
+    /// A separate program (see `foreign.rs`), run as
+    /// `PROGRAM ROW-ID WORKERS BUDGET-MS PARAM`.
+    External {
+        /// Which language's build directory or interpreter runs it.
+        lang: Lang,
+        /// The C binary's name in the C build directory, or the Python
+        /// script's path relative to `benches/py/`.
+        program: &'static str,
+    },
+}
+
+/// The language of an [`Runner::External`] program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// A C binary under `$BENCH_C_DIR` (default `target/bench-c`).
+    C,
+    /// A script under `benches/py/` run by `$BENCH_PYTHON` (default
+    /// `benches/.venv/bin/python`).
+    Python,
 }
 
 /// One row of the table (before expansion over worker counts).
@@ -85,6 +111,12 @@ pub struct Row {
     pub peer: Runner,
     /// The peer's name, for the table header.
     pub peer_name: &'static str,
+    /// Run once with one worker, whatever the plan's worker counts (rows
+    /// that compare single event loops).
+    pub one_thread: bool,
+    /// The ratio at or below which the row meets its target (1.0: at least
+    /// as good as the peer; 0.5: twice as good).
+    pub target: f64,
 }
 
 /// The two sides of a shape compiled from the same row file.
@@ -115,6 +147,8 @@ fn rust_row(
         ours: sides.0,
         peer: sides.1,
         peer_name: "tokio",
+        one_thread: false,
+        target: 1.0,
     }
 }
 
@@ -323,6 +357,7 @@ pub fn rows() -> Vec<Row> {
         1_000_000,
         pair!(timers::timer_rss),
     ));
+    rows.extend(crate::foreign::rows());
     rows
 }
 

@@ -141,19 +141,21 @@ fn fmt_rss(side: &Result<SideResult, String>) -> String {
 /// The verdict column: plain about misses.
 fn verdict(m: &Measured) -> String {
     match m.ratio() {
-        Some(r) if r <= 1.0 => "ok".into(),
+        Some(r) if r <= m.row.target => "ok".into(),
         Some(r) => {
             let spread = match (&m.ours, &m.peer) {
                 (Ok(o), Ok(p)) => o.spread().max(p.spread()),
                 _ => 0.0,
             };
-            if spread >= r - 1.0 {
-                format!(
-                    "**MISS** (worse than {}, but within the rounds' spread)",
-                    m.row.peer_name
-                )
+            let what = if m.row.target == 1.0 {
+                format!("worse than {}", m.row.peer_name)
             } else {
-                format!("**MISS** (worse than {})", m.row.peer_name)
+                format!("target ratio <= {:.2}", m.row.target)
+            };
+            if spread >= r / m.row.target - 1.0 {
+                format!("**MISS** ({what}, but within the rounds' spread)")
+            } else {
+                format!("**MISS** ({what})")
             }
         }
         None => {
@@ -173,10 +175,16 @@ fn verdict(m: &Measured) -> String {
 pub fn table(results: &[Measured]) -> String {
     let mut s = String::new();
     let mut group = None;
+    let mut peer = None;
     for m in results {
-        if group != Some(m.row.group) {
+        if group != Some(m.row.group) || peer != Some(m.row.peer_name) {
+            if group != Some(m.row.group) {
+                let _ = writeln!(s, "\n### {}\n", m.row.group.title());
+            } else {
+                s.push('\n');
+            }
             group = Some(m.row.group);
-            let _ = writeln!(s, "\n### {}\n", m.row.group.title());
+            peer = Some(m.row.peer_name);
             let _ = writeln!(
                 s,
                 "| benchmark | parameters | workers | ours (median) | {} (median) | ratio | verdict | spread ours / peer | peak RSS MiB ours / peer |",
@@ -222,7 +230,7 @@ pub fn summary(results: &[Measured]) -> String {
     }
     let misses: Vec<String> = results
         .iter()
-        .filter(|m| m.ratio().is_some_and(|r| r > 1.0))
+        .filter(|m| m.ratio().is_some_and(|r| r > m.row.target))
         .map(|m| {
             format!(
                 "`{}` at {} worker(s) ({:.2})",
@@ -237,7 +245,7 @@ pub fn summary(results: &[Measured]) -> String {
     } else {
         let _ = writeln!(
             s,
-            "\n**Rows where we miss the peer (ratio > 1.00):** {}.",
+            "\n**Rows where we miss the target (ratio > 1.00, or the row's own target):** {}.",
             misses.join(", ")
         );
     }

@@ -1,0 +1,68 @@
+"""Measuring harness shared by the Python benchmark scripts.
+
+Each script is run by the driver (benches/src/foreign.rs) as
+``python SCRIPT ROW-ID WORKERS BUDGET-MS PARAM``. It looks the row up in the
+table the script passes to :func:`main`, runs one warm-up iteration, then
+samples iterations until BUDGET-MS has passed and at least MIN_SAMPLES were
+taken, and prints the one-line result of benches/src/protocol.rs. Both sides
+of a row do the same work and return the same checksum.
+
+Constants are kept equal to benches/src/foreign.rs.
+"""
+
+import os
+import resource
+import sys
+import time
+
+SUBMIT = 2_000
+MAP = 10_000
+TIMERS = 100_000
+SPAWN = 1_000
+SLEEP0 = 2_000
+MIN_SAMPLES = 3
+MAX_SAMPLES = 1000
+
+
+def tiny(x=1):
+    """The tiny function every executor row runs."""
+    return x + 1
+
+
+def timer_delay(i):
+    """Delay of the i-th call_later timer: 0-10 ms in 0.1 ms steps."""
+    return (i % 100) / 10_000
+
+
+def main(rows):
+    """Runs the row named on the command line; ``rows`` maps id -> fn(workers)."""
+    row, workers, budget_ms = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    fn = rows.get(row)
+    if fn is None:
+        print(f"{sys.argv[0]}: no row {row}", file=sys.stderr)
+        sys.exit(2)
+    workers = max(workers, 1)
+    bench = fn(workers)  # setup once: returns the per-iteration callable
+    checksum = bench()  # warm-up
+    samples = []
+    start = time.perf_counter_ns()
+    budget = budget_ms * 1_000_000
+    while len(samples) < MAX_SAMPLES and (
+        len(samples) < MIN_SAMPLES or time.perf_counter_ns() - start < budget
+    ):
+        t0 = time.perf_counter_ns()
+        c = bench()
+        samples.append(time.perf_counter_ns() - t0)
+        if c != checksum:
+            print(f"{row}: checksum changed: {checksum} vs {c}", file=sys.stderr)
+            sys.exit(1)
+    samples.sort()
+    n = len(samples)
+    med = samples[n // 2] if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) / 2
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"BENCH-RESULT metric=time_ns value={float(med):.1f} samples={n} "
+        f"checksum={int(checksum)} peak_rss_kb={rss}",
+        flush=True,
+    )
+    os._exit(0)  # skip interpreter and pool teardown
