@@ -72,20 +72,23 @@ impl Slot {
         on_runtime_thread(|| f(ptr));
         // If a stop came meanwhile, release the argument while still marked
         // `running`, so a waiting `stop` returns only after `drop_arg` ran.
-        let released = {
+        let (released, stopped) = {
             let mut s = self.lock();
             if s.stopped {
-                s.arg.take()
+                (s.arg.take(), true)
             } else {
                 s.running = None;
-                None
+                (None, false)
             }
         };
-        if released.is_some() {
+        // Only a `stop` waits on the condvar, and it sets `stopped` under the
+        // lock before waiting: when we saw it unset, nobody can be waiting,
+        // so the common path skips the notify (a futex syscall).
+        if stopped {
             drop(released);
             self.lock().running = None;
+            self.cond.notify_all();
         }
-        self.cond.notify_all();
         Invoked::Ran
     }
 
