@@ -297,6 +297,22 @@ pub fn rows() -> Vec<Row> {
         pair!(sync::mutex_contended),
     ));
     rows.push(rust_row(
+        s("semaphore_contended"),
+        format!(
+            "{} tasks × {} acquire of a {}-permit Semaphore, yield under it every 100th",
+            sync::LOCK_TASKS,
+            th(sync::LOCKS_PER_TASK),
+            sync::SEM_PERMITS
+        ),
+        Kind::Throughput {
+            items: sync::LOCK_TASKS * sync::LOCKS_PER_TASK,
+            unit: "acquires",
+        },
+        true,
+        0,
+        pair!(sync::semaphore_contended),
+    ));
+    rows.push(rust_row(
         s("timers_fire"),
         format!(
             "{} tasks × {} sleeps of 1-10 ms joined (1M timers), all fired",

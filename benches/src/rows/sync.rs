@@ -93,3 +93,36 @@ pub fn mutex_contended(args: &Args) -> Outcome {
         })
     })
 }
+
+/// 16 tasks share a `Semaphore` of 4 permits, each acquiring it 5,000
+/// times, yielding while holding it every 100th time.
+pub fn semaphore_contended(args: &Args) -> Outcome {
+    let rt = runtime(args.workers);
+    iterate(args, || {
+        rt.block_on(async {
+            let sem = Arc::new(rt::sync::Semaphore::new(SEM_PERMITS));
+            let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let tasks: Vec<_> = (0..LOCK_TASKS)
+                .map(|_| {
+                    let (sem, done) = (sem.clone(), done.clone());
+                    rt::task::spawn(async move {
+                        for i in 0..LOCKS_PER_TASK {
+                            let _permit = sem.acquire().await.unwrap();
+                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i % 100 == 0 {
+                                rt::task::yield_now().await;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            done.load(std::sync::atomic::Ordering::Relaxed)
+        })
+    })
+}
+
+/// Permits of the semaphore in `semaphore_contended`.
+pub const SEM_PERMITS: usize = 4;
