@@ -4,7 +4,8 @@
 #   2. fails if include/runtime.h differs from a fresh generation;
 #   3. compiles the header as C99 and as C++ with -Wall -Wextra -Werror;
 #   4. builds and runs every C test (tests/c/test_*.c) and example
-#      (examples-c/), then runs them all again under valgrind memcheck
+#      (examples-c/), then runs them all again under valgrind memcheck,
+#      then under ASan+LSan+UBSan
 #      (zero errors, nothing definitely or indirectly lost).
 # The last line is "N passed, N failed" (one count per step and program).
 set -uo pipefail
@@ -100,6 +101,28 @@ for prog in "${programs[@]}"; do
         pass "valgrind $name"
     else
         tail -40 "$BUILD/$name.vg"; fail "valgrind $name (exit $rc)"
+    fi
+done
+# 5. The C tests and examples again under AddressSanitizer (with LeakSanitizer)
+#    and UndefinedBehaviorSanitizer; the library itself is not instrumented,
+#    but ASan intercepts every malloc/free it makes, so leaks and misuse of
+#    its memory from C are caught.
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+mkdir -p "$BUILD/asan"
+for src in tests/c/test_*.c examples-c/*.c; do
+    name=$(basename "$src" .c)
+    if ! cc "${CFLAGS[@]}" "${SAN[@]}" -Iinclude "$src" -o "$BUILD/asan/$name" "${LDFLAGS[@]}" \
+        >"$BUILD/asan/$name.build" 2>&1; then
+        cat "$BUILD/asan/$name.build"; fail "asan+ubsan compile $name"; continue
+    fi
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        timeout 300 "$BUILD/asan/$name" >"$BUILD/asan/$name.out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        pass "asan+ubsan $name"
+    else
+        grep -E "ERROR|runtime error|SUMMARY" "$BUILD/asan/$name.out" | head -5
+        tail -20 "$BUILD/asan/$name.out"; fail "asan+ubsan $name (exit $rc)"
     fi
 done
 finish
