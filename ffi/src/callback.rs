@@ -12,6 +12,7 @@
 //!   bodies (`rt_spawn_blocking`) are deliberately not marked.
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// A destructor for a C-owned pointer.
@@ -78,46 +79,59 @@ impl Drop for Arg {
 
 /// How many arguments a runtime still owns (not yet released with their
 /// `drop_arg`); shutdown waits for it to reach zero.
+///
+/// The count is an atomic so that creating and releasing arguments (once
+/// per task, timer, watch...) takes no lock; the mutex and condvar are only
+/// for a waiting shutdown. No lost wake-up: a waiter registers in
+/// `waiters` (SeqCst) before reading `n`, and a releaser reads `waiters`
+/// (SeqCst) after its decrement, so one of them sees the other; the
+/// releaser then takes the mutex before notifying, which it can only get
+/// once the waiter sleeps on the condvar.
 #[derive(Debug, Default)]
 pub(crate) struct Live {
-    n: Mutex<usize>,
+    n: AtomicUsize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
     zero: Condvar,
 }
 
 impl Live {
-    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
-        self.n.lock().unwrap_or_else(|e| e.into_inner())
-    }
     fn inc(&self) {
-        *self.lock() += 1;
+        self.n.fetch_add(1, Ordering::SeqCst);
     }
     fn dec(&self) {
-        let mut n = self.lock();
-        *n -= 1;
-        if *n == 0 {
+        if self.n.fetch_sub(1, Ordering::SeqCst) == 1 && self.waiters.load(Ordering::SeqCst) > 0 {
+            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
             self.zero.notify_all();
         }
     }
     /// Waits until every argument is released or `deadline` passes
     /// (`None`: no limit); returns how many are still owned.
     pub(crate) fn wait_released(&self, deadline: Option<std::time::Instant>) -> usize {
-        let mut n = self.lock();
-        while *n > 0 {
-            n = match deadline {
-                None => self.zero.wait(n).unwrap_or_else(|e| e.into_inner()),
+        let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        loop {
+            let n = self.n.load(Ordering::SeqCst);
+            if n == 0 {
+                break;
+            }
+            g = match deadline {
+                None => self.zero.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = std::time::Instant::now();
                     if now >= d {
                         break;
                     }
                     self.zero
-                        .wait_timeout(n, d - now)
+                        .wait_timeout(g, d - now)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
             };
         }
-        *n
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        drop(g);
+        self.n.load(Ordering::SeqCst)
     }
 }
 

@@ -28,6 +28,9 @@ pub struct rt_completion {
 #[derive(Default)]
 struct State {
     value: Option<SendPtr>,
+    /// Threads blocked in `rt_completion_wait`: `cond` is signalled only
+    /// when there is one.
+    blocked: usize,
     wakers: Vec<Waker>,
 }
 
@@ -93,15 +96,17 @@ pub unsafe extern "C" fn rt_completion_complete(
     error::status("rt_completion_complete", || {
         // SAFETY: NULL or live per the contract.
         let c = unsafe { non_null(c, "c") }?;
-        let wakers = {
+        let (wakers, blocked) = {
             let mut s = c.lock();
             if s.value.is_some() {
                 return Err(Error::invalid("the completion was already completed"));
             }
             s.value = Some(SendPtr(value));
-            std::mem::take(&mut s.wakers)
+            (std::mem::take(&mut s.wakers), s.blocked)
         };
-        c.cond.notify_all();
+        if blocked > 0 {
+            c.cond.notify_all();
+        }
         for w in wakers {
             w.wake();
         }
@@ -138,22 +143,24 @@ pub unsafe extern "C" fn rt_completion_wait(
                 }
                 return Ok(());
             }
+            let now = std::time::Instant::now();
+            if until.is_some_and(|d| now >= d) {
+                return Err(Error::new(
+                    rt_status::RT_ERR_TIMEOUT,
+                    format!("not completed within {timeout_ms} ms"),
+                ));
+            }
+            s.blocked += 1;
             s = match until {
                 None => c.cond.wait(s).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
-                    let now = std::time::Instant::now();
-                    if now >= d {
-                        return Err(Error::new(
-                            rt_status::RT_ERR_TIMEOUT,
-                            format!("not completed within {timeout_ms} ms"),
-                        ));
-                    }
                     c.cond
                         .wait_timeout(s, d - now)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
             };
+            s.blocked -= 1;
         }
     })
 }

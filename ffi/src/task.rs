@@ -84,6 +84,10 @@ struct SlotState {
     outcome: Option<(rt_status, SendPtr)>,
     /// The outcome was handed to a joiner (join or poll).
     joined: bool,
+    /// Threads blocked in `rt_task_join` on `cond`: the finisher signals
+    /// the condvar only when there is one (a futex call per task
+    /// otherwise).
+    blocked: usize,
     wakers: Vec<Waker>,
     on_complete: Option<(
         unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void),
@@ -109,12 +113,18 @@ impl Completer {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let (wakers, cb) = {
+        let (wakers, cb, blocked) = {
             let mut s = self.slot.lock();
             s.outcome = Some((st, SendPtr(result)));
-            (std::mem::take(&mut s.wakers), s.on_complete.take())
+            (
+                std::mem::take(&mut s.wakers),
+                s.on_complete.take(),
+                s.blocked,
+            )
         };
-        self.slot.cond.notify_all();
+        if blocked > 0 {
+            self.slot.cond.notify_all();
+        }
         for w in wakers {
             w.wake();
         }
@@ -392,16 +402,17 @@ pub unsafe extern "C" fn rt_task_join(
             if s.outcome.is_some() {
                 return take_outcome(&mut s, result);
             }
+            let now = std::time::Instant::now();
+            if until.is_some_and(|d| now >= d) {
+                return Err(Error::new(
+                    rt_status::RT_ERR_TIMEOUT,
+                    format!("the task did not finish within {timeout_ms} ms"),
+                ));
+            }
+            s.blocked += 1;
             s = match until {
                 None => t.slot.cond.wait(s).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
-                    let now = std::time::Instant::now();
-                    if now >= d {
-                        return Err(Error::new(
-                            rt_status::RT_ERR_TIMEOUT,
-                            format!("the task did not finish within {timeout_ms} ms"),
-                        ));
-                    }
                     t.slot
                         .cond
                         .wait_timeout(s, d - now)
@@ -409,6 +420,7 @@ pub unsafe extern "C" fn rt_task_join(
                         .0
                 }
             };
+            s.blocked -= 1;
         }
     })
 }

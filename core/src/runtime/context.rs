@@ -66,19 +66,31 @@ pub(crate) fn has_deferred() -> bool {
 }
 
 /// Wakes every deferred waker; call with the scheduler core in context.
+/// The list's buffer is handed back afterwards so that a worker yielding
+/// in a loop does not reallocate it on every round.
 pub(crate) fn wake_deferred() {
     loop {
-        let batch = DEFERRED
+        let Some(mut batch) = DEFERRED
             .try_with(|d| d.borrow_mut().as_mut().map(std::mem::take))
             .ok()
-            .flatten();
-        match batch {
-            Some(list) if !list.is_empty() => {
-                for w in list {
-                    w.wake();
+            .flatten()
+        else {
+            return;
+        };
+        let done = batch.is_empty();
+        // No borrow is held while waking: a wake may defer again.
+        for w in batch.drain(..) {
+            w.wake();
+        }
+        let _ = DEFERRED.try_with(|d| {
+            if let Some(list) = d.borrow_mut().as_mut() {
+                if list.is_empty() {
+                    *list = batch;
                 }
             }
-            _ => return,
+        });
+        if done {
+            return;
         }
     }
 }

@@ -91,11 +91,13 @@ pub(crate) struct Core {
     park: Option<Parker>,
     rng: fastrand::Rng,
     stats: Stats,
-    /// Polls between checks of the injection queue (see `tune_interval`).
+    /// Ticks between checks of the injection queue (see `tune_interval`).
+    /// A tick is one `run_task`: a task plus the LIFO-slot successors it
+    /// runs inline (at most `MAX_LIFO_POLLS_PER_TICK`), as in Tokio.
     global_queue_interval: u32,
-    /// Polls (LIFO-slot polls included) since the last such check.
+    /// Ticks since the last such check.
     polls_since_global: u32,
-    /// Start of the current tuning window, and polls since.
+    /// Start of the current tuning window, and ticks since.
     tune_start: std::time::Instant,
     tune_polls: u64,
 }
@@ -281,8 +283,6 @@ impl Context {
                 }
                 lifo_polls += 1;
                 core.stats.polls += 1;
-                core.tune_polls += 1;
-                core.polls_since_global += 1;
                 *self.core.borrow_mut() = Some(core);
                 task.run();
             }
@@ -444,7 +444,7 @@ impl Core {
     }
 
     /// Sets the injection-queue interval so that it is checked about every
-    /// `TARGET_GLOBAL_QUEUE_INTERVAL` of polling, from the mean poll time
+    /// `TARGET_GLOBAL_QUEUE_INTERVAL` of polling, from the mean tick time
     /// since the last tuning (as Tokio does; a fixed interval lets remote
     /// work wait 61 long polls when every worker is busy).
     fn tune_interval(&mut self, handle: &Handle) {
