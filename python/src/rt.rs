@@ -402,7 +402,8 @@ impl PyRuntime {
     }
 
     /// `await rt.sleep(seconds, result=None)` from a running asyncio loop:
-    /// sleeps on the runtime's timer wheel, then returns `result`.
+    /// sleeps on the runtime's timer wheel, then returns `result`. A delay
+    /// of zero or less yields to the loop once, like `asyncio.sleep(0)`.
     #[pyo3(signature = (seconds, result=None))]
     fn sleep<'py>(
         &self,
@@ -411,7 +412,11 @@ impl PyRuntime {
         result: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let h = self.handle()?;
-        timer::sleep_future(py, &h, seconds, result.unwrap_or_else(|| py.None()))
+        let result = result.unwrap_or_else(|| py.None());
+        if timer::delay_to_duration(seconds).is_zero() {
+            return timer::sleep_zero(py, result);
+        }
+        timer::sleep_future(py, &h, seconds, result)
     }
 
     /// Calls `fn(*args)` on a runtime thread whenever `fd` (an int or an

@@ -233,6 +233,37 @@ impl AbortOnDone {
     }
 }
 
+/// `await rt.sleep(0, result)` (or a negative or NaN delay): as
+/// `asyncio.sleep(0)` does, gives the loop one pass and returns `result`.
+/// There is no deadline to wait for, so the future is completed by the
+/// loop itself (`call_soon`) rather than by a round trip through a runtime
+/// thread and the delivery queue.
+pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    static SETTER: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
+    let lp = delivery::running_loop(py)?;
+    let fut = lp.call_method0(pyo3::intern!(py, "create_future"))?;
+    let setter = SETTER.get_or_try_init(py, || -> PyResult<_> {
+        Ok(wrap_pyfunction!(set_result_unless_cancelled, py)?
+            .into_any()
+            .unbind())
+    })?;
+    lp.call_method1(pyo3::intern!(py, "call_soon"), (setter, &fut, result))?;
+    Ok(fut)
+}
+
+/// Completes `fut` with `result` unless it was cancelled meanwhile.
+#[pyfunction]
+fn set_result_unless_cancelled(fut: &Bound<'_, PyAny>, result: Py<PyAny>) -> PyResult<()> {
+    let py = fut.py();
+    if !fut
+        .call_method0(pyo3::intern!(py, "cancelled"))?
+        .is_truthy()?
+    {
+        fut.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
+    }
+    Ok(())
+}
+
 /// `await rt.sleep(seconds, result)`: an asyncio future on the running loop
 /// that the runtime's timer completes.
 pub(crate) fn sleep_future<'py>(
@@ -245,11 +276,7 @@ pub(crate) fn sleep_future<'py>(
     let (d, fut) = delivery::loop_future(py)?;
     let target = fut.clone().unbind();
     let join = rt.spawn(async move {
-        // A zero delay is one round trip through the runtime; the wheel
-        // (millisecond ticks) is only involved for real delays.
-        if !dur.is_zero() {
-            sleep(dur).await;
-        }
+        sleep(dur).await;
         d.push(target, Outcome::Value(result));
     });
     delivery::on_future_done(

@@ -215,6 +215,47 @@ def test_asyncio_sleep_cancel(mrt, run_loop):
     run_loop(main())
 
 
+def test_asyncio_sleep_zero_yields_once(mrt, run_loop):
+    """rt.sleep(0) behaves as asyncio.sleep(0): an asyncio future that
+    completes after one pass of the loop, letting other ready tasks run."""
+    order = []
+
+    async def other():
+        order.append("other")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t = loop.create_task(other())
+        f = mrt.sleep(0, "zero")
+        assert isinstance(f, asyncio.Future)
+        assert not f.done()
+        assert await f == "zero"
+        order.append("after sleep")
+        await t
+        assert await mrt.sleep(float("nan")) is None
+        # Cancelled before the loop ran its callback: no error, stays cancelled.
+        g = mrt.sleep(0)
+        g.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await g
+        await asyncio.sleep(0)
+        assert g.cancelled()
+
+    run_loop(main())
+    assert order == ["other", "after sleep"]
+
+
+def test_sleep_zero_after_shutdown_raises(run_loop):
+    r = runtime.Runtime(workers=1)
+    r.shutdown(wait=True)
+
+    async def main():
+        with pytest.raises(RuntimeError):
+            r.sleep(0)
+
+    run_loop(main())
+
+
 def test_sleep_outside_loop_raises(mrt):
     with pytest.raises(RuntimeError):
         mrt.sleep(0)
