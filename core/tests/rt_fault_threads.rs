@@ -20,6 +20,8 @@
 //!   failed task does not keep the clock from auto-advancing;
 //! - a pool that has one thread but cannot start another queues the task,
 //!   which runs as soon as that thread is free (not lost, not cancelled);
+//! - a thread name with a NUL byte (`std` panics on it) is an
+//!   `InvalidInput` error from `build()` / a failed blocking-pool thread;
 //! - once the limit is restored, the same runtime starts blocking threads
 //!   again and new runtimes build; counts are back to the baseline.
 //!
@@ -120,14 +122,22 @@ fn assert_thread_error(what: &str, e: &io::Error) {
     );
 }
 
+fn assert_invalid_input(what: &str, e: &io::Error) {
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{what}: {e:?}");
+}
+
 /// `build()` must return the error, not panic, and leave nothing behind.
 fn build_fails(what: &str, b: &mut Builder) {
+    build_fails_with(what, b, assert_thread_error)
+}
+
+fn build_fails_with(what: &str, b: &mut Builder, check: fn(&str, &io::Error)) {
     let (base_fds, base_threads) = (fds(), threads());
     let r = catch_unwind(AssertUnwindSafe(|| b.build()))
         .unwrap_or_else(|_| panic!("{what}: build() panicked"));
     match r {
         Ok(_) => panic!("{what}: build() succeeded"),
-        Err(e) => assert_thread_error(what, &e),
+        Err(e) => check(what, &e),
     }
     assert_eq!(threads(), base_threads, "{what}: threads left behind");
     assert_eq!(fds(), base_fds, "{what}: fds left behind");
@@ -225,6 +235,42 @@ fn blocking_pool_cannot_grow(rt: &Runtime) {
     });
 }
 
+/// A thread name with a NUL byte, which `std` panics on, fails like any
+/// other thread-creation error.
+fn nul_byte_in_thread_name() {
+    let mut multi = Builder::new_multi_thread();
+    multi.worker_threads(2);
+    for mut b in [multi, Builder::new_current_thread()] {
+        build_fails_with(
+            "thread_name with a NUL byte",
+            b.thread_name("bad\0name"),
+            assert_invalid_input,
+        );
+    }
+    // Generated names: the second worker's is bad, the first worker has
+    // started by then and must be stopped again.
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    build_fails_with(
+        "thread_name_fn, second name bad",
+        Builder::new_multi_thread()
+            .worker_threads(3)
+            .thread_name_fn(
+                move || match n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                    1 => "bad\0name".to_string(),
+                    _ => "good".to_string(),
+                },
+            ),
+        assert_invalid_input,
+    );
+    // The blocking pool cannot start a thread with such a name.
+    let rt = Builder::new_current_thread()
+        .thread_name_fn(|| "bad\0name".to_string())
+        .build()
+        .unwrap();
+    let h = rt.spawn_blocking(|| 1);
+    rt.block_on(async { assert_cancelled("spawn_blocking, bad thread name", h.await) });
+}
+
 fn body() {
     let (base_fds, base_threads) = (fds(), threads());
 
@@ -247,6 +293,7 @@ fn body() {
     }
 
     blocking_pool_without_threads();
+    nul_byte_in_thread_name();
     assert_eq!(threads(), base_threads, "threads left behind");
 
     let rt = Builder::new_multi_thread()

@@ -250,10 +250,10 @@ impl Spawner {
         id: usize,
         rt: &scheduler::Handle,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
-        let mut b = std::thread::Builder::new().name((self.inner.thread_name)());
-        if let Some(sz) = self.inner.stack_size {
-            b = b.stack_size(sz);
-        }
+        let b = crate::runtime::builder::thread_builder(
+            (self.inner.thread_name)(),
+            self.inner.stack_size,
+        )?;
         let rt = rt.clone();
         let inner = self.inner.clone();
         b.spawn(move || {
