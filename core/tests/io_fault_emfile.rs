@@ -11,9 +11,10 @@
 //!   `UnixDatagram::pair` return `Err(EMFILE)`;
 //! - `AsyncFd::new` needs no new fd (one `epoll_ctl`), so it succeeds and
 //!   the reactor keeps delivering events while the table is full;
-//! - `TcpListener::accept().await` with a connection waiting returns
-//!   `Err(EMFILE)` (promptly, twice: it neither spins nor parks forever),
-//!   the connection stays in the backlog, and once fds are freed the next
+//! - `TcpListener::accept().await` and `UnixListener::accept().await` with
+//!   a connection waiting return `Err(EMFILE)` (promptly, twice: they
+//!   neither spin nor park forever), other tasks keep running, the
+//!   connection stays in the backlog, and once fds are freed the next
 //!   `accept` returns exactly that connection, which carries data;
 //! - afterwards everything works again, and the fd and thread counts
 //!   (`/proc/self/fd`, `/proc/self/task`) are back to where they started.
@@ -123,7 +124,10 @@ fn assert_emfile<T>(what: &str, r: io::Result<T>) {
     }
 }
 
-fn builders() -> [(&'static str, fn() -> Builder); 2] {
+/// A flavor's name and how to make its builder.
+type Flavor = (&'static str, fn() -> Builder);
+
+fn builders() -> [Flavor; 2] {
     [
         ("current_thread", Builder::new_current_thread),
         ("multi_thread", || {
@@ -194,6 +198,7 @@ fn net_under_emfile(name: &str, rt: &Runtime, null: BorrowedFd<'_>) {
         // A connection waiting in the listener's backlog.
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         let client_addr = client.local_addr().unwrap();
+        let mut unix_client = std::os::unix::net::UnixStream::connect(&path).unwrap();
         // A socket pair the reactor must keep serving while the table is full.
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
@@ -231,6 +236,12 @@ fn net_under_emfile(name: &str, rt: &Runtime, null: BorrowedFd<'_>) {
                 .await
                 .expect("accept hung under EMFILE");
             assert_emfile("TcpListener::accept", r);
+        }
+        for _ in 0..2 {
+            let r = timeout(HANG, unix_listener.accept())
+                .await
+                .expect("unix accept hung under EMFILE");
+            assert_emfile("UnixListener::accept", r);
         }
         // Another task keeps running meanwhile (the worker is not spinning
         // inside accept).
@@ -276,6 +287,27 @@ fn net_under_emfile(name: &str, rt: &Runtime, null: BorrowedFd<'_>) {
         drop((l2, c2, s2));
         drop(UdpSocket::bind("127.0.0.1:0").await.unwrap());
         drop(UnixStream::pair().unwrap());
+        // The waiting Unix connection is accepted now too.
+        let (us, _) = timeout(HANG, unix_listener.accept())
+            .await
+            .expect("unix accept hung after fds were freed")
+            .unwrap();
+        unix_client.write_all(b"u").unwrap();
+        let mut ub = [0u8; 1];
+        timeout(HANG, async {
+            loop {
+                us.readable().await.unwrap();
+                match us.try_read(&mut ub) {
+                    Ok(n) => break assert_eq!(n, 1),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("read: {e}"),
+                }
+            }
+        })
+        .await
+        .expect("unix read hung");
+        assert_eq!(&ub, b"u");
+        drop((us, unix_client));
         let u = UnixStream::connect(&path).await.unwrap();
         let (us, _) = timeout(HANG, unix_listener.accept())
             .await
