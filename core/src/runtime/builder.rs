@@ -1,4 +1,9 @@
 //! `Builder`: configures and creates a [`Runtime`].
+//!
+//! Invariant: bad settings and OS failures come back from `build()` as
+//! `io::Error`s, never as panics; every runtime thread is created through
+//! [`thread_builder`], which turns the one input `std` would panic on (a
+//! thread name with a NUL byte) into an `InvalidInput` error.
 use super::blocking::{BlockingPool, PoolConfig};
 use super::driver::{self, Driver};
 use super::scheduler::{self, current_thread, multi_thread};
@@ -29,6 +34,8 @@ pub struct Builder {
     max_blocking_threads: usize,
     keep_alive: Duration,
     thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Set by `thread_name` when the name has a NUL byte; `build()` fails.
+    thread_name_has_nul: bool,
     thread_stack_size: Option<usize>,
     start_paused: bool,
     global_queue_interval: Option<u32>,
@@ -70,6 +77,7 @@ impl Builder {
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
             thread_name: Arc::new(|| "runtime-worker".to_string()),
+            thread_name_has_nul: false,
             thread_stack_size: None,
             start_paused: false,
             global_queue_interval: None,
@@ -109,17 +117,24 @@ impl Builder {
     }
 
     /// Name of every thread the runtime starts (default `runtime-worker`).
+    /// A name containing a NUL byte makes `build()` fail with
+    /// `InvalidInput`.
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
         let name = name.into();
+        self.thread_name_has_nul = name.contains('\0');
         self.thread_name = Arc::new(move || name.clone());
         self
     }
 
-    /// A function producing each new thread's name.
+    /// A function producing each new thread's name. A name containing a
+    /// NUL byte makes that thread fail to start: `build()` returns
+    /// `InvalidInput` for a worker, and a blocking-pool thread is treated
+    /// like any other thread-creation failure.
     pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn() -> String + Send + Sync + 'static,
     {
+        self.thread_name_has_nul = false;
         self.thread_name = Arc::new(f);
         self
     }
@@ -173,9 +188,19 @@ impl Builder {
     /// Creates the runtime: starts the worker threads (multi-thread), the
     /// I/O reactor and the timer wheel.
     ///
-    /// Fails with the OS error if threads or the reactor cannot be created,
-    /// and with `InvalidInput` for settings that do not fit the flavor.
+    /// Fails with the OS error if threads or the reactor cannot be created
+    /// (for example EMFILE when the process is out of file descriptors,
+    /// EAGAIN when a worker thread cannot be started); whatever was created
+    /// before the failure is released. Fails with `InvalidInput` for
+    /// settings that do not fit the flavor and for a thread name containing
+    /// a NUL byte.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.thread_name_has_nul {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "thread_name must not contain a NUL byte",
+            ));
+        }
         if self.start_paused && self.kind == Kind::MultiThread {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -251,6 +276,27 @@ impl Builder {
             shut_down: false,
         })
     }
+}
+
+/// A `std::thread::Builder` for a runtime thread named `name`. `std` panics
+/// on a name with a NUL byte (possible through `thread_name_fn`); this
+/// reports it as `InvalidInput` so the callers' thread-creation error paths
+/// handle it like an OS failure.
+pub(crate) fn thread_builder(
+    name: String,
+    stack_size: Option<usize>,
+) -> io::Result<std::thread::Builder> {
+    if name.contains('\0') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("thread name {name:?} contains a NUL byte"),
+        ));
+    }
+    let mut b = std::thread::Builder::new().name(name);
+    if let Some(sz) = stack_size {
+        b = b.stack_size(sz);
+    }
+    Ok(b)
 }
 
 fn default_workers() -> usize {

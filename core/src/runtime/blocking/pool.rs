@@ -15,6 +15,14 @@
 //!
 //! Shutdown protocol: set `shutdown`, `notify_all`, then wait (bounded or
 //! not) until `num_th == 0`, and join the threads that exited.
+//!
+//! Thread-creation failure (the OS refuses with EAGAIN/ENOMEM, or a
+//! generated thread name is invalid): if the pool has other threads, the
+//! task stays queued and one of them runs it when free; if it has none, the
+//! task is taken back out of the queue and shut down, so its `JoinHandle`
+//! returns a cancelled `JoinError` at once (and the error is printed to
+//! stderr): never a panic, never a task waiting forever for a thread that
+//! will not come. Both paths are exercised by `core/tests/rt_fault_threads.rs`.
 use super::{BlockingSchedule, BlockingTask};
 use crate::runtime::{context, scheduler};
 use crate::task::{Id, JoinHandle, Notified};
@@ -250,10 +258,10 @@ impl Spawner {
         id: usize,
         rt: &scheduler::Handle,
     ) -> std::io::Result<std::thread::JoinHandle<()>> {
-        let mut b = std::thread::Builder::new().name((self.inner.thread_name)());
-        if let Some(sz) = self.inner.stack_size {
-            b = b.stack_size(sz);
-        }
+        let b = crate::runtime::builder::thread_builder(
+            (self.inner.thread_name)(),
+            self.inner.stack_size,
+        )?;
         let rt = rt.clone();
         let inner = self.inner.clone();
         b.spawn(move || {

@@ -78,19 +78,21 @@ impl MultiThread {
         let mut joins = Vec::with_capacity(n);
         let mut cores = cores.into_iter();
         while let Some(core) = cores.next() {
-            let mut b = std::thread::Builder::new().name((threads.name)());
-            if let Some(sz) = threads.stack_size {
-                b = b.stack_size(sz);
-            }
             let h = handle.clone();
             // The core travels into the thread; on failure it comes back
             // through this slot so it can be shut down with the others.
             let slot = Arc::new(Mutex::new(Some(core)));
             let thread_slot = slot.clone();
-            match b.spawn(move || {
-                let core = thread_slot.lock().take().expect("worker core");
-                worker::run(h, core)
-            }) {
+            // A bad thread name fails like an OS error (see `thread_builder`).
+            let spawned =
+                crate::runtime::builder::thread_builder((threads.name)(), threads.stack_size)
+                    .and_then(|b| {
+                        b.spawn(move || {
+                            let core = thread_slot.lock().take().expect("worker core");
+                            worker::run(h, core)
+                        })
+                    });
+            match spawned {
                 Ok(j) => joins.push(j),
                 Err(e) => {
                     // Hand the cores that have no thread to the shutdown
