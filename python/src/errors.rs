@@ -60,3 +60,21 @@ pub(crate) fn report_callback_error(
     }
     log_exception(py, message, handle, exc);
 }
+
+/// `OSError(errno, strerror)` for an OS error, as `os.*` functions raise it:
+/// Python code can test `e.errno`, and gets the errno's subclass
+/// (`BlockingIOError` for EAGAIN, ...). Other `io::Error`s convert as PyO3
+/// does (from the message).
+pub(crate) fn os_error(e: std::io::Error) -> PyErr {
+    match e.raw_os_error() {
+        Some(code) => {
+            let text = e.to_string();
+            let strerror = text
+                .strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&text)
+                .to_owned();
+            pyo3::exceptions::PyOSError::new_err((code, strerror))
+        }
+        None => e.into(),
+    }
+}

@@ -204,7 +204,7 @@ fn dup(fd: RawFd) -> PyResult<OwnedFd> {
     // (or -1); it never touches memory.
     let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     if new < 0 {
-        return Err(std::io::Error::last_os_error().into());
+        return Err(crate::errors::os_error(std::io::Error::last_os_error()));
     }
     // SAFETY: `new` was just returned by fcntl, so it is an open descriptor
     // that nothing else owns.
@@ -215,7 +215,7 @@ fn dup(fd: RawFd) -> PyResult<OwnedFd> {
 fn register(rt: &Handle, fd: RawFd, dir: Direction) -> PyResult<AsyncFd<OwnedFd>> {
     let owned = dup(fd)?;
     let _enter = rt.enter();
-    Ok(AsyncFd::with_interest(owned, dir.interest())?)
+    AsyncFd::with_interest(owned, dir.interest()).map_err(crate::errors::os_error)
 }
 
 /// Whether `fd` is ready for `dir` right now (`poll(2)`, zero timeout);

@@ -183,13 +183,17 @@ impl PyRuntime {
             builder.max_blocking_threads(b);
         }
         builder.thread_name("runtime-worker");
-        let rt = Arc::new(py.allow_threads(|| builder.build())?);
+        let rt = Arc::new(
+            py.allow_threads(|| builder.build())
+                .map_err(crate::errors::os_error)?,
+        );
         let driver = if flavor == "current_thread" {
             let stop = Arc::new(StopSignal::default());
             let (rt2, stop2) = (rt.clone(), stop.clone());
             let thread = std::thread::Builder::new()
                 .name("runtime-driver".into())
-                .spawn(move || rt2.block_on(Stopped(stop2)))?;
+                .spawn(move || rt2.block_on(Stopped(stop2)))
+                .map_err(crate::errors::os_error)?;
             Some(Driver { stop, thread })
         } else {
             None
@@ -262,7 +266,23 @@ impl PyRuntime {
                 ));
             }
             self.fds.clear(py);
-            std::thread::spawn(move || live.shutdown(Duration::ZERO));
+            // If no thread can be started, `live` goes back into `state`
+            // (shutting down here would wait on this very thread).
+            let slot = Arc::new(Mutex::new(Some(live)));
+            let slot2 = slot.clone();
+            let spawned = std::thread::Builder::new()
+                .name("runtime-shutdown".into())
+                .spawn(move || {
+                    if let Some(live) = slot2.lock().take() {
+                        live.shutdown(Duration::ZERO);
+                    }
+                });
+            if let Err(e) = spawned {
+                if let Some(live) = slot.lock().take() {
+                    self.state.lock().get_or_insert(live);
+                }
+                return Err(crate::errors::os_error(e));
+            }
             return Ok(());
         }
         self.fds.clear(py);
@@ -270,12 +290,27 @@ impl PyRuntime {
         // slices (GIL released) so Ctrl-C can interrupt a long wait. An
         // interrupted shutdown still completes in the background.
         let (tx, mut rx) = std::sync::mpsc::channel::<()>();
-        std::thread::Builder::new()
+        // `live` travels through a slot: if the helper thread cannot be
+        // started, it must not be dropped here with the GIL held (that
+        // waits, unbounded, for blocking tasks that may need the GIL).
+        let slot = Arc::new(Mutex::new(Some(live)));
+        let slot2 = slot.clone();
+        let spawned = std::thread::Builder::new()
             .name("runtime-shutdown".into())
             .spawn(move || {
-                live.shutdown(timeout);
+                if let Some(live) = slot2.lock().take() {
+                    live.shutdown(timeout);
+                }
                 let _ = tx.send(());
-            })?;
+            });
+        if spawned.is_err() {
+            // No helper thread: shut down on this one, GIL released, still
+            // bounded by `timeout` (not interruptible by Ctrl-C).
+            if let Some(live) = slot.lock().take() {
+                py.allow_threads(move || live.shutdown(timeout));
+            }
+            return Ok(());
+        }
         loop {
             let rx = &mut rx; // `&mut Receiver` is Send; `&Receiver` is not
             let done = py.allow_threads(move || match rx.recv_timeout(Duration::from_millis(50)) {

@@ -215,11 +215,6 @@ def test_fd_watches_raise_oserror_and_recover(flavor, baseline_fds):
             s.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the module builds OSError from the message only (PyO3's io::Error "
-    "conversion), so errno/strerror are None; see the fault-injection report",
-)
 def test_oserror_carries_errno(baseline_fds):
     # Like os.dup() or socket.socket(), an OS failure should be testable
     # through `errno` (and get the errno's OSError subclass).
@@ -327,11 +322,5 @@ def test_runtime_raises_oserror_when_threads_cannot_start():
     run_child_threads("build")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Runtime.shutdown drops the runtime with the GIL held when its helper "
-    "thread cannot start, and waits for blocking tasks that need the GIL: a "
-    "deadlock; see the fault-injection report for the fix",
-)
 def test_shutdown_completes_when_its_helper_thread_cannot_start():
     run_child_threads("shutdown")

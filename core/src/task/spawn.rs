@@ -31,6 +31,13 @@ where
 /// Runs a blocking closure on the runtime's blocking pool, a separate,
 /// growing set of threads, so it does not stall the async workers.
 ///
+/// # Errors
+/// If the pool has no thread and the OS refuses to start one (EAGAIN,
+/// ENOMEM), the closure does not run and the `JoinHandle` resolves to a
+/// cancelled [`JoinError`](crate::task::JoinError) (the OS error is also
+/// printed to stderr); if the pool has threads but cannot start another,
+/// the task waits in the queue for a free one.
+///
 /// # Panics
 /// When called outside a runtime context.
 ///
