@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 import weakref
 
 from . import _runtime
@@ -152,6 +153,117 @@ class _WorkItem:
             self.future.set_result(result)
 
 
+class _MapJob:
+    """One ``Executor.map`` call: its runners and its result iterator.
+
+    Instead of one ``Future`` and one queue hand-off per item (what
+    ``Executor.map`` does through ``submit``), ``min(max_workers, n)``
+    *runner* work items claim the next unclaimed item one at a time from a
+    shared counter, run it, and store ``(ok, value)`` in ``results``. Items
+    still start one by one as runners free up, so slow items run in
+    parallel exactly as with one work item each; tiny items cost a counter
+    step and a list store instead of a ``Future``, a work-queue hand-off
+    and a thread wake-up.
+
+    Invariants: ``results[i]`` is written once, under ``cond``, by the
+    runner that claimed ``i``; the iterator sleeps on ``cond`` only after
+    setting ``waiting = i`` under it, and a runner notifies when it stores
+    ``waiting``'s result or when the last runner is done (``runners`` hits
+    0: runners that were cancelled before starting leave unclaimed items,
+    which the iterator then reports as cancelled, or as the error that
+    failed the runner, e.g. ``BrokenThreadPool``).
+    """
+
+    __slots__ = (
+        "fn",
+        "items",
+        "results",
+        "claim",
+        "cond",
+        "waiting",
+        "runners",
+        "stopped",
+        "error",
+    )
+
+    def __init__(self, fn, items):
+        self.fn = fn
+        self.items = items
+        self.results = [None] * len(items)
+        # next() on itertools.count is one indivisible step: each index is
+        # claimed by exactly one runner.
+        self.claim = itertools.count().__next__
+        self.cond = threading.Condition(threading.Lock())
+        self.waiting = -1
+        self.runners = 0
+        self.stopped = False
+        self.error = None
+
+    def run(self):
+        fn, items, results, cond = self.fn, self.items, self.results, self.cond
+        n = len(items)
+        while not self.stopped:
+            i = self.claim()
+            if i >= n:
+                return
+            args = items[i]
+            items[i] = None
+            try:
+                r = (True, fn(*args))
+            except BaseException as exc:
+                r = (False, exc)
+            with cond:
+                results[i] = r
+                if self.waiting == i:
+                    cond.notify()
+            del r, args
+
+    def runner_done(self, future):
+        with self.cond:
+            if not future.cancelled() and future.exception() is not None:
+                self.error = future.exception()
+            self.runners -= 1
+            if self.runners == 0:
+                self.cond.notify_all()
+
+    def take(self, i, end_time):
+        """Waits for item ``i``'s result and returns it (or raises its
+        exception); the job keeps no reference to it afterwards."""
+        results, cond = self.results, self.cond
+        with cond:
+            self.waiting = i
+            while results[i] is None:
+                if self.runners == 0:
+                    if self.error is not None:
+                        raise self.error
+                    raise concurrent.futures.CancelledError()
+                if end_time is None:
+                    cond.wait()
+                else:
+                    left = end_time - time.monotonic()
+                    if left <= 0:
+                        raise concurrent.futures.TimeoutError()
+                    cond.wait(left)
+            ok, value = results[i]
+            results[i] = None
+        if ok:
+            return value
+        try:
+            raise value
+        finally:
+            value = None
+
+    def results_in_order(self, end_time):
+        try:
+            for i in range(len(self.results)):
+                # Not bound to a local: the caller alone holds each result.
+                yield self.take(i, end_time)
+        finally:
+            # Items nobody claimed yet are dropped, as map's leftover
+            # futures are cancelled.
+            self.stopped = True
+
+
 class Executor(concurrent.futures.ThreadPoolExecutor):
     """A ``concurrent.futures`` executor whose work runs on a runtime's
     blocking pool.
@@ -245,6 +357,27 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         return future
 
     submit.__doc__ = concurrent.futures.Executor.submit.__doc__
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        """Returns an iterator equivalent to ``map(fn, *iterables)``, as
+        ``ThreadPoolExecutor.map`` does: every call is scheduled now, results
+        come in order, an exception is raised when its result is reached,
+        ``timeout`` bounds the whole iteration, and closing the iterator
+        early drops the calls not started yet. ``chunksize`` is ignored.
+        At most ``max_workers`` calls run at once (runners share the limit
+        with ``submit``); see ``_MapJob`` for how items are handed out."""
+        end_time = None if timeout is None else timeout + time.monotonic()
+        job = _MapJob(fn, list(zip(*iterables)))
+        try:
+            for _ in range(min(self._max_workers, len(job.items))):
+                f = self.submit(job.run)
+                with job.cond:
+                    job.runners += 1
+                f.add_done_callback(job.runner_done)
+        except BaseException:
+            job.stopped = True
+            raise
+        return job.results_in_order(end_time)
 
     def _worker(self, item):
         if self._initializer is not None and not getattr(
