@@ -31,7 +31,8 @@
 # program forwards them to memcpy/memmove/memset, which libtsan intercepts
 # with the same range checks LLVM's own versions make.
 #
-# Suppressions: ffi/tsan.supp (each entry says why). Extra TSan options
+# Suppressions: core/tsan.supp (shared with the Rust suite under TSan;
+# each entry says why). Extra TSan options
 # can be passed in TSAN_OPTIONS; they are appended to ours.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -95,7 +96,7 @@ if cc -c -O1 -fsanitize=thread "$BUILD/shim.c" -o "$BUILD/shim.o"; then :; else
 
 CFLAGS=(-std=c11 -g -O0 -Wall -Wextra -Werror -Iinclude -fsanitize=thread)
 LDFLAGS=("$BUILD/shim.o" -L"$LIBDIR" -lruntime -Wl,-rpath,"$LIBDIR" -lpthread -ldl -lm)
-TSAN=("TSAN_OPTIONS=exitcode=66 halt_on_error=0 second_deadlock_stack=1 suppressions=$ROOT/ffi/tsan.supp ${TSAN_OPTIONS:-}")
+TSAN=("TSAN_OPTIONS=exitcode=66 halt_on_error=0 second_deadlock_stack=1 suppressions=$ROOT/core/tsan.supp ${TSAN_OPTIONS:-}")
 
 # 2. canaries: a race must be reported, a join must be a synchronisation
 cat >"$BUILD/canary.c" <<'EOF'
