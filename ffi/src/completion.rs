@@ -8,7 +8,9 @@
 //! `rt_completion_clone`/`rt_completion_free` are reference-count
 //! operations. `Inner` holds the value slot and the pollers' wakers under
 //! one mutex, plus a condvar for blocking waiters. The first complete wins;
-//! wakers are woken outside the lock. A completion belongs to no runtime,
+//! wakers are woken outside the lock. `rt_completion_complete` holds a
+//! reference of its own while it runs, so a waiter may free the completion
+//! as soon as it has seen the value. A completion belongs to no runtime,
 //! so it never reports `RT_ERR_SHUTDOWN`.
 use crate::callback::{check_may_block, deadline, SendPtr};
 use crate::error::{self, non_null, rt_status, Error};
@@ -95,7 +97,19 @@ pub unsafe extern "C" fn rt_completion_complete(
 ) -> rt_status {
     error::status("rt_completion_complete", || {
         // SAFETY: NULL or live per the contract.
-        let c = unsafe { non_null(c, "c") }?;
+        unsafe { non_null(c, "c") }?;
+        // Our own reference for the rest of the call: a waiter returns as
+        // soon as it sees the value (before `notify_all` below) and may
+        // then free its reference, which may be the one the caller passed
+        // us (a use-after-free that ThreadSanitizer reported in
+        // `examples-c/serial_queue.c` and `tests/c/test_queue.c`).
+        // SAFETY: `c` came from Arc::into_raw and is live per the contract;
+        // no waiter can release it before the value is set below, and the
+        // increment gives `from_raw` a count of its own to own.
+        let c = unsafe {
+            Arc::increment_strong_count(c);
+            Arc::from_raw(c.cast_const())
+        };
         let (wakers, blocked) = {
             let mut s = c.lock();
             if s.value.is_some() {

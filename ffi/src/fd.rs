@@ -333,8 +333,13 @@ pub unsafe extern "C" fn rt_fd_watch(
     error::status("rt_fd_watch", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
+        // An `Arc` of our own, and no use of `*rt` once the watch exists: its
+        // callback may free the runtime (rt_runtime_free from a callback is
+        // allowed) before this call returns (as rt_spawn, where
+        // ThreadSanitizer found it).
+        let shared = rt.shared.clone();
         watch(
-            &rt.shared,
+            &shared,
             Target::Direct,
             fd,
             interest,

@@ -248,18 +248,22 @@ pub unsafe extern "C" fn rt_spawn(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn", || {
+        // An `Arc` of our own, and no use of `*rt` once the task exists: its
+        // body may free the runtime (rt_runtime_free from a callback is
+        // allowed) before this call returns; ThreadSanitizer saw that in
+        // tests/c/test_task.c (test_free_from_own_callback).
         // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
+        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
-        rt.shared.check_open()?;
-        let (slot, done) = new_slot(&rt.shared);
+        shared.check_open()?;
+        let (slot, done) = new_slot(&shared);
         let fut = FnTask {
             f,
-            arg: Some(Arg::owned_by(arg, drop_arg, &rt.shared.live)),
+            arg: Some(Arg::owned_by(arg, drop_arg, &shared.live)),
             done,
         };
-        let h = rt.shared.handle.spawn(fut);
-        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        let h = shared.handle.spawn(fut);
+        publish(out, slot, h.abort_handle(), shared);
         Ok(())
     })
 }
@@ -283,20 +287,24 @@ pub unsafe extern "C" fn rt_spawn_blocking(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn_blocking", || {
+        // An `Arc` of our own, and no use of `*rt` once the task exists: its
+        // body may free the runtime (rt_runtime_free from a callback is
+        // allowed) before this call returns; ThreadSanitizer saw that in
+        // tests/c/test_task.c (test_free_from_own_callback).
         // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
+        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
-        rt.shared.check_open()?;
-        let (slot, mut done) = new_slot(&rt.shared);
-        let arg = Arg::owned_by(arg, drop_arg, &rt.shared.live);
-        let h = rt.shared.handle.spawn_blocking(move || {
+        shared.check_open()?;
+        let (slot, mut done) = new_slot(&shared);
+        let arg = Arg::owned_by(arg, drop_arg, &shared.live);
+        let h = shared.handle.spawn_blocking(move || {
             // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on
             // a blocking-pool thread.
             let r = off_runtime_thread(|| unsafe { f(arg.get()) });
             drop(arg);
             done.finish(rt_status::RT_OK, r);
         });
-        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        publish(out, slot, h.abort_handle(), shared);
         Ok(())
     })
 }
@@ -324,18 +332,22 @@ pub unsafe extern "C" fn rt_spawn_future(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn_future", || {
+        // An `Arc` of our own, and no use of `*rt` once the task exists: its
+        // body may free the runtime (rt_runtime_free from a callback is
+        // allowed) before this call returns; ThreadSanitizer saw that in
+        // tests/c/test_task.c (test_free_from_own_callback).
         // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
+        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
         let poll = poll.ok_or_else(|| Error::null("poll"))?;
-        rt.shared.check_open()?;
-        let (slot, done) = new_slot(&rt.shared);
+        shared.check_open()?;
+        let (slot, done) = new_slot(&shared);
         let fut = CFuture {
             poll,
-            state: Some(Arg::owned_by(state, drop_state, &rt.shared.live)),
+            state: Some(Arg::owned_by(state, drop_state, &shared.live)),
             done,
         };
-        let h = rt.shared.handle.spawn(fut);
-        publish(out, slot, h.abort_handle(), rt.shared.clone());
+        let h = shared.handle.spawn(fut);
+        publish(out, slot, h.abort_handle(), shared);
         Ok(())
     })
 }

@@ -162,8 +162,13 @@ pub unsafe extern "C" fn rt_timer_start(
     error::status("rt_timer_start", || {
         // SAFETY: NULL or live per the contract.
         let rt = unsafe { non_null(rt, "rt") }?;
+        // An `Arc` of our own, and no use of `*rt` once the timer exists: its
+        // callback may free the runtime (rt_runtime_free from a callback is
+        // allowed) before this call returns (as rt_spawn, where
+        // ThreadSanitizer found it).
+        let shared = rt.shared.clone();
         start(
-            &rt.shared,
+            &shared,
             Target::Direct,
             delay_ms,
             repeat_ms,
