@@ -3,7 +3,10 @@
 #
 #   bash .ci/reliability.sh          quick form, run by `make test` in CI:
 #                                    loom models + the Miri unit tests of the
-#                                    unsafe task code (mock scheduler)
+#                                    unsafe task code (mock scheduler) + the
+#                                    C tests and examples under TSan
+#                                    (ffi/tsan.sh) + the libFuzzer target of
+#                                    the C API for a bounded time
 #   bash .ci/reliability.sh --long   long form: loom with a higher preemption
 #                                    bound, the runtime's integration tests
 #                                    under Miri too, the stress tests with
@@ -55,6 +58,18 @@ have_nightly_component() {
     rustup component list --toolchain nightly --installed 2>/dev/null | grep -q "^$1"
 }
 
+# The nightly components the Miri and sanitizer steps need: installed here
+# when missing (best effort: without them those steps say SKIPPED).
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    for c in miri rust-src; do
+        if ! have_nightly_component "$c"; then
+            echo "installing the nightly component $c"
+            rustup component add --toolchain nightly "$c" >/dev/null 2>&1 ||
+                echo "could not install nightly $c"
+        fi
+    done
+fi
+
 # ---- loom ---------------------------------------------------------------
 step "loom models (every model in the crate: tests::loom, sync::loom_tests, time::*::loom_tests)"
 if [ "$long" = 1 ]; then
@@ -86,6 +101,32 @@ else
     step "miri: SKIPPED (no nightly miri; rustup component add --toolchain nightly miri rust-src)"
 fi
 
+# Runs a script whose last line is "N passed, N failed" and adds its counts.
+run_counted() {
+    "$@" >"$log" 2>&1
+    local rc=$? last p f
+    grep -E '^(FAIL|SKIP|note)|WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|^==[0-9]+==|crash-|leak-' "$log" | head -n 40
+    last=$(tail -n 1 "$log")
+    if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+    else
+        tail -n 20 "$log"
+        p=0 f=1
+    fi
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    echo "-> $p passed, $f failed (exit $rc)"
+}
+
+# ---- the C suite under ThreadSanitizer ------------------------------------
+# ffi/tsan.sh builds its own TSan libruntime (target/tsan, shared with the
+# Rust TSan run of --long).
+step "ThreadSanitizer: C tests and examples (bash ffi/tsan.sh)"
+run_counted bash ffi/tsan.sh
+
 if [ "$long" = 1 ]; then
     # ---- stress, long form -----------------------------------------------
     step "stress tests, long form (STRESS_LONG=1, release)"
@@ -105,7 +146,7 @@ if [ "$long" = 1 ]; then
         # RUST_BACKTRACE=0: symbolizing panic backtraces under TSan is slow
         # enough to trip the 5-second hang detectors of the panic tests.
         RUST_BACKTRACE=0 RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" \
-            TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+            TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/core/tsan.supp" \
             run cargo +nightly test -Zbuild-std --target "$target" \
             --target-dir target/tsan -p runtime-core --lib --tests
     else

@@ -309,3 +309,133 @@ def test_runtime_shutdown_cancels_unstarted_work():
         # never left pending.
         assert f.done()
     ex.shutdown(wait=True)  # must not hang
+
+
+# ---- Executor.map (runner work items claiming items one at a time) --------
+
+
+def test_map_results_in_order_with_several_iterables(ex):
+    assert list(ex.map(lambda x: x * 2, range(5000))) == [x * 2 for x in range(5000)]
+    assert list(ex.map(pow, [2, 3, 4], [5, 6])) == [32, 729]
+    assert list(ex.map(abs, [])) == []
+
+
+def test_map_raises_at_the_failing_position_and_runs_the_rest(ex):
+    ran = []
+
+    def f(x):
+        ran.append(x)
+        return 10 // x
+
+    it = ex.map(f, [5, 2, 0, 1])
+    assert next(it) == 2
+    assert next(it) == 5
+    with pytest.raises(ZeroDivisionError):
+        next(it)
+    # The item after the failing one was scheduled like every other.
+    deadline = time.monotonic() + 10
+    while len(ran) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(ran) == [0, 1, 2, 5]
+
+
+def test_map_runs_items_in_parallel_up_to_max_workers():
+    # Each item waits for all four at a barrier: only passes if four items
+    # run at once (a runner per worker, not one chunk per runner).
+    ex = runtime.Executor(max_workers=4)
+    try:
+        b = threading.Barrier(4, timeout=30)
+        assert list(ex.map(lambda _: b.wait() >= 0, range(8))) == [True] * 8
+    finally:
+        ex.shutdown(wait=True)
+
+
+def test_map_never_exceeds_max_workers():
+    ex = runtime.Executor(max_workers=2)
+    running = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def f(x):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.001)
+        with lock:
+            running[0] -= 1
+        return x
+
+    try:
+        futs = [ex.submit(f, -1) for _ in range(3)]
+        assert list(ex.map(f, range(50))) == list(range(50))
+        assert [fu.result() for fu in futs] == [-1] * 3
+    finally:
+        ex.shutdown(wait=True)
+    assert peak[0] <= 2
+
+
+def test_map_timeout(ex):
+    gate = threading.Event()
+    it = ex.map(lambda _: gate.wait(30), range(2), timeout=0.05)
+    with pytest.raises(cf.TimeoutError):
+        list(it)
+    gate.set()
+
+
+def test_map_closed_early_drops_unstarted_items():
+    ex = runtime.Executor(max_workers=1)
+    ran = []
+    gate = threading.Event()
+
+    def f(x):
+        ran.append(x)
+        if x == 1:
+            gate.wait(30)
+        return x
+
+    try:
+        it = ex.map(f, range(100))
+        assert next(it) == 0
+        deadline = time.monotonic() + 30
+        while len(ran) < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        it.close()  # while the only runner is inside item 1
+        gate.set()
+        ex.shutdown(wait=True)
+    finally:
+        gate.set()
+    # The runner finished item 1 and claimed nothing after the close.
+    assert ran == [0, 1]
+
+
+def test_map_items_cancelled_by_shutdown_raise_cancelled():
+    ex = runtime.Executor(max_workers=1)
+    gate = threading.Event()
+    try:
+        blocker = ex.submit(gate.wait, 30)
+        it = ex.map(abs, range(3))  # its runner is queued behind `blocker`
+        ex.shutdown(wait=False, cancel_futures=True)
+        gate.set()
+        assert blocker.result(timeout=30) is True
+        with pytest.raises(cf.CancelledError):
+            next(it)
+    finally:
+        gate.set()
+        ex.shutdown(wait=True)
+
+
+def test_map_after_shutdown_raises(ex):
+    ex.shutdown(wait=True)
+    with pytest.raises(RuntimeError):
+        ex.map(abs, range(3))
+
+
+def test_map_keeps_no_reference_to_results(ex):
+    class Obj:
+        pass
+
+    for obj in ex.map(lambda _: Obj(), range(20)):
+        ref = weakref.ref(obj)
+        del obj
+        gc.collect()
+        assert ref() is None

@@ -92,6 +92,15 @@ static void release(void) {
 static int src_fd = -1;
 static int base_fds, base_threads;
 
+/* ThreadSanitizer's runtime starts a background thread of its own at a
+ * moment of its choosing, so under TSan (ffi/tsan.sh) only the fd counts are
+ * compared; the native, valgrind and ASan runs check the thread counts. */
+#ifdef __SANITIZE_THREAD__
+#define CHECK_THREADS_BACK() ((void)base_threads)
+#else
+#define CHECK_THREADS_BACK() CHECK_EQ(count_dir("/proc/self/task"), base_threads)
+#endif
+
 static void set_flag(void *p) { atomic_store((atomic_int *)p, 1); }
 
 /* Posts a callback to a fresh queue and waits for it to run. */
@@ -135,7 +144,7 @@ static void test_runtime_new_under_emfile(void) {
             }
             release();
             CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
-            CHECK_EQ(count_dir("/proc/self/task"), base_threads);
+            CHECK_THREADS_BACK();
         }
     }
 }
@@ -220,7 +229,7 @@ static void test_fd_watch_under_emfile(void) {
         close(b[0]);
         close(b[1]);
         CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
-        CHECK_EQ(count_dir("/proc/self/task"), base_threads);
+        CHECK_THREADS_BACK();
     }
 }
 
@@ -239,7 +248,7 @@ static void test_runtime_works_after_restore(void) {
     close(p[0]);
     close(p[1]);
     CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
-    CHECK_EQ(count_dir("/proc/self/task"), base_threads);
+    CHECK_THREADS_BACK();
 }
 
 int main(void) {
