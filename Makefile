@@ -1,7 +1,7 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   - build in release mode and run the demo of the main job
 #   make test   - run every test suite (Rust, C, Python); installs what it needs
-.PHONY: demo test bench bench-quick install doc clean
+.PHONY: demo test test-long bench bench-quick install doc clean
 
 PREFIX ?= /usr/local
 
@@ -21,6 +21,12 @@ demo:
 
 test:
 	bash .ci/test-all.sh
+
+# The long forms of the reliability checks (RELIABILITY.md): loom with more
+# preemptions, Miri on runtime tests, long stress, ASan/TSan on the Rust
+# suite, the C API fuzz target for 10 minutes.
+test-long:
+	bash .ci/reliability.sh --long
 
 bench:
 	bash benches/run.sh
