@@ -353,7 +353,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                     self._workers -= 1
                     self._idle.notify_all()
                 raise
-            task.add_done_callback(functools.partial(self._worker_done, item))
+            task._add_cancel_callback(functools.partial(self._worker_done, item))
         return future
 
     submit.__doc__ = concurrent.futures.Executor.submit.__doc__
@@ -432,7 +432,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             for it in lost:
                 it.future.cancel()
             return
-        t.add_done_callback(functools.partial(self._worker_done, nxt))
+        t._add_cancel_callback(functools.partial(self._worker_done, nxt))
 
     def _initializer_failed(self, first=None):
         with self._lock:

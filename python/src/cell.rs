@@ -83,6 +83,13 @@ enum Waiter {
         callback: Py<PyAny>,
         owner: Py<PyAny>,
     },
+    /// `callback(owner)` runs only if the cell ends cancelled (dropped
+    /// otherwise): how `Executor` learns that a worker never started
+    /// without a Python call per completed work item.
+    OnCancel {
+        callback: Py<PyAny>,
+        owner: Py<PyAny>,
+    },
     /// The outcome is copied into an asyncio future via its loop's queue.
     Loop {
         delivery: Arc<Delivery>,
@@ -249,6 +256,28 @@ impl Cell {
         call_done_callback(py, &callback, &owner);
     }
 
+    /// Runs `callback(owner)` if the cell ends cancelled (now, if it
+    /// already has); forgets it on any other outcome.
+    pub(crate) fn add_cancel_callback(
+        &self,
+        py: Python<'_>,
+        callback: Py<PyAny>,
+        owner: Py<PyAny>,
+    ) {
+        {
+            let mut inner = self.inner.lock();
+            match inner.state {
+                State::Done(Outcome::Cancelled) => {}
+                State::Done(_) => return,
+                _ => {
+                    inner.waiters.push(Waiter::OnCancel { callback, owner });
+                    return;
+                }
+            }
+        }
+        call_done_callback(py, &callback, &owner);
+    }
+
     /// Copies the outcome into asyncio `future` on its loop when the cell
     /// completes; if it is already done, sets the future right away (the
     /// caller runs on that loop's thread).
@@ -339,6 +368,11 @@ fn run_waiters(py: Python<'_>, waiters: Vec<Waiter>, outcome: &Outcome) {
     for w in waiters {
         match w {
             Waiter::Callback { callback, owner } => call_done_callback(py, &callback, &owner),
+            Waiter::OnCancel { callback, owner } => {
+                if matches!(outcome, Outcome::Cancelled) {
+                    call_done_callback(py, &callback, &owner);
+                }
+            }
             Waiter::Loop { delivery, future } => delivery.push(future, outcome.clone_ref(py)),
         }
     }

@@ -146,6 +146,22 @@ impl Task {
         Ok(())
     }
 
+    /// `func(task)` runs only if the task ends cancelled (at once if it
+    /// already is); private to the `runtime` package (`Executor`).
+    fn _add_cancel_callback(slf: &Bound<'_, Self>, func: Bound<'_, PyAny>) -> PyResult<()> {
+        if !func.is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "_add_cancel_callback() argument must be callable",
+            ));
+        }
+        slf.get().cell.add_cancel_callback(
+            slf.py(),
+            func.unbind(),
+            slf.clone().into_any().unbind(),
+        );
+        Ok(())
+    }
+
     /// `await task` from a running asyncio loop: completes on that loop's
     /// thread. Cancelling the awaiting coroutine does not cancel the task.
     fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
