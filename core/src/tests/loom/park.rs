@@ -2,140 +2,46 @@
 //! between "a worker found no work and parks" and "a spawner queues a task
 //! and wakes a sleeper".
 //!
-//! `runtime/scheduler/multi_thread/{idle,park}.rs` are private to that
-//! module, and a real `Parker` needs a `SharedDriver` (an epoll reactor,
-//! whose blocking `epoll_wait` loom cannot schedule around). So this model
-//! carries a line-for-line copy of `Idle` (the parts the park/notify path
-//! uses) and of `Parker`'s condvar path (the path every worker but the
-//! driver-holder takes), using the same orderings. KEEP IN SYNC with those
-//! files; RELIABILITY.md lists the hook that would let the model use the
-//! real types.
+//! The model runs the real `Idle` (`runtime/scheduler/multi_thread/idle.rs`)
+//! and the real per-worker sleep state machine `ParkState` (`park.rs`),
+//! both built on the loom shim under `--cfg loom`. What it replaces is what
+//! loom cannot schedule around: the epoll driver. A worker that finds the
+//! driver free sleeps in a fake one (a flag + condvar with the same
+//! contract: `park` blocks until an `unpark`, and an `unpark` that comes
+//! first is remembered, as mio's eventfd waker is), exactly as
+//! `Parker::park_inner` does with the real driver; the others sleep on
+//! their condvar. The worker loop mirrors `worker.rs` (see `worker`).
 use super::model;
+use crate::runtime::scheduler::multi_thread::idle::Idle;
+use crate::runtime::scheduler::multi_thread::park::ParkState;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use std::collections::VecDeque;
 
-// ---- copy of park.rs, condvar path -------------------------------------
-const EMPTY: usize = 0;
-const PARKED_CONDVAR: usize = 1;
-const NOTIFIED: usize = 3;
-
-struct Parker {
-    state: AtomicUsize,
-    mutex: Mutex<()>,
-    condvar: Condvar,
+/// Stands in for the I/O + timer driver: blocks until unparked.
+struct FakeDriver {
+    woken: Mutex<bool>,
+    cv: Condvar,
 }
 
-impl Parker {
-    fn new() -> Parker {
-        Parker {
-            state: AtomicUsize::new(EMPTY),
-            mutex: Mutex::new(()),
-            condvar: Condvar::new(),
+impl FakeDriver {
+    fn new() -> FakeDriver {
+        FakeDriver {
+            woken: Mutex::new(false),
+            cv: Condvar::new(),
         }
     }
-
     fn park(&self) {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-            .is_ok()
-        {
-            return;
+        let mut w = self.woken.lock().unwrap();
+        while !*w {
+            w = self.cv.wait(w).unwrap();
         }
-        let mut g = self.mutex.lock().unwrap();
-        match self
-            .state
-            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                self.state.store(EMPTY, SeqCst);
-                return;
-            }
-            Err(s) => unreachable!("inconsistent park state {s}"),
-        }
-        loop {
-            g = self.condvar.wait(g).unwrap();
-            if self
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
+        *w = false;
     }
-
     fn unpark(&self) {
-        match self.state.swap(NOTIFIED, SeqCst) {
-            EMPTY | NOTIFIED => {}
-            PARKED_CONDVAR => {
-                drop(self.mutex.lock().unwrap());
-                self.condvar.notify_one();
-            }
-            s => unreachable!("inconsistent park state {s}"),
-        }
-    }
-}
-
-// ---- copy of idle.rs ----------------------------------------------------
-const UNPARK_SHIFT: usize = 16;
-const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
-const SEARCH_MASK: usize = UNPARK_ONE - 1;
-
-struct Idle {
-    state: AtomicUsize,
-    num_workers: usize,
-    sleepers: Mutex<Vec<usize>>,
-}
-
-impl Idle {
-    fn new(num_workers: usize) -> Idle {
-        Idle {
-            state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
-            num_workers,
-            sleepers: Mutex::new(Vec::new()),
-        }
-    }
-    fn notify_should_wakeup(&self) -> bool {
-        let s = self.state.load(SeqCst);
-        s & SEARCH_MASK == 0 && (s >> UNPARK_SHIFT) < self.num_workers
-    }
-    fn worker_to_notify(&self) -> Option<usize> {
-        if !self.notify_should_wakeup() {
-            return None;
-        }
-        let mut sleepers = self.sleepers.lock().unwrap();
-        if !self.notify_should_wakeup() {
-            return None;
-        }
-        let w = sleepers.pop()?;
-        self.state.fetch_add(UNPARK_ONE | 1, SeqCst);
-        Some(w)
-    }
-    fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
-        let mut sleepers = self.sleepers.lock().unwrap();
-        let dec = UNPARK_ONE + usize::from(is_searching);
-        let prev = self.state.fetch_sub(dec, SeqCst);
-        sleepers.push(worker);
-        is_searching && (prev & SEARCH_MASK) == 1
-    }
-    fn transition_worker_to_searching(&self) -> bool {
-        let s = self.state.load(SeqCst);
-        if 2 * (s & SEARCH_MASK) >= self.num_workers {
-            return false;
-        }
-        self.state.fetch_add(1, SeqCst);
-        true
-    }
-    fn transition_worker_from_searching(&self) -> bool {
-        let prev = self.state.fetch_sub(1, SeqCst);
-        (prev & SEARCH_MASK) == 1
-    }
-    fn is_parked(&self, worker: usize) -> bool {
-        self.sleepers.lock().unwrap().contains(&worker)
+        *self.woken.lock().unwrap() = true;
+        self.cv.notify_one();
     }
 }
 
@@ -143,14 +49,46 @@ impl Idle {
 struct Shared {
     inject: Mutex<VecDeque<u32>>,
     idle: Idle,
-    parkers: Vec<Parker>,
+    parkers: Vec<ParkState>,
+    /// Whoever holds it sleeps in the driver (`SharedDriver`'s lock).
+    driver_lock: Mutex<()>,
+    driver: FakeDriver,
     done: AtomicUsize,
 }
 
 impl Shared {
+    fn new(workers: usize) -> Shared {
+        Shared {
+            inject: Mutex::new(VecDeque::new()),
+            idle: Idle::new(workers),
+            parkers: (0..workers).map(|_| ParkState::new()).collect(),
+            driver_lock: Mutex::new(()),
+            driver: FakeDriver::new(),
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// `Parker::park_inner` with no timeout.
+    fn park(&self, index: usize) {
+        let p = &self.parkers[index];
+        if p.take_notification() {
+            return;
+        }
+        if let Ok(_driving) = self.driver_lock.try_lock() {
+            p.park_driver(|| self.driver.park());
+            return;
+        }
+        p.park_condvar();
+    }
+
+    /// `Unparker::unpark`.
+    fn unpark(&self, index: usize) {
+        self.parkers[index].unpark(|| self.driver.unpark());
+    }
+
     fn notify_parked(&self) {
         if let Some(i) = self.idle.worker_to_notify() {
-            self.parkers[i].unpark();
+            self.unpark(i);
         }
     }
     fn push(&self, task: u32) {
@@ -196,8 +134,8 @@ fn worker(sh: &Shared, index: usize, want: usize) {
             if sh.done.fetch_add(1, SeqCst) + 1 >= want {
                 // Last task: wake everyone so the model terminates
                 // (the runtime's shutdown does the same).
-                for p in &sh.parkers {
-                    p.unpark();
+                for i in 0..sh.parkers.len() {
+                    sh.unpark(i);
                 }
             }
             continue;
@@ -211,7 +149,7 @@ fn worker(sh: &Shared, index: usize, want: usize) {
             if sh.done.load(SeqCst) >= want {
                 return;
             }
-            sh.parkers[index].park();
+            sh.park(index);
             if sh.done.load(SeqCst) >= want {
                 return;
             }
@@ -224,17 +162,33 @@ fn worker(sh: &Shared, index: usize, want: usize) {
     }
 }
 
-/// The bare parker: an `unpark` racing `park` is never lost (a lost one
-/// deadlocks the model, which loom reports).
+/// The bare condvar path: an `unpark` racing `park` is never lost (a lost
+/// one deadlocks the model, which loom reports).
 #[test]
 fn parker_condvar_no_lost_wakeup() {
     model(3, || {
-        let p = Arc::new(Parker::new());
+        let p = Arc::new(ParkState::new());
         let p2 = p.clone();
-        let t = thread::spawn(move || p2.unpark());
-        p.park();
+        let t = thread::spawn(move || p2.unpark(|| unreachable!("not in the driver")));
+        if !p.take_notification() {
+            p.park_condvar();
+        }
         t.join().unwrap();
-        assert_eq!(p.state.load(SeqCst), EMPTY);
+        assert!(p.is_empty());
+    });
+}
+
+/// The driver path: an `unpark` racing a worker going to sleep in the
+/// driver reaches it through the driver's own wake-up, or is seen before.
+#[test]
+fn parker_driver_no_lost_wakeup() {
+    model(3, || {
+        let sh = Arc::new(Shared::new(1));
+        let sh2 = sh.clone();
+        let t = thread::spawn(move || sh2.unpark(0));
+        sh.park(0);
+        t.join().unwrap();
+        assert!(sh.parkers[0].is_empty());
     });
 }
 
@@ -242,33 +196,32 @@ fn parker_condvar_no_lost_wakeup() {
 #[test]
 fn parker_condvar_repeated() {
     model(2, || {
-        let p = Arc::new(Parker::new());
+        let p = Arc::new(ParkState::new());
         let p2 = p.clone();
         let t = thread::spawn(move || {
-            p2.unpark();
+            p2.unpark(|| unreachable!("not in the driver"));
             thread::yield_now();
-            p2.unpark();
+            p2.unpark(|| unreachable!("not in the driver"));
         });
-        p.park();
+        if !p.take_notification() {
+            p.park_condvar();
+        }
         t.join().unwrap();
         // The second unpark may or may not have been consumed; one more
         // park after an unpark must return.
-        p.unpark();
-        p.park();
+        p.unpark(|| unreachable!("not in the driver"));
+        if !p.take_notification() {
+            p.park_condvar();
+        }
     });
 }
 
-/// A foreign thread spawns a task while the only worker decides to park:
-/// the worker always runs it (no lost wakeup, no deadlock).
+/// A foreign thread spawns a task while the only worker decides to park
+/// (in the driver, which it holds): the worker always runs it.
 #[test]
 fn spawn_races_worker_parking() {
     model(3, || {
-        let sh = Arc::new(Shared {
-            inject: Mutex::new(VecDeque::new()),
-            idle: Idle::new(1),
-            parkers: vec![Parker::new()],
-            done: AtomicUsize::new(0),
-        });
+        let sh = Arc::new(Shared::new(1));
         let sh2 = sh.clone();
         let w = thread::spawn(move || worker(&sh2, 0, 1));
         sh.push(1);
@@ -277,17 +230,13 @@ fn spawn_races_worker_parking() {
     });
 }
 
-/// Two workers, two tasks pushed from a foreign thread: both tasks run
-/// (the "last searcher re-checks" rule hands work to the other sleeper).
+/// Two workers (one may sleep in the driver, the other on its condvar),
+/// two tasks pushed from a foreign thread: both tasks run (the "last
+/// searcher re-checks" rule hands work to the other sleeper).
 #[test]
 fn two_workers_two_tasks() {
     model(2, || {
-        let sh = Arc::new(Shared {
-            inject: Mutex::new(VecDeque::new()),
-            idle: Idle::new(2),
-            parkers: vec![Parker::new(), Parker::new()],
-            done: AtomicUsize::new(0),
-        });
+        let sh = Arc::new(Shared::new(2));
         let sh0 = sh.clone();
         let w0 = thread::spawn(move || worker(&sh0, 0, 2));
         let sh1 = sh.clone();

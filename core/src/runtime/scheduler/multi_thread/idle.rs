@@ -20,14 +20,14 @@ const UNPARK_SHIFT: usize = 16;
 const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
 const SEARCH_MASK: usize = UNPARK_ONE - 1;
 
-pub(super) struct Idle {
+pub(crate) struct Idle {
     state: AtomicUsize,
     num_workers: usize,
     sleepers: Mutex<Vec<usize>>,
 }
 
 impl Idle {
-    pub(super) fn new(num_workers: usize) -> Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
         assert!(num_workers < SEARCH_MASK, "too many worker threads");
         Idle {
             // Every worker starts unparked, none searching.
@@ -51,7 +51,7 @@ impl Idle {
     }
 
     /// Picks a sleeping worker to wake, marking it unparked and searching.
-    pub(super) fn worker_to_notify(&self) -> Option<usize> {
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
         if !self.notify_should_wakeup() {
             return None;
         }
@@ -65,7 +65,7 @@ impl Idle {
     }
 
     /// Records `worker` as parked. Returns true if it was the last searcher.
-    pub(super) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
         let mut sleepers = self.sleepers.lock();
         let dec = UNPARK_ONE + usize::from(is_searching);
         let prev = self.state.fetch_sub(dec, SeqCst);
@@ -74,7 +74,7 @@ impl Idle {
     }
 
     /// Tries to become a searcher; refused when half the workers already are.
-    pub(super) fn transition_worker_to_searching(&self) -> bool {
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
         let s = self.state.load(SeqCst);
         if 2 * Self::searching(s) >= self.num_workers {
             return false;
@@ -84,7 +84,7 @@ impl Idle {
     }
 
     /// Stops searching. Returns true if this was the last searcher.
-    pub(super) fn transition_worker_from_searching(&self) -> bool {
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, SeqCst);
         debug_assert!(Self::searching(prev) > 0);
         Self::searching(prev) == 1
@@ -93,7 +93,7 @@ impl Idle {
     /// A parked worker found work on its own (spurious wakeup with tasks):
     /// take it off the sleeper list if it is still there. Returns true if it
     /// was (then it is unparked but not searching).
-    pub(super) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
         if let Some(i) = sleepers.iter().position(|&w| w == worker) {
             sleepers.swap_remove(i);
@@ -105,7 +105,7 @@ impl Idle {
     }
 
     /// Whether `worker` is still on the sleeper list (not yet notified).
-    pub(super) fn is_parked(&self, worker: usize) -> bool {
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
         self.sleepers.lock().contains(&worker)
     }
 }

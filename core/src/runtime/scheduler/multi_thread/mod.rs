@@ -4,8 +4,8 @@
 //! `idle.rs` for who is woken when work arrives, `park.rs` for how idle
 //! workers sleep and which one drives I/O and timers, and `queue.rs` for
 //! the run queues.
-mod idle;
-mod park;
+pub(crate) mod idle;
+pub(crate) mod park;
 mod queue;
 mod worker;
 

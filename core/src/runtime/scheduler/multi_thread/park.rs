@@ -41,29 +41,19 @@ impl SharedDriver {
 }
 
 pub(super) struct Parker {
-    inner: Arc<Inner>,
+    inner: Arc<ParkState>,
     shared: std::sync::Arc<SharedDriver>,
 }
 
 #[derive(Clone)]
 pub(super) struct Unparker {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    state: AtomicUsize,
-    mutex: Mutex<()>,
-    condvar: Condvar,
+    inner: Arc<ParkState>,
 }
 
 impl Parker {
     pub(super) fn new(shared: std::sync::Arc<SharedDriver>) -> Parker {
         Parker {
-            inner: Arc::new(Inner {
-                state: AtomicUsize::new(EMPTY),
-                mutex: Mutex::new(()),
-                condvar: Condvar::new(),
-            }),
+            inner: Arc::new(ParkState::new()),
             shared,
         }
     }
@@ -86,79 +76,121 @@ impl Parker {
 
     fn park_inner(&mut self, handle: &driver::Handle, timeout: Option<Duration>) {
         let inner = &*self.inner;
-        if inner
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-            .is_ok()
-        {
+        if inner.take_notification() {
             return;
         }
         if let Some(mut guard) = self.shared.driver.try_lock() {
             if let Some(driver) = guard.as_mut() {
-                match inner
-                    .state
-                    .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
-                {
-                    Ok(_) => {}
-                    Err(NOTIFIED) => {
-                        inner.state.store(EMPTY, SeqCst);
-                        return;
-                    }
-                    Err(s) => unreachable!("inconsistent park state {s}"),
-                }
-                match timeout {
+                inner.park_driver(|| match timeout {
                     Some(t) => driver.park_timeout(handle, t),
                     None => driver.park(handle),
-                }
-                inner.state.swap(EMPTY, SeqCst);
+                });
                 return;
             }
         }
         if timeout.is_some() {
             return;
         }
-        self.park_condvar();
-    }
-
-    fn park_condvar(&self) {
-        let inner = &*self.inner;
-        let mut g = inner.mutex.lock();
-        match inner
-            .state
-            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
-        {
-            Ok(_) => {}
-            Err(NOTIFIED) => {
-                inner.state.store(EMPTY, SeqCst);
-                return;
-            }
-            Err(s) => unreachable!("inconsistent park state {s}"),
-        }
-        loop {
-            inner.condvar.wait(&mut g);
-            if inner
-                .state
-                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-                .is_ok()
-            {
-                return;
-            }
-        }
+        inner.park_condvar();
     }
 }
 
 impl Unparker {
     /// Wakes the worker however it sleeps; remembered if it is awake.
     pub(super) fn unpark(&self, handle: &driver::Handle) {
-        match self.inner.state.swap(NOTIFIED, SeqCst) {
+        self.inner.unpark(|| handle.unpark());
+    }
+}
+
+/// One worker's sleep state machine, whatever it sleeps in (its condvar, or
+/// the driver through the closures given to [`park_driver`] and
+/// [`unpark`]). Separate from [`Parker`] so that the loom model
+/// (`tests::loom::park`) checks this very code with a fake driver.
+///
+/// [`park_driver`]: ParkState::park_driver
+/// [`unpark`]: ParkState::unpark
+pub(crate) struct ParkState {
+    state: AtomicUsize,
+    mutex: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl ParkState {
+    pub(crate) fn new() -> ParkState {
+        ParkState {
+            state: AtomicUsize::new(EMPTY),
+            mutex: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// Consumes a pending notification: true if there was one (the caller
+    /// must not sleep).
+    pub(crate) fn take_notification(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    /// Sleeps in `drive` (the driver, which an `unpark` interrupts through
+    /// its `wake_driver`) unless a notification came first; either way the
+    /// notification is consumed.
+    pub(crate) fn park_driver(&self, drive: impl FnOnce()) {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.store(EMPTY, SeqCst);
+                return;
+            }
+            Err(s) => unreachable!("inconsistent park state {s}"),
+        }
+        drive();
+        self.state.swap(EMPTY, SeqCst);
+    }
+
+    /// Sleeps on the condvar until unparked.
+    pub(crate) fn park_condvar(&self) {
+        let mut g = self.mutex.lock();
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.store(EMPTY, SeqCst);
+                return;
+            }
+            Err(s) => unreachable!("inconsistent park state {s}"),
+        }
+        loop {
+            self.condvar.wait(&mut g);
+            if self.take_notification() {
+                return;
+            }
+        }
+    }
+
+    /// Wakes the sleeper the way it sleeps (`wake_driver` if in the
+    /// driver); remembered if it is awake.
+    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
+        match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
                 // Taking the mutex orders us after the parker's check.
-                drop(self.inner.mutex.lock());
-                self.inner.condvar.notify_one();
+                drop(self.mutex.lock());
+                self.condvar.notify_one();
             }
-            PARKED_DRIVER => handle.unpark(),
+            PARKED_DRIVER => wake_driver(),
             s => unreachable!("inconsistent park state {s}"),
         }
+    }
+
+    /// Whether the state is `EMPTY` (no sleeper, no pending notification).
+    #[cfg(all(loom, test))]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.state.load(SeqCst) == EMPTY
     }
 }
