@@ -153,6 +153,13 @@ class _WorkItem:
             self.future.set_result(result)
 
 
+# How long an Executor worker with nothing to do waits for the next item
+# before giving its runtime blocking thread back (ThreadPoolExecutor's
+# threads wait forever; a runtime's blocking threads are shared, so ours
+# only bridge the gap between back-to-back submissions).
+_WORKER_KEEP_ALIVE = 0.005
+
+
 class _MapJob:
     """One ``Executor.map`` call: its runners and its result iterator.
 
@@ -311,6 +318,11 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         self._lock = threading.Lock()
         self._shutdown_lock = self._lock
         self._idle = threading.Condition(self._lock)
+        # Workers with nothing to do wait here up to _WORKER_KEEP_ALIVE for
+        # the next item before giving their runtime thread back.
+        self._work_ready = threading.Condition(self._lock)
+        self._waiting = 0  # workers waiting on _work_ready
+        self._signalled = 0  # of those, already sent a notify
         self._workers = 0
         self._shutdown = False
         self._broken = False
@@ -340,8 +352,13 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             item = _WorkItem(future, fn, args, kwargs)
             # A new worker takes the item that started it directly, as an
             # idle ThreadPoolExecutor thread would; others wait in the queue.
-            start = self._workers < self._max_workers
-            if start:
+            start = False
+            if self._waiting > self._signalled:
+                self._signalled += 1
+                self._work_queue.append(item)
+                self._work_ready.notify()
+            elif self._workers < self._max_workers:
+                start = True
                 self._workers += 1
             else:
                 self._work_queue.append(item)
@@ -401,6 +418,16 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             # Release fn, args and result as soon as the item is done.
             del item
             with self._lock:
+                if not self._work_queue and not self._broken and not self._shutdown:
+                    # Stay for a moment: a caller submitting one item after
+                    # another gets this (warm) worker instead of a new
+                    # runtime task per item. Any wake-up re-checks the queue,
+                    # so an item is never left behind.
+                    self._waiting += 1
+                    self._work_ready.wait(_WORKER_KEEP_ALIVE)
+                    self._waiting -= 1
+                    if self._signalled > 0:
+                        self._signalled -= 1
                 if self._broken or not self._work_queue:
                     self._workers -= 1
                     self._idle.notify_all()
@@ -439,6 +466,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             self._broken = (
                 "A thread initializer failed, the thread pool is not usable anymore"
             )
+            self._work_ready.notify_all()
             items = [first] if first is not None else []
             items.extend(self._work_queue)
             self._work_queue.clear()
@@ -456,6 +484,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         items; with ``wait`` blocks until running and queued items finish."""
         with self._lock:
             self._shutdown = True
+            self._work_ready.notify_all()
             cancelled = []
             if cancel_futures:
                 cancelled = list(self._work_queue)
