@@ -102,6 +102,13 @@ pub(crate) struct Completer {
     slot: Arc<TaskShared>,
     rt: Arc<Shared>,
     done: bool,
+    /// Counts the task in the runtime's live arguments until its outcome
+    /// is published (and its on_complete callback has run), so that a
+    /// shutdown that waits for the arguments (rt_runtime_free after a
+    /// timed-out rt_runtime_shutdown) also waits for this: `drop_arg` runs
+    /// before the outcome is published, so the argument alone is not
+    /// enough (found by ffi/fuzz).
+    live: Option<Arg>,
 }
 
 impl Completer {
@@ -123,6 +130,7 @@ impl Completer {
             // is called exactly once from any thread.
             on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
         }
+        drop(self.live.take());
     }
 }
 
@@ -201,6 +209,7 @@ fn new_slot(shared: &Arc<Shared>) -> (Arc<TaskShared>, Completer) {
         slot: slot.clone(),
         rt: shared.clone(),
         done: false,
+        live: Some(Arg::owned_by(std::ptr::null_mut(), None, &shared.live)),
     };
     (slot, c)
 }
@@ -382,6 +391,13 @@ pub unsafe extern "C" fn rt_task_join(
     timeout_ms: u64,
     result: *mut *mut c_void,
 ) -> rt_status {
+    if !result.is_null() {
+        // The header promises `*result` is NULL unless RT_OK, whatever the
+        // failure (timeout, already joined, NULL task, would deadlock);
+        // take_outcome overwrites it on success.
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { result.write(std::ptr::null_mut()) };
+    }
     error::status("rt_task_join", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
