@@ -72,9 +72,13 @@ echo "built $BIN in $(($(date +%s) - start)) s"
 # ---- run -----------------------------------------------------------------
 # detect_leaks: LeakSanitizer after every input that allocated more than it
 # freed (and at exit); -timeout: an input running 10 s is reported as a
-# hang; -max_len: an input is at most ~48 operations anyway.
+# hang; -max_len: an input is at most ~48 operations anyway, and
+# -len_control=0 lets short runs try long programs from the start.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
-OPTS=(-max_len=256 -timeout=10 -rss_limit_mb=4096 -artifact_prefix="$PWD/artifacts/" -print_final_stats=1)
+# lsan.supp: one narrow suppression (a thread's TLS-destructor list while the
+# thread exits), explained in that file.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/lsan.supp:print_suppressions=0}"
+OPTS=(-max_len=256 -len_control=0 -timeout=10 -rss_limit_mb=4096 -artifact_prefix="$PWD/artifacts/" -print_final_stats=1)
 
 # Replay: with -runs=0, libFuzzer executes every input of the given
 # folders once and stops.

@@ -48,8 +48,8 @@ use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
 
 use rt_status::*;
 
@@ -102,6 +102,10 @@ struct Payload {
     blocking: bool,
     current: bool,
     polls: u32,
+    /// The timer/watch handle of this callback, once the harness has it
+    /// (shared with the harness's table entry, which clears it before
+    /// freeing the handle): the callback calls back into its own handle.
+    own: Option<Arc<AtomicPtr<c_void>>>,
 }
 
 fn payload(kind: u8) -> Box<Payload> {
@@ -114,6 +118,7 @@ fn payload(kind: u8) -> Box<Payload> {
         blocking: false,
         current: false,
         polls: 0,
+        own: None,
     })
 }
 
@@ -336,13 +341,39 @@ static FIRES: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn timer_cb(arg: *mut c_void) {
     // SAFETY: our payload, alive until drop_arg.
-    unsafe { live(arg, "timer/queue callback") };
+    let p = unsafe { live(arg, "timer/queue callback") };
     FIRES.fetch_add(1, SeqCst);
+    let h = p.own.as_ref().map_or(null_mut(), |h| h.load(SeqCst));
+    if !h.is_null() {
+        // A timer stopping itself from its own callback: allowed, and the
+        // callback finishes normally. rt_timer_free (the only way the
+        // harness releases the handle) waits for this callback first.
+        // SAFETY: the handle is live while its callback runs.
+        let st = unsafe { rt_timer_stop(h.cast()) };
+        st_in(
+            st,
+            &[RT_OK, RT_ERR_SHUTDOWN],
+            "rt_timer_stop in its own callback",
+        );
+    }
 }
 
 unsafe extern "C" fn watch_cb(arg: *mut c_void, fd: c_int, ready: u32) {
     // SAFETY: our payload, alive until drop_arg.
-    unsafe { live(arg, "watch_cb") };
+    let p = unsafe { live(arg, "watch_cb") };
+    let h = p.own.as_ref().map_or(null_mut(), |h| h.load(SeqCst));
+    if !h.is_null() {
+        // Re-entrant: the watch changes its own interest from its callback
+        // (READABLE, so a WRITABLE watch stops spinning).
+        // SAFETY: the handle is live while its callback runs (rt_watch_stop
+        // and rt_watch_free wait for it).
+        let st = unsafe { rt_watch_set_interest(h.cast(), RT_READABLE) };
+        st_in(
+            st,
+            &[RT_OK, RT_ERR_SHUTDOWN],
+            "rt_watch_set_interest in its own callback",
+        );
+    }
     check(ready != 0 && ready & !0xF == 0, || {
         format!("watch_cb ready bits {ready:#x}")
     });
@@ -472,6 +503,9 @@ struct World {
     fds: [Option<FdRes>; 3],
     watches: [Option<Watch>; NSMALL],
     regs: [Option<Reg>; NSMALL],
+    /// The self-handle cells of timers[i] / watches[i] (see Payload::own).
+    timer_own: [Option<Arc<AtomicPtr<c_void>>>; NSMALL],
+    watch_own: [Option<Arc<AtomicPtr<c_void>>>; NSMALL],
     /// (runtime id, fd) pairs with a live watch or registration.
     claims: Vec<(usize, c_int)>,
     next_rt_id: usize,
@@ -1032,6 +1066,7 @@ impl World {
         };
         let detached = b & 0x40 != 0;
         if !detached {
+            self.clear_timer_own(i);
             if let Some(t) = self.timers[i].take() {
                 // SAFETY: live handle.
                 unsafe { rt_timer_free(t.ptr) };
@@ -1039,8 +1074,12 @@ impl World {
         }
         let d = delay(b);
         let repeat = ((b >> 3) % 3) as u64;
-        let arg = hand_over(payload(0));
-        let mut out = null_mut();
+        let mut p = payload(0);
+        let own =
+            (!detached && repeat != 0 && b & 4 != 0).then(|| Arc::new(AtomicPtr::new(null_mut())));
+        p.own = own.clone();
+        let arg = hand_over(p);
+        let mut out: *mut rt_timer = null_mut();
         let outp = if detached {
             null_mut()
         } else {
@@ -1064,7 +1103,18 @@ impl World {
             // SAFETY: refused, so still ours.
             unsafe { take_back(arg) };
         } else if !detached {
+            if let Some(own) = own {
+                own.store(out.cast(), SeqCst);
+                self.timer_own[i] = Some(own);
+            }
             self.timers[i] = Some(Obj { ptr: out, rt: info });
+        }
+    }
+
+    /// Clears timers[i]'s self-handle cell before the handle is freed.
+    fn clear_timer_own(&mut self, i: usize) {
+        if let Some(c) = self.timer_own[i].take() {
+            c.store(null_mut(), SeqCst);
         }
     }
 
@@ -1086,6 +1136,7 @@ impl World {
                 expect(st, allowed, "rt_timer_stop");
             }
         } else {
+            self.clear_timer_own(i);
             let t = self.timers[i].take().unwrap();
             // SAFETY: live handle, not used again.
             unsafe { rt_timer_free(t.ptr) };
@@ -1504,8 +1555,11 @@ impl World {
         if allowed.is_empty() {
             allowed.push(RT_OK);
         }
-        let arg = hand_over(payload(0));
-        let mut out = null_mut();
+        let mut p = payload(0);
+        let own = (!detached && b & 4 != 0).then(|| Arc::new(AtomicPtr::new(null_mut())));
+        p.own = own.clone();
+        let arg = hand_over(p);
+        let mut out: *mut rt_watch = null_mut();
         let outp = if detached {
             null_mut()
         } else {
@@ -1553,6 +1607,10 @@ impl World {
         // A detached watch keeps its claim until shutdown.
         self.claims.push((info.id, fd));
         if !detached {
+            if let Some(own) = own {
+                own.store(out.cast(), SeqCst);
+                self.watch_own[i] = Some(own);
+            }
             self.watches[i] = Some(Watch {
                 ptr: out,
                 rt: info,
@@ -1569,6 +1627,9 @@ impl World {
     }
 
     fn free_watch(&mut self, i: usize) {
+        if let Some(c) = self.watch_own[i].take() {
+            c.store(null_mut(), SeqCst);
+        }
         if let Some(w) = self.watches[i].take() {
             // SAFETY: live handle, not used again.
             unsafe { rt_watch_free(w.ptr) };
@@ -2081,17 +2142,25 @@ impl World {
             }
             self.free_task_slot(i);
         }
-        for t in self.timers.iter_mut().filter_map(Option::take) {
-            // SAFETY: live handles, freed once (these loops likewise).
-            unsafe { rt_timer_free(t.ptr) };
+        for i in 0..NSMALL {
+            self.clear_timer_own(i);
+            if let Some(t) = self.timers[i].take() {
+                // SAFETY: a live handle, freed once.
+                unsafe { rt_timer_free(t.ptr) };
+            }
         }
         for s in self.sleeps.iter_mut().filter_map(Option::take) {
             // SAFETY: the handles are live entries of the tables (or NULL), each used per the header contract.
             unsafe { rt_sleep_free(s.ptr) };
         }
-        for w in self.watches.iter_mut().filter_map(Option::take) {
-            // SAFETY: the handles are live entries of the tables (or NULL), each used per the header contract.
-            unsafe { rt_watch_free(w.ptr) };
+        for i in 0..NSMALL {
+            if let Some(c) = self.watch_own[i].take() {
+                c.store(null_mut(), SeqCst);
+            }
+            if let Some(w) = self.watches[i].take() {
+                // SAFETY: a live handle, freed once.
+                unsafe { rt_watch_free(w.ptr) };
+            }
         }
         for r in self.regs.iter_mut().filter_map(Option::take) {
             // SAFETY: the handles are live entries of the tables (or NULL), each used per the header contract.
