@@ -89,6 +89,10 @@ struct SlotState {
         unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void),
         SendPtr,
     )>,
+    /// A callback was accepted (it may have run and been taken already):
+    /// one callback per task, so later registrations fail (found by
+    /// ffi/fuzz: a second one was accepted once the first had run).
+    cb_registered: bool,
 }
 
 impl TaskShared {
@@ -497,11 +501,12 @@ pub unsafe extern "C" fn rt_task_on_complete(
         let t = unsafe { non_null(t, "t") }?;
         let cb = cb.ok_or_else(|| Error::null("cb"))?;
         let mut s = t.slot.lock();
-        if s.on_complete.is_some() {
+        if s.cb_registered {
             return Err(Error::invalid(
                 "a completion callback is already registered",
             ));
         }
+        s.cb_registered = true;
         match s.outcome {
             Some((st, r)) => {
                 drop(s);
