@@ -2210,7 +2210,14 @@ impl World {
 /// Payloads spawned without a `drop_arg` (freed by the harness at the end).
 static NO_DROP: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
+/// Threads of this process now (the kernel drops a thread from the list
+/// only after it has run its thread-local destructors).
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
 fuzz_target!(|data: &[u8]| {
+    let threads_before = thread_count();
     let mut inp = Input { data, pos: 0 };
     let runtimes_first = inp.byte() & 1 == 1;
     let mut world = World::default();
@@ -2220,6 +2227,15 @@ fuzz_target!(|data: &[u8]| {
         n += 1;
     }
     world.teardown(runtimes_first);
+    // Every thread a runtime started ends once the runtime is freed. After
+    // a timed-out rt_runtime_shutdown, workers and blocking threads may
+    // still be finishing when rt_runtime_free returns (documented), so wait
+    // for them: a thread that never ends makes this input hang, which
+    // libFuzzer's -timeout reports. (Waiting also keeps LeakSanitizer's
+    // per-input check from seeing a half-exited thread's allocations.)
+    while thread_count() > threads_before {
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
     let (c, d) = (CREATED.load(SeqCst), DROPPED.load(SeqCst));
     check(c == d, || format!("{c} arguments handed over, {d} dropped"));
     let (r, f) = (OC_REGISTERED.load(SeqCst), OC_FIRED.load(SeqCst));
