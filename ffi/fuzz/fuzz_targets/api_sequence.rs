@@ -25,6 +25,10 @@
 //!   a count mismatch and a leak (LeakSanitizer);
 //! - every `rt_task_on_complete` callback runs exactly once, with a
 //!   documented status and the task's own result;
+//! - every thread a runtime started has ended after the input (the target
+//!   waits for the thread count to come back; one that never ends is a
+//!   hang);
+//! - after `rt_runtime_free`, every task of that runtime is finished;
 //! - nothing blocks: waits use 0/1 ms, or `RT_FOREVER` only where the API
 //!   promises an immediate answer (a finished task, a completed completion,
 //!   a runtime stopped just before `rt_runtime_run`), so a hang is a bug
