@@ -93,6 +93,10 @@ struct SlotState {
         unsafe extern "C" fn(*mut c_void, rt_status, *mut c_void),
         SendPtr,
     )>,
+    /// A callback was accepted (it may have run and been taken already):
+    /// one callback per task, so later registrations fail (found by
+    /// ffi/fuzz: a second one was accepted once the first had run).
+    cb_registered: bool,
 }
 
 impl TaskShared {
@@ -106,6 +110,13 @@ pub(crate) struct Completer {
     slot: Arc<TaskShared>,
     rt: Arc<Shared>,
     done: bool,
+    /// Counts the task in the runtime's live arguments until its outcome
+    /// is published (and its on_complete callback has run), so that a
+    /// shutdown that waits for the arguments (rt_runtime_free after a
+    /// timed-out rt_runtime_shutdown) also waits for this: `drop_arg` runs
+    /// before the outcome is published, so the argument alone is not
+    /// enough (found by ffi/fuzz).
+    live: Option<Arg>,
 }
 
 impl Completer {
@@ -133,6 +144,7 @@ impl Completer {
             // is called exactly once from any thread.
             on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
         }
+        drop(self.live.take());
     }
 }
 
@@ -211,6 +223,7 @@ fn new_slot(shared: &Arc<Shared>) -> (Arc<TaskShared>, Completer) {
         slot: slot.clone(),
         rt: shared.clone(),
         done: false,
+        live: Some(Arg::owned_by(std::ptr::null_mut(), None, &shared.live)),
     };
     (slot, c)
 }
@@ -404,6 +417,13 @@ pub unsafe extern "C" fn rt_task_join(
     timeout_ms: u64,
     result: *mut *mut c_void,
 ) -> rt_status {
+    if !result.is_null() {
+        // The header promises `*result` is NULL unless RT_OK, whatever the
+        // failure (timeout, already joined, NULL task, would deadlock);
+        // take_outcome overwrites it on success.
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { result.write(std::ptr::null_mut()) };
+    }
     error::status("rt_task_join", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
@@ -505,11 +525,12 @@ pub unsafe extern "C" fn rt_task_on_complete(
         let t = unsafe { non_null(t, "t") }?;
         let cb = cb.ok_or_else(|| Error::null("cb"))?;
         let mut s = t.slot.lock();
-        if s.on_complete.is_some() {
+        if s.cb_registered {
             return Err(Error::invalid(
                 "a completion callback is already registered",
             ));
         }
+        s.cb_registered = true;
         match s.outcome {
             Some((st, r)) => {
                 drop(s);
