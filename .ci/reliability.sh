@@ -127,6 +127,15 @@ run_counted() {
 step "ThreadSanitizer: C tests and examples (bash ffi/tsan.sh)"
 run_counted bash ffi/tsan.sh
 
+# ---- libFuzzer: random C API call sequences -------------------------------
+# ffi/fuzz/run.sh replays ffi/fuzz/seeds/ (the regression inputs and a
+# reduced corpus), then fuzzes for the given seconds (coverage-guided, ASan
+# + LSan, the ffi crate instrumented).
+fuzz_secs=60
+[ "$long" = 1 ] && fuzz_secs=600
+step "libFuzzer: random C API call sequences (ffi/fuzz/run.sh $fuzz_secs)"
+run_counted bash ffi/fuzz/run.sh "$fuzz_secs"
+
 if [ "$long" = 1 ]; then
     # ---- stress, long form -----------------------------------------------
     step "stress tests, long form (STRESS_LONG=1, release)"
