@@ -21,6 +21,8 @@
 //!
 //! [`ToSocketAddrs`]: std::net::ToSocketAddrs
 mod addr;
+mod stream_api;
+mod stream_core;
 mod sys;
 pub mod tcp;
 mod udp;

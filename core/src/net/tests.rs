@@ -157,3 +157,52 @@ fn write_to_vanished_peer_is_broken_pipe_not_sigpipe() {
         })
     });
 }
+
+/// `into_std` hands the open socket back (so the peer keeps its
+/// connection), `forget` drops a write half without shutting the write
+/// direction down, and dropping the last half closes the socket; the halves'
+/// `Debug` names the stream type. Run for both stream types, whose shared
+/// surface comes from one macro over one generic core.
+#[test]
+fn std_round_trip_forget_and_debug_for_tcp_and_unix() {
+    use std::io::Read;
+    fn no_eof_then_eof(peer: &mut impl Read, last_half: impl Sized) {
+        let mut buf = [0u8; 4];
+        // Non-blocking std socket: `WouldBlock` means no EOF was sent.
+        let err = peer.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(last_half);
+        assert_eq!(peer.read(&mut buf).unwrap(), 0);
+    }
+    with_reactor(|_| {
+        block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let mut a = UnixStream::from_std(a.into_std().unwrap()).unwrap();
+            a.write_all(b"ux").await.unwrap();
+            let mut peer = a.into_std().unwrap();
+            let (mut rd, wr) = b.into_split();
+            let mut buf = [0u8; 2];
+            rd.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"ux");
+            assert!(format!("{rd:?}").starts_with("OwnedReadHalf { inner: UnixStream { fd: "));
+            assert!(format!("{wr:?}").ends_with(" }, shutdown_on_drop: true }"));
+            wr.forget();
+            no_eof_then_eof(&mut peer, rd);
+
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (c, s) = futures::join!(TcpStream::connect(addr), listener.accept());
+            let c = TcpStream::from_std(c.unwrap().into_std().unwrap()).unwrap();
+            let (mut s, _) = s.unwrap();
+            s.write_all(b"tc").await.unwrap();
+            let mut peer = s.into_std().unwrap();
+            let (mut rd, wr) = c.into_split();
+            rd.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"tc");
+            assert_eq!(rd.peer_addr().unwrap(), addr);
+            assert!(format!("{rd:?}").starts_with("OwnedReadHalf { inner: TcpStream { local: "));
+            wr.forget();
+            no_eof_then_eof(&mut peer, rd);
+        })
+    });
+}

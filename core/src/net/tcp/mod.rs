@@ -1,10 +1,7 @@
 //! TCP: [`TcpListener`], [`TcpStream`] and its split halves.
 mod listener;
-mod split;
-mod split_owned;
 mod stream;
 
 pub use listener::TcpListener;
-pub use split::{ReadHalf, WriteHalf};
-pub use split_owned::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
-pub use stream::TcpStream;
+pub use stream::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use stream::{ReadHalf, TcpStream, WriteHalf};
