@@ -36,17 +36,9 @@ use std::time::Duration;
 
 const HANG: Duration = Duration::from_secs(30);
 
-fn count_dir(path: &str) -> usize {
-    std::fs::read_dir(path).unwrap().count()
-}
-
-fn fds() -> usize {
-    count_dir("/proc/self/fd")
-}
-
-fn threads() -> usize {
-    count_dir("/proc/self/task")
-}
+#[path = "support/fault.rs"]
+mod fault;
+use fault::{fds, threads, SoftLimit};
 
 fn highest_fd() -> i32 {
     std::fs::read_dir("/proc/self/fd")
@@ -61,39 +53,6 @@ fn highest_fd() -> i32 {
         })
         .max()
         .unwrap()
-}
-
-/// Lowers the soft `RLIMIT_NOFILE`; restores the old limits on drop.
-struct NoFileLimit {
-    old: libc::rlimit,
-}
-
-impl NoFileLimit {
-    fn lower_to(soft: u64) -> NoFileLimit {
-        let mut old = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `old` is a valid, writable rlimit.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) }, 0);
-        assert!(soft <= old.rlim_cur, "only lowers the limit");
-        let new = libc::rlimit {
-            rlim_cur: soft,
-            rlim_max: old.rlim_max,
-        };
-        // SAFETY: `new` is a valid rlimit; lowering the soft limit is allowed.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) }, 0);
-        NoFileLimit { old }
-    }
-}
-
-impl Drop for NoFileLimit {
-    fn drop(&mut self) {
-        // SAFETY: restores limits read by getrlimit (soft <= hard, hard
-        // unchanged), which is always permitted.
-        let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &self.old) };
-        assert_eq!(rc, 0, "restoring RLIMIT_NOFILE");
-    }
 }
 
 /// Fills the fd table (below the soft limit) with duplicates of `src`
@@ -327,7 +286,7 @@ fn emfile_surfaces_as_errors_and_the_process_recovers() {
     let null = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
     let (base_fds, base_threads) = (fds(), threads());
     {
-        let _limit = NoFileLimit::lower_to(highest_fd() as u64 + 64);
+        let _limit = SoftLimit::lower(libc::RLIMIT_NOFILE, highest_fd() as u64 + 64);
 
         for left in 0..=3 {
             build_with_fds_left(null.as_fd(), left);

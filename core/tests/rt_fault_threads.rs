@@ -42,17 +42,9 @@ const HUGE_STACK: usize = 1 << 46;
 const GIB: u64 = 1 << 30;
 const HANG: Duration = Duration::from_secs(120);
 
-fn count_dir(path: &str) -> usize {
-    std::fs::read_dir(path).unwrap().count()
-}
-
-fn fds() -> usize {
-    count_dir("/proc/self/fd")
-}
-
-fn threads() -> usize {
-    count_dir("/proc/self/task")
-}
+#[path = "support/fault.rs"]
+mod fault;
+use fault::{fds, threads, SoftLimit};
 
 /// Virtual memory of the process now (`/proc/self/statm`, first field).
 fn vm_bytes() -> u64 {
@@ -63,32 +55,17 @@ fn vm_bytes() -> u64 {
     pages * page
 }
 
-/// Lowers the soft `RLIMIT_AS`; restores the old limits on drop.
-struct AsLimit {
-    old: libc::rlimit,
-}
+/// Lowers the soft `RLIMIT_AS` for the guard's lifetime.
+struct AsLimit;
 
 impl AsLimit {
-    fn lower_to(soft: u64) -> AsLimit {
-        let mut old = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `old` is a valid, writable rlimit.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut old) }, 0);
-        assert!(soft <= old.rlim_cur, "only lowers the limit");
-        let new = libc::rlimit {
-            rlim_cur: soft,
-            rlim_max: old.rlim_max,
-        };
-        // SAFETY: `new` is a valid rlimit; lowering the soft limit is allowed.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &new) }, 0);
-        AsLimit { old }
+    fn lower_to(soft: u64) -> SoftLimit {
+        SoftLimit::lower(libc::RLIMIT_AS, soft)
     }
 
     /// Room for exactly one more thread with a `GIB` stack (and its malloc
     /// arena), not two. Checked, not assumed.
-    fn one_more_gib_thread() -> AsLimit {
+    fn one_more_gib_thread() -> SoftLimit {
         let limit = AsLimit::lower_to(vm_bytes() + GIB + GIB / 2);
         let (tx, rx) = mpsc::channel::<()>();
         let first = std::thread::Builder::new()
@@ -107,14 +84,6 @@ impl AsLimit {
         drop(tx);
         first.join().unwrap();
         limit
-    }
-}
-
-impl Drop for AsLimit {
-    fn drop(&mut self) {
-        // SAFETY: restores limits read by getrlimit, always permitted.
-        let rc = unsafe { libc::setrlimit(libc::RLIMIT_AS, &self.old) };
-        assert_eq!(rc, 0, "restoring RLIMIT_AS");
     }
 }
 

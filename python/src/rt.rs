@@ -58,6 +58,33 @@ struct Driver {
     thread: std::thread::JoinHandle<()>,
 }
 
+/// Runs `live.shutdown(timeout)` on a new `runtime-shutdown` thread, then
+/// `done()`. If no thread can be started, `live` comes back with the error:
+/// the caller must not drop it while holding the GIL (dropping waits,
+/// unbounded, for blocking tasks that may need the GIL).
+fn shutdown_on_helper_thread(
+    live: Live,
+    timeout: Duration,
+    done: impl FnOnce() + Send + 'static,
+) -> Result<(), (Live, std::io::Error)> {
+    // `live` travels through a slot so that a failed spawn (which drops the
+    // closure) leaves it here.
+    let slot = Arc::new(Mutex::new(Some(live)));
+    let slot2 = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("runtime-shutdown".into())
+        .spawn(move || {
+            if let Some(live) = slot2.lock().take() {
+                live.shutdown(timeout);
+            }
+            done();
+        });
+    match spawned {
+        Ok(_) => Ok(()),
+        Err(e) => Err((slot.lock().take().expect("the thread never ran"), e)),
+    }
+}
+
 struct Live {
     rt: Arc<CoreRuntime>,
     driver: Option<Driver>,
@@ -268,47 +295,25 @@ impl PyRuntime {
             self.fds.clear(py);
             // If no thread can be started, `live` goes back into `state`
             // (shutting down here would wait on this very thread).
-            let slot = Arc::new(Mutex::new(Some(live)));
-            let slot2 = slot.clone();
-            let spawned = std::thread::Builder::new()
-                .name("runtime-shutdown".into())
-                .spawn(move || {
-                    if let Some(live) = slot2.lock().take() {
-                        live.shutdown(Duration::ZERO);
-                    }
-                });
-            if let Err(e) = spawned {
-                if let Some(live) = slot.lock().take() {
+            return match shutdown_on_helper_thread(live, Duration::ZERO, || {}) {
+                Ok(()) => Ok(()),
+                Err((live, e)) => {
                     self.state.lock().get_or_insert(live);
+                    Err(crate::errors::os_error(e))
                 }
-                return Err(crate::errors::os_error(e));
-            }
-            return Ok(());
+            };
         }
         self.fds.clear(py);
         // The shutdown runs on a helper thread; this thread waits for it in
         // slices (GIL released) so Ctrl-C can interrupt a long wait. An
         // interrupted shutdown still completes in the background.
         let (tx, mut rx) = std::sync::mpsc::channel::<()>();
-        // `live` travels through a slot: if the helper thread cannot be
-        // started, it must not be dropped here with the GIL held (that
-        // waits, unbounded, for blocking tasks that may need the GIL).
-        let slot = Arc::new(Mutex::new(Some(live)));
-        let slot2 = slot.clone();
-        let spawned = std::thread::Builder::new()
-            .name("runtime-shutdown".into())
-            .spawn(move || {
-                if let Some(live) = slot2.lock().take() {
-                    live.shutdown(timeout);
-                }
-                let _ = tx.send(());
-            });
-        if spawned.is_err() {
+        if let Err((live, _)) = shutdown_on_helper_thread(live, timeout, move || {
+            let _ = tx.send(());
+        }) {
             // No helper thread: shut down on this one, GIL released, still
             // bounded by `timeout` (not interruptible by Ctrl-C).
-            if let Some(live) = slot.lock().take() {
-                py.allow_threads(move || live.shutdown(timeout));
-            }
+            py.allow_threads(move || live.shutdown(timeout));
             return Ok(());
         }
         loop {
