@@ -559,6 +559,23 @@ impl World {
         self.rt(i).map(|r| (r.ptr, r.info.clone()))
     }
 
+    /// A live queue (`on_queue`: runtime pointer NULL) or a live runtime
+    /// (queue pointer NULL), with the runtime's bookkeeping either way.
+    #[allow(clippy::type_complexity)]
+    fn pick_rt_or_queue(
+        &self,
+        inp: &mut Input,
+        on_queue: bool,
+    ) -> Option<(*mut rt_runtime, Rc<RtInfo>, *mut rt_queue)> {
+        if on_queue {
+            let q = self.queues[inp.idx(NSMALL)].as_ref()?;
+            Some((null_mut(), q.rt.clone(), q.ptr))
+        } else {
+            let (rt, info) = self.pick_rt(inp)?;
+            Some((rt, info, null_mut()))
+        }
+    }
+
     fn op(&mut self, inp: &mut Input) {
         match inp.byte() % 44 {
             0 | 1 => self.rt_new(inp),
@@ -1057,16 +1074,8 @@ impl World {
         let i = inp.idx(NSMALL);
         let b = inp.byte();
         let on_queue = b & 0x80 != 0;
-        let (rt, info, q) = if on_queue {
-            let Some(q) = self.queues[inp.idx(NSMALL)].as_ref() else {
-                return;
-            };
-            (null_mut(), q.rt.clone(), q.ptr)
-        } else {
-            let Some((rt, info)) = self.pick_rt(inp) else {
-                return;
-            };
-            (rt, info, null_mut())
+        let Some((rt, info, q)) = self.pick_rt_or_queue(inp, on_queue) else {
+            return;
         };
         let detached = b & 0x40 != 0;
         if !detached {
@@ -1531,16 +1540,8 @@ impl World {
         let i = inp.idx(NSMALL);
         let b = inp.byte();
         let on_queue = b & 0x80 != 0;
-        let (rt, info, q) = if on_queue {
-            let Some(q) = self.queues[inp.idx(NSMALL)].as_ref() else {
-                return;
-            };
-            (null_mut(), q.rt.clone(), q.ptr)
-        } else {
-            let Some((rt, info)) = self.pick_rt(inp) else {
-                return;
-            };
-            (rt, info, null_mut())
+        let Some((rt, info, q)) = self.pick_rt_or_queue(inp, on_queue) else {
+            return;
         };
         let Some(fd) = self.pick_fd(inp) else { return };
         let interest = interest(inp.byte());
