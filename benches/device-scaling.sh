@@ -16,6 +16,6 @@ nproc
 grep -m1 'model name' /proc/cpuinfo || true
 uname -r
 cp ../BENCHMARKS.md "$OUT/BENCHMARKS.md"
-./runtime-bench --workers 1,2,4,8,16 --rounds "${ROUNDS:-3}" --budget-ms "${BUDGET_MS:-150}" \
-    --filter spawn_many,ping_pong,yield_many,chained_spawn,remote_spawn,spawn_blocking,mpsc,mutex,semaphore,timer_cancel,tcp_echo,c_cpu_fanout \
+./runtime-bench --workers 1,2,4,8,16 --rounds "${ROUNDS:-5}" --budget-ms "${BUDGET_MS:-150}" \
+    --filter spawn_many,ping_pong,yield_many,chained_spawn,remote_spawn,spawn_blocking,mpsc,mutex,semaphore,timer_cancel,timers_fire,tcp_echo,c_cpu_fanout \
     --out "$OUT/BENCHMARKS.md" 2>&1 | tee "$OUT/log"
