@@ -14,7 +14,7 @@
 use super::model;
 use crate::runtime::scheduler::multi_thread::idle::Idle;
 use crate::runtime::scheduler::multi_thread::park::ParkState;
-use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use std::collections::VecDeque;
@@ -50,8 +50,11 @@ struct Shared {
     inject: Mutex<VecDeque<u32>>,
     idle: Idle,
     parkers: Vec<ParkState>,
-    /// Whoever holds it sleeps in the driver (`SharedDriver`'s lock).
-    driver_lock: Mutex<()>,
+    /// Set while a worker holds the driver (`SharedDriver`'s lock, which
+    /// the real code `try_lock`s). A flag rather than a loom `Mutex`: loom
+    /// marks a thread whose next step is `try_lock` as blocked when another
+    /// thread takes the mutex, which a real `try_lock` never is.
+    driver_busy: AtomicBool,
     driver: FakeDriver,
     done: AtomicUsize,
 }
@@ -62,7 +65,7 @@ impl Shared {
             inject: Mutex::new(VecDeque::new()),
             idle: Idle::new(workers),
             parkers: (0..workers).map(|_| ParkState::new()).collect(),
-            driver_lock: Mutex::new(()),
+            driver_busy: AtomicBool::new(false),
             driver: FakeDriver::new(),
             done: AtomicUsize::new(0),
         }
@@ -74,8 +77,13 @@ impl Shared {
         if p.take_notification() {
             return;
         }
-        if let Ok(_driving) = self.driver_lock.try_lock() {
+        if self
+            .driver_busy
+            .compare_exchange(false, true, SeqCst, SeqCst)
+            .is_ok()
+        {
             p.park_driver(|| self.driver.park());
+            self.driver_busy.store(false, SeqCst);
             return;
         }
         p.park_condvar();
