@@ -113,3 +113,41 @@ fn thread_names_apply() {
     assert_eq!(a.as_deref(), Some("custom-name"));
     assert_eq!(b.as_deref(), Some("custom-name"));
 }
+
+/// Dropping a runtime right after its blocking pool ran work ends the pool
+/// thread then, not after its keep-alive: a thread that just finished an
+/// item (and is still looking for the next one) sees the shutdown at once.
+/// The keep-alive is an hour here, so one missed shutdown notification
+/// among the 200 cycles leaves a thread behind and hangs the wait for the
+/// thread count to come back; the bound below is only that detector.
+#[test]
+fn drop_right_after_blocking_work_is_prompt() {
+    let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let base = threads();
+        for i in 0..200 {
+            let rt = if i % 2 == 0 {
+                Builder::new_current_thread()
+                    .thread_keep_alive(Duration::from_secs(3600))
+                    .build()
+                    .unwrap()
+            } else {
+                Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_keep_alive(Duration::from_secs(3600))
+                    .build()
+                    .unwrap()
+            };
+            let v = rt.block_on(async { runtime_core::spawn_blocking(|| 7).await.unwrap() });
+            assert_eq!(v, 7);
+            drop(rt);
+            while threads() > base {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("a blocking-pool thread outlived its runtime (it waited out its keep-alive)");
+}
