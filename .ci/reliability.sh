@@ -147,7 +147,9 @@ if [ "$long" = 1 ]; then
     if have_nightly_component rust-src; then
         target=x86_64-unknown-linux-gnu
         step "AddressSanitizer: cargo test -p runtime-core (lib + tests)"
-        RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
+        # RUST_BACKTRACE=0 as for TSan below: symbolizing the intended
+        # panics' backtraces under a sanitizer trips 5-second hang detectors.
+        RUST_BACKTRACE=0 RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
             ASAN_OPTIONS="detect_leaks=1" \
             run cargo +nightly test -Zbuild-std --target "$target" \
             --target-dir target/asan -p runtime-core --lib --tests
