@@ -44,7 +44,7 @@ const HANG: Duration = Duration::from_secs(120);
 
 #[path = "support/fault.rs"]
 mod fault;
-use fault::{fds, threads, SoftLimit};
+use fault::{fds, threads, threads_settled, SoftLimit};
 
 /// Virtual memory of the process now (`/proc/self/statm`, first field).
 fn vm_bytes() -> u64 {
@@ -112,7 +112,11 @@ fn build_fails_with(what: &str, b: &mut Builder, check: fn(&str, &io::Error)) {
         Ok(_) => panic!("{what}: build() succeeded"),
         Err(e) => check(what, &e),
     }
-    assert_eq!(threads(), base_threads, "{what}: threads left behind");
+    assert_eq!(
+        threads_settled(base_threads),
+        base_threads,
+        "{what}: threads left behind"
+    );
     assert_eq!(fds(), base_fds, "{what}: fds left behind");
 }
 
@@ -282,7 +286,11 @@ fn body() {
         eprintln!("skipped: a 64 TiB thread stack can be mapped on this machine");
     }
     nul_byte_in_thread_name();
-    assert_eq!(threads(), base_threads, "threads left behind");
+    assert_eq!(
+        threads_settled(base_threads),
+        base_threads,
+        "threads left behind"
+    );
 
     if under_sanitizer() {
         eprintln!("skipped: RLIMIT_AS sections (sanitizer shadow memory)");
@@ -317,7 +325,11 @@ fn body() {
     );
     drop(rt);
 
-    assert_eq!(threads(), base_threads, "threads left behind");
+    assert_eq!(
+        threads_settled(base_threads),
+        base_threads,
+        "threads left behind"
+    );
     assert_eq!(fds(), base_fds, "fds left behind");
 }
 

@@ -53,3 +53,19 @@ impl Drop for SoftLimit {
         assert_eq!(rc, 0, "restoring a resource limit");
     }
 }
+
+/// Threads of this process once it has settled: a thread whose join (or
+/// the runtime's wait for it) has returned can still be listed in
+/// `/proc/self/task` for a moment while the kernel finishes its exit, so
+/// this waits (up to 10 s) for the count to come down to `expected`, then
+/// returns whatever it is.
+pub fn threads_settled(expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = threads();
+        if n <= expected || std::time::Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}

@@ -334,11 +334,10 @@ impl Inner {
                 drop(s);
                 self.spin_for_work();
                 s = self.shared.lock();
-                if s.shutdown {
-                    // Its notify_all came while we were not waiting.
-                    break 'main;
-                }
-                if !s.queue.is_empty() {
+                if s.shutdown || !s.queue.is_empty() {
+                    // New work, or a shutdown whose notify_all came while we
+                    // were not waiting: the top of the loop runs (or, after
+                    // shutdown, cancels) what is queued, then leaves.
                     continue 'main;
                 }
             }
