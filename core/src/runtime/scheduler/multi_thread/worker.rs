@@ -96,10 +96,10 @@ pub(crate) struct Core {
     /// runs inline (at most `MAX_LIFO_POLLS_PER_TICK`), as in Tokio.
     global_queue_interval: u32,
     /// Ticks since the last such check.
-    polls_since_global: u32,
+    ticks_since_global: u32,
     /// Start of the current tuning window, and ticks since.
     tune_start: std::time::Instant,
-    tune_polls: u64,
+    tune_ticks: u64,
 }
 
 /// Aim: look at the injection queue about every 200 µs of polling, so
@@ -146,8 +146,8 @@ pub(super) fn build(
                 .global_queue_interval
                 .unwrap_or(DEFAULT_GLOBAL_QUEUE_INTERVAL),
             tune_start: std::time::Instant::now(),
-            tune_polls: 0,
-            polls_since_global: 0,
+            tune_ticks: 0,
+            ticks_since_global: 0,
         }));
     }
     (cores, remotes.into_boxed_slice())
@@ -257,8 +257,8 @@ impl Context {
         core.transition_from_searching(&self.handle);
         core.lifo_enabled = true;
         core.stats.polls += 1;
-        core.tune_polls += 1;
-        core.polls_since_global += 1;
+        core.tune_ticks += 1;
+        core.ticks_since_global += 1;
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
             task.run();
@@ -333,7 +333,7 @@ impl Context {
         if !yield_only {
             // Time asleep is not polling time.
             core.tune_start = std::time::Instant::now();
-            core.tune_polls = 0;
+            core.tune_ticks = 0;
         }
         if core.should_notify_others() {
             handle.notify_parked();
@@ -344,8 +344,8 @@ impl Context {
 
 impl Core {
     fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
-        if self.polls_since_global >= self.global_queue_interval {
-            self.polls_since_global = 0;
+        if self.ticks_since_global >= self.global_queue_interval {
+            self.ticks_since_global = 0;
             if let Some(t) = handle.shared.inject.pop() {
                 return Some(t);
             }
@@ -448,15 +448,15 @@ impl Core {
     /// since the last tuning (as Tokio does; a fixed interval lets remote
     /// work wait 61 long polls when every worker is busy).
     fn tune_interval(&mut self, handle: &Handle) {
-        if handle.shared.config.global_queue_interval.is_some() || self.tune_polls < 8 {
+        if handle.shared.config.global_queue_interval.is_some() || self.tune_ticks < 8 {
             return;
         }
         let elapsed = self.tune_start.elapsed();
-        let mean_ns = (elapsed.as_nanos() / u128::from(self.tune_polls)).max(1);
+        let mean_ns = (elapsed.as_nanos() / u128::from(self.tune_ticks)).max(1);
         let target = TARGET_GLOBAL_QUEUE_INTERVAL.as_nanos() / mean_ns;
         self.global_queue_interval = target.clamp(2, 127) as u32;
         self.tune_start = std::time::Instant::now();
-        self.tune_polls = 0;
+        self.tune_ticks = 0;
     }
 
     fn maintenance(&mut self, handle: &Handle) {
