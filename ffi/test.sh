@@ -14,11 +14,8 @@ ROOT=$PWD
 CBINDGEN_VERSION=0.29.4
 BUILD="$ROOT/target/ffi-test"
 mkdir -p "$BUILD"
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+LIBDIR="$ROOT/target/debug"
+. ffi/common.sh
 
 # 1. tools and the library
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -37,7 +34,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if cargo build -p runtime-ffi 2>"$BUILD/cargo.log"; then pass "cargo build -p runtime-ffi"; else
     tail -30 "$BUILD/cargo.log"; fail "cargo build -p runtime-ffi"; finish; fi
-LIBDIR="$ROOT/target/debug"
 
 # 2. the committed header is current
 if cbindgen --quiet --config ffi/cbindgen.toml --crate runtime-ffi --output "$BUILD/runtime.h" ffi 2>"$BUILD/cbindgen.log" \
@@ -62,8 +58,8 @@ if cc -std=c11 -Iinclude examples-c/hello.c "$LIBDIR/libruntime.a" -lpthread -ld
     pass "static link against libruntime.a"; else fail "static link against libruntime.a"; fi
 
 # 4. C tests and examples, natively and under valgrind
-CFLAGS=(-std=c11 -g -O0 -Wall -Wextra -Werror -Iinclude)
-LDFLAGS=(-L"$LIBDIR" -lruntime -Wl,-rpath,"$LIBDIR" -lpthread -ldl -lm)
+CFLAGS=("${C_FLAGS[@]}")
+LDFLAGS=("${C_LIBS[@]}")
 programs=()
 for src in tests/c/test_*.c; do
     name=$(basename "$src" .c)

@@ -44,11 +44,7 @@ TARGET_DIR="$ROOT/target/tsan"
 LIBDIR="$TARGET_DIR/$TARGET/debug"
 BUILD="$ROOT/target/ffi-tsan"
 mkdir -p "$BUILD"
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+. ffi/common.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # 0. tools
@@ -106,8 +102,8 @@ done >>"$BUILD/shim.c"
 if cc -c -O1 -fsanitize=thread "$BUILD/shim.c" -o "$BUILD/shim.o"; then :; else
     fail "compile the __tsan_mem* shim"; finish; fi
 
-CFLAGS=(-std=c11 -g -O0 -Wall -Wextra -Werror -Iinclude -fsanitize=thread)
-LDFLAGS=("$BUILD/shim.o" -L"$LIBDIR" -lruntime -Wl,-rpath,"$LIBDIR" -lpthread -ldl -lm)
+CFLAGS=("${C_FLAGS[@]}" -fsanitize=thread)
+LDFLAGS=("$BUILD/shim.o" "${C_LIBS[@]}")
 TSAN=("TSAN_OPTIONS=exitcode=66 halt_on_error=0 second_deadlock_stack=1 suppressions=$ROOT/core/tsan.supp ${TSAN_OPTIONS:-}")
 
 # 2. canaries: a race must be reported, a join must be a synchronisation
