@@ -194,3 +194,32 @@ pub(crate) fn deadline(timeout_ms: u64) -> Option<std::time::Instant> {
     }
     std::time::Instant::now().checked_add(std::time::Duration::from_millis(timeout_ms))
 }
+
+/// One wait of a blocking join/completion loop: `None` once `until` has
+/// passed (the caller reports its timeout), else sleeps on `cond` until
+/// notified, woken spuriously or `until`, and hands the guard back. The
+/// caller is counted in `*blocked(state)` while it sleeps: completers
+/// signal `cond` only when that count is non-zero (a futex call per
+/// completion otherwise), and they read it under the same lock.
+pub(crate) fn wait_counted<'a, T>(
+    cond: &Condvar,
+    mut g: std::sync::MutexGuard<'a, T>,
+    until: Option<std::time::Instant>,
+    blocked: fn(&mut T) -> &mut usize,
+) -> Option<std::sync::MutexGuard<'a, T>> {
+    let now = std::time::Instant::now();
+    if until.is_some_and(|d| now >= d) {
+        return None;
+    }
+    *blocked(&mut g) += 1;
+    let mut g = match until {
+        None => cond.wait(g).unwrap_or_else(|e| e.into_inner()),
+        Some(d) => {
+            cond.wait_timeout(g, d - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0
+        }
+    };
+    *blocked(&mut g) -= 1;
+    Some(g)
+}

@@ -12,7 +12,7 @@
 //! reference of its own while it runs, so a waiter may free the completion
 //! as soon as it has seen the value. A completion belongs to no runtime,
 //! so it never reports `RT_ERR_SHUTDOWN`.
-use crate::callback::{check_may_block, deadline, SendPtr};
+use crate::callback::{check_may_block, deadline, wait_counted, SendPtr};
 use crate::error::{self, non_null, rt_status, Error};
 use crate::task::rt_poll;
 use crate::waker::rt_waker;
@@ -157,24 +157,12 @@ pub unsafe extern "C" fn rt_completion_wait(
                 }
                 return Ok(());
             }
-            let now = std::time::Instant::now();
-            if until.is_some_and(|d| now >= d) {
-                return Err(Error::new(
+            s = wait_counted(&c.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
+                Error::new(
                     rt_status::RT_ERR_TIMEOUT,
                     format!("not completed within {timeout_ms} ms"),
-                ));
-            }
-            s.blocked += 1;
-            s = match until {
-                None => c.cond.wait(s).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    c.cond
-                        .wait_timeout(s, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
-            s.blocked -= 1;
+                )
+            })?;
         }
     })
 }

@@ -17,7 +17,8 @@
 //! which happens before the result becomes visible to joiners. The result
 //! pointer is the C program's: the runtime never frees it.
 use crate::callback::{
-    check_may_block, deadline, off_runtime_thread, on_runtime_thread, rt_drop_fn, Arg, SendPtr,
+    check_may_block, deadline, off_runtime_thread, on_runtime_thread, rt_drop_fn, wait_counted,
+    Arg, SendPtr,
 };
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::runtime::{rt_runtime, Shared};
@@ -434,25 +435,12 @@ pub unsafe extern "C" fn rt_task_join(
             if s.outcome.is_some() {
                 return take_outcome(&mut s, result);
             }
-            let now = std::time::Instant::now();
-            if until.is_some_and(|d| now >= d) {
-                return Err(Error::new(
+            s = wait_counted(&t.slot.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
+                Error::new(
                     rt_status::RT_ERR_TIMEOUT,
                     format!("the task did not finish within {timeout_ms} ms"),
-                ));
-            }
-            s.blocked += 1;
-            s = match until {
-                None => t.slot.cond.wait(s).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    t.slot
-                        .cond
-                        .wait_timeout(s, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
-            s.blocked -= 1;
+                )
+            })?;
         }
     })
 }
