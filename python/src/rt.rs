@@ -144,6 +144,28 @@ impl PyRuntime {
             .map(|h| h.clone_ref(py))
     }
 
+    /// `add_reader` (`writable` false) and `add_writer`.
+    fn add_watch(
+        &self,
+        py: Python<'_>,
+        fd: &Bound<'_, PyAny>,
+        writable: bool,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> PyResult<Py<FdWatch>> {
+        let h = self.handle()?;
+        fd::add_watch(
+            py,
+            &h,
+            &self.fds,
+            self.exception_handler.clone(),
+            fd,
+            writable,
+            func,
+            args,
+        )
+    }
+
     fn submit(
         &self,
         py: Python<'_>,
@@ -470,17 +492,7 @@ impl PyRuntime {
         func: Bound<'_, PyAny>,
         args: Bound<'_, PyTuple>,
     ) -> PyResult<Py<FdWatch>> {
-        let h = self.handle()?;
-        fd::add_watch(
-            py,
-            &h,
-            &self.fds,
-            self.exception_handler.clone(),
-            &fd,
-            false,
-            func,
-            args,
-        )
+        self.add_watch(py, &fd, false, func, args)
     }
 
     /// Like `add_reader`, for writability.
@@ -492,17 +504,7 @@ impl PyRuntime {
         func: Bound<'_, PyAny>,
         args: Bound<'_, PyTuple>,
     ) -> PyResult<Py<FdWatch>> {
-        let h = self.handle()?;
-        fd::add_watch(
-            py,
-            &h,
-            &self.fds,
-            self.exception_handler.clone(),
-            &fd,
-            true,
-            func,
-            args,
-        )
+        self.add_watch(py, &fd, true, func, args)
     }
 
     /// Stops watching `fd` for readability; True if it was watched.
