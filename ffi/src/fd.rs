@@ -23,7 +23,7 @@
 use crate::callback::{rt_drop_fn, Arg};
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::queue::{clone_queue, rt_queue, Target};
-use crate::runtime::{rt_runtime, Shared};
+use crate::runtime::{rt_runtime, shared_of, Shared};
 use crate::slot::Slot;
 use crate::task::rt_poll;
 use crate::waker::rt_waker;
@@ -331,13 +331,9 @@ pub unsafe extern "C" fn rt_fd_watch(
     out: *mut *mut rt_watch,
 ) -> rt_status {
     error::status("rt_fd_watch", || {
-        // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
-        // An `Arc` of our own, and no use of `*rt` once the watch exists: its
-        // callback may free the runtime (rt_runtime_free from a callback is
-        // allowed) before this call returns (as rt_spawn, where
-        // ThreadSanitizer found it).
-        let shared = rt.shared.clone();
+        // SAFETY: NULL or live per the contract. No use of `*rt` below (see
+        // `shared_of`).
+        let shared = unsafe { shared_of(rt) }?;
         watch(
             &shared,
             Target::Direct,

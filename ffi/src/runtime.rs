@@ -455,6 +455,20 @@ impl Future for StopSignal<'_> {
     }
 }
 
+/// The runtime's shared state, as an `Arc` of the caller's own. Calls that
+/// start callbacks (spawns, timers, fd watches, run loops) take it first and
+/// never touch `*rt` afterwards: a callback may free the runtime
+/// (rt_runtime_free from a callback is allowed) before the call returns;
+/// ThreadSanitizer found `rt_spawn` doing so (tests/c/test_task.c,
+/// `test_free_from_own_callback`).
+///
+/// # Safety
+/// `rt` NULL or live.
+pub(crate) unsafe fn shared_of(rt: *mut rt_runtime) -> Result<Arc<Shared>> {
+    // SAFETY: NULL or live per the caller's contract; read only here.
+    Ok(unsafe { non_null(rt, "rt") }?.shared.clone())
+}
+
 /// Runs `f` with the current-thread runtime locked for driving. Works on
 /// its own reference to `Shared`: a callback may free the `rt_runtime`
 /// box (rt_runtime_free) while `f` runs.
@@ -462,9 +476,8 @@ fn with_current_thread_rt<R>(
     rt: *mut rt_runtime,
     f: impl FnOnce(&Shared, &Runtime) -> R,
 ) -> Result<R> {
-    // SAFETY: NULL or live per the callers' contracts; only read here,
-    // before any callback can run.
-    let shared: Arc<Shared> = unsafe { non_null(rt, "rt") }?.shared.clone();
+    // SAFETY: NULL or live per the callers' contracts.
+    let shared = unsafe { shared_of(rt) }?;
     let shared = &*shared;
     shared.check_open()?;
     if shared.flavor != RuntimeFlavor::CurrentThread {

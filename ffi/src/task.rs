@@ -21,7 +21,7 @@ use crate::callback::{
     Arg, SendPtr,
 };
 use crate::error::{self, non_null, rt_status, Error, Result};
-use crate::runtime::{rt_runtime, Shared};
+use crate::runtime::{rt_runtime, shared_of, Shared};
 use crate::waker::rt_waker;
 use runtime_core::task::AbortHandle;
 use std::ffi::c_void;
@@ -262,12 +262,9 @@ pub unsafe extern "C" fn rt_spawn(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn", || {
-        // An `Arc` of our own, and no use of `*rt` once the task exists: its
-        // body may free the runtime (rt_runtime_free from a callback is
-        // allowed) before this call returns; ThreadSanitizer saw that in
-        // tests/c/test_task.c (test_free_from_own_callback).
-        // SAFETY: NULL or live per the contract.
-        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
+        // SAFETY: NULL or live per the contract. No use of `*rt` below (see
+        // `shared_of`).
+        let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
         let (slot, done) = new_slot(&shared);
@@ -301,12 +298,9 @@ pub unsafe extern "C" fn rt_spawn_blocking(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn_blocking", || {
-        // An `Arc` of our own, and no use of `*rt` once the task exists: its
-        // body may free the runtime (rt_runtime_free from a callback is
-        // allowed) before this call returns; ThreadSanitizer saw that in
-        // tests/c/test_task.c (test_free_from_own_callback).
-        // SAFETY: NULL or live per the contract.
-        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
+        // SAFETY: NULL or live per the contract. No use of `*rt` below (see
+        // `shared_of`).
+        let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
         let (slot, mut done) = new_slot(&shared);
@@ -346,12 +340,9 @@ pub unsafe extern "C" fn rt_spawn_future(
     out: *mut *mut rt_task,
 ) -> rt_status {
     error::status("rt_spawn_future", || {
-        // An `Arc` of our own, and no use of `*rt` once the task exists: its
-        // body may free the runtime (rt_runtime_free from a callback is
-        // allowed) before this call returns; ThreadSanitizer saw that in
-        // tests/c/test_task.c (test_free_from_own_callback).
-        // SAFETY: NULL or live per the contract.
-        let shared = unsafe { non_null(rt, "rt") }?.shared.clone();
+        // SAFETY: NULL or live per the contract. No use of `*rt` below (see
+        // `shared_of`).
+        let shared = unsafe { shared_of(rt) }?;
         let poll = poll.ok_or_else(|| Error::null("poll"))?;
         shared.check_open()?;
         let (slot, done) = new_slot(&shared);
