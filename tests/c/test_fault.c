@@ -98,8 +98,22 @@ static int base_fds, base_threads;
 #ifdef __SANITIZE_THREAD__
 #define CHECK_THREADS_BACK() ((void)base_threads)
 #else
-#define CHECK_THREADS_BACK() CHECK_EQ(count_dir("/proc/self/task"), base_threads)
+#define CHECK_THREADS_BACK() CHECK_EQ(threads_settled(base_threads), base_threads)
 #endif
+
+/* Threads of this process once exiting ones are gone: a thread whose join
+ * (or the runtime's wait for it) has returned can stay listed in
+ * /proc/self/task for a moment while the kernel finishes its exit, so this
+ * waits (up to 10 s) for the count to come down to `expected`, then returns
+ * whatever it is. */
+static int threads_settled(int expected) {
+    int n = count_dir("/proc/self/task");
+    for (int i = 0; i < 10000 && n > expected; i++) {
+        usleep(1000);
+        n = count_dir("/proc/self/task");
+    }
+    return n;
+}
 
 static void set_flag(void *p) { atomic_store((atomic_int *)p, 1); }
 
