@@ -98,9 +98,6 @@ static int base_fds, base_threads;
 #ifdef __SANITIZE_THREAD__
 #define CHECK_THREADS_BACK() ((void)base_threads)
 #else
-#define CHECK_THREADS_BACK() CHECK_EQ(threads_settled(base_threads), base_threads)
-#endif
-
 /* Threads of this process once exiting ones are gone: a thread whose join
  * (or the runtime's wait for it) has returned can stay listed in
  * /proc/self/task for a moment while the kernel finishes its exit, so this
@@ -114,6 +111,8 @@ static int threads_settled(int expected) {
     }
     return n;
 }
+#define CHECK_THREADS_BACK() CHECK_EQ(threads_settled(base_threads), base_threads)
+#endif
 
 static void set_flag(void *p) { atomic_store((atomic_int *)p, 1); }
 
