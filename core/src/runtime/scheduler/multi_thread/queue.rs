@@ -73,15 +73,34 @@ impl<T> Inject<T> {
             }
         }
     }
-    /// Moves a batch into `dst` and returns one task.
-    pub(super) fn pop_batch_into(&self, dst: &Local<T>) -> Option<T> {
-        loop {
-            match self.0.steal_batch_and_pop(&dst.0) {
-                Steal::Success(t) => return Some(t),
+    /// Moves up to `n` tasks (at least one if any) into `dst` and returns
+    /// one of them. One injector steal takes at most the rest of one of
+    /// its blocks (63 slots), so larger batches take a few steals.
+    pub(super) fn pop_batch_into(&self, dst: &Local<T>, n: usize) -> Option<T> {
+        let n = n.max(1);
+        let first = loop {
+            match self.0.steal_batch_with_limit_and_pop(&dst.0, n) {
+                Steal::Success(t) => break t,
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),
             }
+        };
+        let mut left = n - 1;
+        let mut have = dst.len();
+        while left > 0 {
+            match self.0.steal_batch_with_limit(&dst.0, left) {
+                Steal::Success(()) => {
+                    // Thieves may shrink `dst` meanwhile: count at least one
+                    // per steal so the loop always ends.
+                    let now = dst.len();
+                    left = left.saturating_sub(now.saturating_sub(have).max(1));
+                    have = now;
+                }
+                Steal::Empty => break,
+                Steal::Retry => std::hint::spin_loop(),
+            }
         }
+        Some(first)
     }
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()

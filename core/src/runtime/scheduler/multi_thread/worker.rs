@@ -342,6 +342,18 @@ impl Context {
     }
 }
 
+/// Most tasks a worker takes from the inject queue at once.
+const MAX_INJECT_BATCH: usize = 128;
+
+/// How many tasks a worker with an empty local queue takes from the inject
+/// queue: its share (the queue split between the workers, plus one), at
+/// most `MAX_INJECT_BATCH`, as Tokio does. Fewer would send the worker
+/// back to the inject queue (and past its yielded tasks) more often.
+fn inject_batch(handle: &Handle) -> usize {
+    let workers = handle.shared.remotes.len().max(1);
+    (handle.shared.inject.len() / workers + 1).min(MAX_INJECT_BATCH)
+}
+
 impl Core {
     fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
         if self.ticks_since_global >= self.global_queue_interval {
@@ -359,7 +371,10 @@ impl Core {
         if handle.shared.inject.is_empty() {
             return None;
         }
-        handle.shared.inject.pop_batch_into(&self.run_queue)
+        handle
+            .shared
+            .inject
+            .pop_batch_into(&self.run_queue, inject_batch(handle))
     }
 
     fn steal_work(&mut self, handle: &Handle) -> Option<Notif> {
@@ -381,7 +396,10 @@ impl Core {
                 return Some(t);
             }
         }
-        handle.shared.inject.pop_batch_into(&self.run_queue)
+        handle
+            .shared
+            .inject
+            .pop_batch_into(&self.run_queue, inject_batch(handle))
     }
 
     fn transition_to_searching(&mut self, handle: &Handle) -> bool {
