@@ -130,3 +130,32 @@ fn running_blocking_task_inhibits_auto_advance() {
         assert_eq!(Instant::now(), start);
     });
 }
+
+#[test]
+fn detached_blocking_task_finishing_lets_the_clock_advance_at_once() {
+    // A blocking task nobody awaits inhibits auto-advance while it runs;
+    // when it ends, the runtime (asleep in the driver until its hour-long
+    // timer) must be woken to auto-advance, not sleep that hour for real.
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let real = std::time::Instant::now();
+    rt.block_on(async {
+        let start = Instant::now();
+        drop(runtime_core::spawn_blocking(|| {
+            std::thread::sleep(Duration::from_millis(30))
+        }));
+        sleep(Duration::from_secs(3600)).await;
+        assert_eq!(Instant::now(), start + Duration::from_secs(3600));
+    });
+    let took = real.elapsed();
+    assert!(
+        took >= Duration::from_millis(30),
+        "advanced while the task ran"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "slept {took:?} in real time"
+    );
+}

@@ -3,23 +3,28 @@
 //!
 //! On a runtime whose clock is paused, a blocking task in flight keeps the
 //! clock from auto-advancing (its result may be what the test waits for);
-//! the inhibition is lifted exactly once, at completion or drop.
-use crate::runtime::scheduler;
+//! the inhibition is lifted exactly once, at completion or drop. Lifting
+//! it unparks the driver when the clock may now auto-advance: a runtime
+//! asleep in the driver until its next timer (auto-advance was inhibited)
+//! would otherwise sleep that long in real time once a detached blocking
+//! task finishes, since no waker fires for it.
+use crate::runtime::scheduler::{self, current_thread};
 use crate::task::{Notified, Schedule, Task};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub(crate) struct BlockingSchedule {
-    /// Set while this task inhibits the paused clock's auto-advance.
-    clock: Option<(crate::time::Clock, AtomicBool)>,
+    /// The current-thread scheduler whose paused clock this task inhibits,
+    /// and whether it still does.
+    clock: Option<(Arc<current_thread::Handle>, AtomicBool)>,
 }
 
 impl BlockingSchedule {
     pub(crate) fn new(handle: &scheduler::Handle) -> BlockingSchedule {
         let clock = match handle {
             scheduler::Handle::CurrentThread(h) => {
-                let clock = h.driver.clock.clone();
-                clock.inhibit_auto_advance();
-                Some((clock, AtomicBool::new(true)))
+                h.driver.clock.inhibit_auto_advance();
+                Some((h.clone(), AtomicBool::new(true)))
             }
             scheduler::Handle::MultiThread(_) => None,
         };
@@ -27,9 +32,12 @@ impl BlockingSchedule {
     }
 
     fn allow(&self) {
-        if let Some((clock, inhibiting)) = &self.clock {
+        if let Some((h, inhibiting)) = &self.clock {
             if inhibiting.swap(false, Ordering::AcqRel) {
-                clock.allow_auto_advance();
+                h.driver.clock.allow_auto_advance();
+                if h.driver.clock.can_auto_advance() {
+                    h.driver.unpark();
+                }
             }
         }
     }
