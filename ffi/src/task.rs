@@ -3,12 +3,22 @@
 //!
 //! # Design
 //! Each spawned unit owns a [`Completer`]; the C side's `rt_task` holds an
-//! `Arc<TaskShared>` (the *join slot*) plus the core `AbortHandle`. The
+//! `Arc<TaskShared>` (the *join slot*) plus how to abort the unit. The
 //! completer fills the slot exactly once: with the result when the body
 //! finished, or, from its destructor, with `RT_ERR_CANCELLED` (aborted) /
 //! `RT_ERR_SHUTDOWN` (runtime shut down) when the body never finished.
 //! Filling the slot notifies blocked joiners (condvar), wakes pollers, and
 //! runs the `rt_task_on_complete` callback outside the lock.
+//!
+//! `rt_spawn` and `rt_spawn_future` run as core tasks (aborted through
+//! their `AbortHandle`). `rt_spawn_blocking` queues the join slot itself
+//! on the blocking pool as a [`BlockingWork`] item holding the body
+//! ([`JobBody`]) until a pool thread takes it: one allocation per call
+//! instead of a task cell besides the slot, which is what a stream of short
+//! work items costs (benches `c_pool_work`). Aborting such a job sets
+//! `aborted`; the pool thread that takes it then drops the body (calling
+//! `drop_arg`) and completes it with RT_ERR_CANCELLED, as a queued core
+//! task would be cancelled when reached.
 //!
 //! # Ownership
 //! `rt_task *` is a `Box<rt_task>` owned by the caller until
@@ -23,6 +33,7 @@ use crate::callback::{
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::runtime::{rt_runtime, shared_of, Shared};
 use crate::waker::rt_waker;
+use runtime_core::runtime::BlockingWork;
 use runtime_core::task::AbortHandle;
 use std::ffi::c_void;
 use std::future::Future;
@@ -70,8 +81,16 @@ pub type rt_complete_fn =
 #[allow(non_camel_case_types)]
 pub struct rt_task {
     slot: Arc<TaskShared>,
-    abort: AbortHandle,
+    abort: Abort,
     rt: Arc<Shared>,
+}
+
+/// How an `rt_task` aborts its unit.
+enum Abort {
+    /// A core task (rt_spawn, rt_spawn_future).
+    Task(AbortHandle),
+    /// A blocking job (rt_spawn_blocking): sets the slot's `aborted`.
+    Job,
 }
 
 /// The join slot shared by a task's body and its `rt_task`.
@@ -98,6 +117,47 @@ struct SlotState {
     /// one callback per task, so later registrations fail (found by
     /// ffi/fuzz: a second one was accepted once the first had run).
     cb_registered: bool,
+    /// An rt_spawn_blocking body not yet taken by a pool thread.
+    job: Option<JobBody>,
+    /// rt_task_abort was called on a blocking job: its body must not run.
+    aborted: bool,
+}
+
+/// rt_spawn_blocking's body while its job waits in the pool's queue.
+///
+/// Field order matters: dropping a body that never ran drops `arg` (its
+/// `drop_arg`) before `done` publishes RT_ERR_CANCELLED/RT_ERR_SHUTDOWN,
+/// so `arg` needs no live count of its own: `done`'s covers it.
+struct JobBody {
+    f: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+    arg: Arg,
+    done: Completer,
+}
+
+impl BlockingWork for TaskShared {
+    fn run(self: Arc<Self>) {
+        let (body, aborted) = {
+            let mut s = self.lock();
+            (s.job.take(), s.aborted)
+        };
+        let Some(body) = body else { return };
+        if aborted {
+            // Dropping the body calls drop_arg, then completes the task
+            // with RT_ERR_CANCELLED (or RT_ERR_SHUTDOWN).
+            return drop(body);
+        }
+        let JobBody { f, arg, mut done } = body;
+        // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on a
+        // blocking-pool thread.
+        let r = off_runtime_thread(|| unsafe { f(arg.get()) });
+        drop(arg);
+        done.finish(rt_status::RT_OK, r);
+    }
+
+    fn cancel(self: Arc<Self>) {
+        let body = self.lock().job.take();
+        drop(body);
+    }
 }
 
 impl TaskShared {
@@ -229,7 +289,7 @@ fn new_slot(shared: &Arc<Shared>) -> (Arc<TaskShared>, Completer) {
     (slot, c)
 }
 
-fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: AbortHandle, rt: Arc<Shared>) {
+fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: Abort, rt: Arc<Shared>) {
     if !out.is_null() {
         let t = Box::into_raw(Box::new(rt_task { slot, abort, rt }));
         // SAFETY: `out` is non-NULL and writable per the callers' contracts.
@@ -274,7 +334,7 @@ pub unsafe extern "C" fn rt_spawn(
             done,
         };
         let h = shared.handle.spawn(fut);
-        publish(out, slot, h.abort_handle(), shared);
+        publish(out, slot, Abort::Task(h.abort_handle()), shared);
         Ok(())
     })
 }
@@ -303,16 +363,14 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
-        let (slot, mut done) = new_slot(&shared);
-        let arg = Arg::owned_by(arg, drop_arg, &shared.live);
-        let h = shared.handle.spawn_blocking(move || {
-            // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on
-            // a blocking-pool thread.
-            let r = off_runtime_thread(|| unsafe { f(arg.get()) });
-            drop(arg);
-            done.finish(rt_status::RT_OK, r);
-        });
-        publish(out, slot, h.abort_handle(), shared);
+        let (slot, done) = new_slot(&shared);
+        // Counted by `done` (see JobBody).
+        let arg = Arg::new(arg, drop_arg);
+        slot.lock().job = Some(JobBody { f, arg, done });
+        // Either a pool thread takes the body, or (shut down, no thread)
+        // `cancel` drops it: the task completes either way.
+        shared.handle.spawn_blocking_work(slot.clone());
+        publish(out, slot, Abort::Job, shared);
         Ok(())
     })
 }
@@ -352,7 +410,7 @@ pub unsafe extern "C" fn rt_spawn_future(
             done,
         };
         let h = shared.handle.spawn(fut);
-        publish(out, slot, h.abort_handle(), shared);
+        publish(out, slot, Abort::Task(h.abort_handle()), shared);
         Ok(())
     })
 }
@@ -537,7 +595,10 @@ pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
         t.rt.check_open()?;
-        t.abort.abort();
+        match &t.abort {
+            Abort::Task(h) => h.abort(),
+            Abort::Job => t.slot.lock().aborted = true,
+        }
         Ok(())
     })
 }

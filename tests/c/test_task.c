@@ -214,6 +214,51 @@ static void test_on_complete_reports_cancel(void) {
     rt_runtime_free(rt);
 }
 
+static atomic_int bodies_run;
+static void *count_body(void *arg) {
+    atomic_fetch_add(&bodies_run, 1);
+    return arg;
+}
+
+static void test_abort_queued_and_running_blocking(void) {
+    /* one pool thread, held by a gated body: the next job stays queued */
+    rt_config cfg;
+    rt_config_init(&cfg);
+    cfg.worker_threads = 1;
+    cfg.max_blocking_threads = 1;
+    rt_runtime *rt;
+    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    atomic_store(&gate, 0);
+    atomic_store(&drops, 0);
+    atomic_store(&cb_calls, 0);
+    atomic_store(&bodies_run, 0);
+    rt_task *running, *queued, *after;
+    CHECK_OK(rt_spawn_blocking(rt, wait_gate, &drops, h_count_drop, &running));
+    h_sleep_ms(20); /* let it start */
+    CHECK_OK(rt_spawn_blocking(rt, count_body, &drops, h_count_drop, &queued));
+    CHECK_OK(rt_task_on_complete(queued, on_done, &cb_calls));
+    CHECK_OK(rt_spawn_blocking(rt, count_body, (void *)5, NULL, &after));
+    CHECK_OK(rt_task_abort(queued));
+    CHECK_OK(rt_task_abort(queued)); /* twice is fine */
+    CHECK_OK(rt_task_abort(running)); /* started: it finishes */
+    CHECK(!rt_task_is_finished(running));
+    atomic_store(&gate, 1);
+    CHECK_OK(rt_task_join(running, RT_FOREVER, NULL));
+    void *r = (void *)1;
+    CHECK_ST(rt_task_join(queued, RT_FOREVER, &r), RT_ERR_CANCELLED);
+    CHECK(r == NULL);
+    CHECK(h_wait_flag(&cb_calls));
+    CHECK_EQ(atomic_load(&cb_status), RT_ERR_CANCELLED);
+    CHECK_OK(rt_task_join(after, RT_FOREVER, &r)); /* the queue moves on */
+    CHECK_EQ((intptr_t)r, 5);
+    CHECK_EQ(atomic_load(&bodies_run), 1); /* only `after`'s body ran */
+    CHECK_EQ(atomic_load(&drops), 2);      /* both drop_args, once each */
+    rt_task_free(running);
+    rt_task_free(queued);
+    rt_task_free(after);
+    rt_runtime_free(rt);
+}
+
 static atomic_int woken;
 static void wake_cb(void *data) { atomic_fetch_add((atomic_int *)data, 1); }
 
@@ -310,6 +355,7 @@ int main(void) {
     RUN(test_shutdown_cancels_pending_and_drops_args);
     RUN(test_on_complete);
     RUN(test_on_complete_reports_cancel);
+    RUN(test_abort_queued_and_running_blocking);
     RUN(test_task_poll_with_callback_waker);
     RUN(test_spawn_blocking_runs_off_workers);
     RUN(test_shutdown_timeout_reports_running_bodies);

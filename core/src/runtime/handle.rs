@@ -2,10 +2,11 @@
 use super::builder::RuntimeFlavor;
 use super::context::{self, TryCurrentError};
 use super::metrics::RuntimeMetrics;
-use super::{driver, scheduler};
+use super::{driver, scheduler, BlockingWork};
 use crate::task::{Id, JoinHandle};
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 /// A cloneable handle to a runtime: spawn onto it from any thread, or enter
 /// its context. It does not keep the runtime alive: once the `Runtime` is
@@ -58,6 +59,18 @@ impl Handle {
         R: Send + 'static,
     {
         self.inner.blocking_spawner().spawn_blocking(&self.inner, f)
+    }
+
+    /// Queues a [`BlockingWork`] item on this runtime's blocking pool: the
+    /// pool calls its `run` once on a pool thread, or its `cancel` instead
+    /// if the runtime shuts down before a thread reaches it (or no pool
+    /// thread can be started; then `cancel` runs before this returns).
+    ///
+    /// This is the lower layer under [`spawn_blocking`](Handle::spawn_blocking)
+    /// for callers that keep their own completion state: no task cell, no
+    /// `JoinHandle`, no allocation besides the caller's `Arc`.
+    pub fn spawn_blocking_work(&self, work: Arc<dyn BlockingWork>) {
+        self.inner.blocking_spawner().spawn_work(&self.inner, work)
     }
 
     /// Blocks the current thread on `future`, with this runtime entered (so

@@ -3,7 +3,10 @@
 mod pool;
 mod schedule;
 mod task;
+mod work;
 
 pub(crate) use pool::{BlockingPool, PoolConfig, Spawner};
 pub(crate) use schedule::BlockingSchedule;
 pub(crate) use task::BlockingTask;
+pub use work::BlockingWork;
+pub(crate) use work::Job;

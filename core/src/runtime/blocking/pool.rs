@@ -1,6 +1,7 @@
 //! The blocking pool's threads and queue.
 //!
-//! Design: one mutex-guarded FIFO queue and a condvar. A spawn hands its task
+//! Design: one mutex-guarded FIFO queue of jobs (`spawn_blocking` tasks and
+//! [`BlockingWork`] items) and a condvar. A spawn hands its job
 //! to an idle thread (one `notify_one`, counted in `num_notify` so a wakeup
 //! is never lost or double-counted) or, when none is idle and fewer than
 //! `thread_cap` threads exist, starts a new thread. Idle threads exit after
@@ -9,6 +10,10 @@
 //! Invariants (all under `shared`'s lock):
 //! - `num_idle` counts threads waiting on the condvar that have not yet been
 //!   claimed by a notification; `num_notify <= num_idle` before a claim.
+//! - `num_spinning` counts threads between running work and going idle,
+//!   polling the queue; a spawn that leaves at most one queued job per
+//!   spinner wakes nobody, since each spinner re-checks the queue under
+//!   the lock before it goes idle.
 //! - Once `shutdown` is set no task is queued again; queued tasks are
 //!   cancelled (their `JoinHandle`s see a cancellation) by the threads as
 //!   they exit; running tasks finish.
@@ -23,9 +28,9 @@
 //! returns a cancelled `JoinError` at once (and the error is printed to
 //! stderr): never a panic, never a task waiting forever for a thread that
 //! will not come. Both paths are exercised by `core/tests/rt_fault_threads.rs`.
-use super::{BlockingSchedule, BlockingTask};
+use super::{BlockingSchedule, BlockingTask, BlockingWork, Job};
 use crate::runtime::{context, scheduler};
-use crate::task::{Id, JoinHandle, Notified};
+use crate::task::{Id, JoinHandle};
 use parking_lot::{Condvar, Mutex};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -66,10 +71,13 @@ struct Metrics {
 }
 
 struct Shared {
-    queue: VecDeque<Notified<BlockingSchedule>>,
+    queue: VecDeque<Job>,
     num_th: usize,
     num_idle: usize,
     num_notify: usize,
+    /// Threads looking at the queue for a few microseconds after running
+    /// work (`spin_for_work`), neither idle nor running.
+    num_spinning: usize,
     shutdown: bool,
     next_thread_id: usize,
     threads: HashMap<usize, std::thread::JoinHandle<()>>,
@@ -102,6 +110,7 @@ impl BlockingPool {
                         num_th: 0,
                         num_idle: 0,
                         num_notify: 0,
+                        num_spinning: 0,
                         shutdown: false,
                         next_thread_id: 0,
                         threads: HashMap::new(),
@@ -157,8 +166,8 @@ impl BlockingPool {
             Vec::new()
         };
         drop(s);
-        for task in stranded {
-            task.shutdown();
+        for job in stranded {
+            job.shutdown();
         }
         if exited {
             for t in threads {
@@ -195,31 +204,38 @@ impl Spawner {
             BlockingSchedule::new(rt),
             Id::next(),
         );
-        match self.spawn_task(task, rt) {
-            Ok(()) => {}
-            Err((task, SpawnError::ShuttingDown)) => task.shutdown(),
-            Err((task, SpawnError::NoThreads)) => {
-                task.shutdown();
-            }
+        if let Err((job, _)) = self.spawn_job(Job::Task(task), rt) {
+            job.shutdown();
         }
         join
     }
 
-    fn spawn_task(
-        &self,
-        task: Notified<BlockingSchedule>,
-        rt: &scheduler::Handle,
-    ) -> Result<(), (Notified<BlockingSchedule>, SpawnError)> {
+    /// Queues a [`BlockingWork`] item; if it cannot be queued (shut down,
+    /// no thread), its `cancel` runs here.
+    pub(crate) fn spawn_work(&self, rt: &scheduler::Handle, work: Arc<dyn BlockingWork>) {
+        if let Err((job, _)) = self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt) {
+            job.shutdown();
+        }
+    }
+
+    fn spawn_job(&self, job: Job, rt: &scheduler::Handle) -> Result<(), (Job, SpawnError)> {
         let inner = &self.inner;
         let mut s = inner.shared.lock();
         if s.shutdown {
-            return Err((task, SpawnError::ShuttingDown));
+            return Err((job, SpawnError::ShuttingDown));
         }
-        s.queue.push_back(task);
+        s.queue.push_back(job);
         inner
             .metrics
             .queue_depth
             .store(s.queue.len(), Ordering::Relaxed);
+        if s.queue.len() <= s.num_spinning {
+            // A spinning thread takes each queued job within microseconds:
+            // no wake-up (a futex call here and a context switch there per
+            // job, which is what a stream of short jobs would cost). Jobs
+            // beyond the spinners' count wake or start threads as usual.
+            return Ok(());
+        }
         if s.num_idle > s.num_notify {
             s.num_notify += 1;
             inner.condvar.notify_one();
@@ -239,14 +255,14 @@ impl Spawner {
                 Ok(())
             }
             Err(e) if s.num_th == 0 => {
-                let task = s.queue.pop_back().expect("just pushed");
+                let job = s.queue.pop_back().expect("just pushed");
                 inner
                     .metrics
                     .queue_depth
                     .store(s.queue.len(), Ordering::Relaxed);
                 drop(s);
                 eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
-                Err((task, SpawnError::NoThreads))
+                Err((job, SpawnError::NoThreads))
             }
             // Other threads exist and will reach the queued task.
             Err(_) => Ok(()),
@@ -309,16 +325,16 @@ impl Inner {
         let mut s = self.shared.lock();
         'main: loop {
             let mut ran = false;
-            while let Some(task) = s.queue.pop_front() {
+            while let Some(job) = s.queue.pop_front() {
                 self.metrics
                     .queue_depth
                     .store(s.queue.len(), Ordering::Relaxed);
                 let shutdown = s.shutdown;
                 drop(s);
                 if shutdown {
-                    task.shutdown();
+                    job.shutdown();
                 } else {
-                    task.run();
+                    job.run();
                 }
                 ran = true;
                 s = self.shared.lock();
@@ -330,10 +346,13 @@ impl Inner {
                 // Work often comes in streams of short items: look again
                 // for a few microseconds before sleeping, so that each item
                 // of a stream does not cost a wake-up and a context switch.
-                // Not counted idle meanwhile, so spawners do not notify us.
+                // Not counted idle meanwhile, so spawners do not notify us;
+                // counted spinning, so they leave a job to us.
+                s.num_spinning += 1;
                 drop(s);
                 self.spin_for_work();
                 s = self.shared.lock();
+                s.num_spinning -= 1;
                 if s.shutdown || !s.queue.is_empty() {
                     // New work, or a shutdown whose notify_all came while we
                     // were not waiting: the top of the loop runs (or, after
