@@ -94,6 +94,39 @@ def default_runtime() -> Runtime:
         return _default
 
 
+def _sleep_zero_type() -> type:
+    """The future type of ``rt.sleep(0)`` (built on first use, so importing
+    ``runtime`` does not import asyncio).
+
+    It is an ``asyncio.Future``, created already completed (a zero delay has
+    nothing to wait for), so it works wherever a future does (``gather``,
+    ``wait_for``, done callbacks). Awaiting it does what ``asyncio.sleep(0)``
+    does: one bare ``yield``, after which the task is resumed on the next
+    pass of the loop, then the result. (Awaiting a plain completed future
+    would not yield at all; a plain future completed by a ``call_soon``
+    callback would take two passes.)
+    """
+    global _SleepZero
+    if _SleepZero is None:
+        import asyncio
+
+        class SleepZeroFuture(asyncio.Future):  # type: ignore[type-arg]
+            __slots__ = ()
+
+            def __await__(self):  # type: ignore[no-untyped-def]
+                yield  # one pass of the loop, as asyncio.sleep(0)
+                return self.result()
+
+            __iter__ = __await__
+
+        SleepZeroFuture.__module__ = __name__
+        _SleepZero = SleepZeroFuture
+    return _SleepZero
+
+
+_SleepZero: "type | None" = None
+
+
 def _after_fork_in_child() -> None:
     # The parent's runtimes have no threads here; forget them (their methods
     # raise a clear RuntimeError) and let the default runtime be recreated.

@@ -235,33 +235,24 @@ impl AbortOnDone {
 
 /// `await rt.sleep(0, result)` (or a negative or NaN delay): as
 /// `asyncio.sleep(0)` does, gives the loop one pass and returns `result`.
-/// There is no deadline to wait for, so the future is completed by the
-/// loop itself (`call_soon`) rather than by a round trip through a runtime
-/// thread and the delivery queue.
+/// There is no deadline to wait for, so no runtime thread is involved: the
+/// future (of type `runtime._sleep_zero_type()`, an `asyncio.Future`
+/// subclass) is created completed, and awaiting it yields to the loop once
+/// before returning the result, exactly as `asyncio.sleep(0)` does.
 pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    static SETTER: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
-    let lp = delivery::running_loop(py)?;
-    let fut = lp.call_method0(pyo3::intern!(py, "create_future"))?;
-    let setter = SETTER.get_or_try_init(py, || -> PyResult<_> {
-        Ok(wrap_pyfunction!(set_result_unless_cancelled, py)?
-            .into_any()
+    static FUTURE_TYPE: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
+    // Fails (RuntimeError) outside a running loop; inside one, the
+    // future's default loop is that loop.
+    delivery::running_loop(py)?;
+    let ty = FUTURE_TYPE.get_or_try_init(py, || -> PyResult<_> {
+        Ok(py
+            .import("runtime")?
+            .call_method0("_sleep_zero_type")?
             .unbind())
     })?;
-    lp.call_method1(pyo3::intern!(py, "call_soon"), (setter, &fut, result))?;
+    let fut = ty.bind(py).call0()?;
+    fut.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
     Ok(fut)
-}
-
-/// Completes `fut` with `result` unless it was cancelled meanwhile.
-#[pyfunction]
-fn set_result_unless_cancelled(fut: &Bound<'_, PyAny>, result: Py<PyAny>) -> PyResult<()> {
-    let py = fut.py();
-    if !fut
-        .call_method0(pyo3::intern!(py, "cancelled"))?
-        .is_truthy()?
-    {
-        fut.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
-    }
-    Ok(())
 }
 
 /// `await rt.sleep(seconds, result)`: an asyncio future on the running loop

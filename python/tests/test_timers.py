@@ -216,8 +216,9 @@ def test_asyncio_sleep_cancel(mrt, run_loop):
 
 
 def test_asyncio_sleep_zero_yields_once(mrt, run_loop):
-    """rt.sleep(0) behaves as asyncio.sleep(0): an asyncio future that
-    completes after one pass of the loop, letting other ready tasks run."""
+    """rt.sleep(0) behaves as asyncio.sleep(0): awaiting it lets other ready
+    tasks run first. It is an asyncio future, completed at once (a zero
+    delay has nothing to wait for)."""
     order = []
 
     async def other():
@@ -228,21 +229,60 @@ def test_asyncio_sleep_zero_yields_once(mrt, run_loop):
         t = loop.create_task(other())
         f = mrt.sleep(0, "zero")
         assert isinstance(f, asyncio.Future)
-        assert not f.done()
+        assert f.done() and f.result() == "zero" and f.get_loop() is loop
+        assert not f.cancel()  # done: nothing to cancel
         assert await f == "zero"
         order.append("after sleep")
         await t
         assert await mrt.sleep(float("nan")) is None
-        # Cancelled before the loop ran its callback: no error, stays cancelled.
-        g = mrt.sleep(0)
-        g.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await g
-        await asyncio.sleep(0)
-        assert g.cancelled()
+        # Awaited twice: each await yields once and gives the result.
+        assert await f == "zero"
 
     run_loop(main())
     assert order == ["other", "after sleep"]
+
+
+def test_sleep_zero_takes_one_loop_pass_like_asyncio(mrt, run_loop):
+    """Awaiting rt.sleep(0) resumes the task on the very next pass of the
+    loop, as asyncio.sleep(0) does (a callback that reschedules itself
+    shows the pass boundary), and still works as a future elsewhere."""
+
+    async def order_with(sleep0):
+        loop = asyncio.get_running_loop()
+        order = []
+
+        def first_pass():
+            order.append("pass 1")
+            loop.call_soon(order.append, "pass 2")
+
+        loop.call_soon(first_pass)
+        assert await sleep0() == "v"
+        order.append("resumed")
+        await asyncio.sleep(0.01)
+        return order
+
+    async def main():
+        ours = await order_with(lambda: mrt.sleep(0, "v"))
+        theirs = await order_with(lambda: asyncio.sleep(0, "v"))
+        assert ours == theirs == ["pass 1", "resumed", "pass 2"]
+        # As a future: gather, and a done callback.
+        f = mrt.sleep(0, 3)
+        seen = []
+        f.add_done_callback(lambda fut: seen.append(fut.result()))
+        assert await asyncio.gather(f, mrt.sleep(-1, 4)) == [3, 4]
+        await asyncio.sleep(0)
+        assert seen == [3]
+        # A task cancelled while it sits in the one pass.
+        async def sleeper():
+            await mrt.sleep(0)
+
+        t2 = asyncio.ensure_future(sleeper())
+        await asyncio.sleep(0)  # t2 is now suspended inside rt.sleep(0)
+        t2.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await t2
+
+    run_loop(main())
 
 
 def test_sleep_zero_after_shutdown_raises(run_loop):
