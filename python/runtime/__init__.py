@@ -176,14 +176,70 @@ class _WorkItem:
     def run(self):
         if not self.future.set_running_or_notify_cancel():
             return
+        # Let go of fn and its arguments before the future completes: a
+        # caller may be back (and checking) within microseconds.
+        fn, args, kwargs = self.fn, self.args, self.kwargs
+        self.fn = self.args = self.kwargs = None
         try:
-            result = self.fn(*self.args, **self.kwargs)
+            result = fn(*args, **kwargs)
         except BaseException as exc:
+            del fn, args, kwargs
             self.future.set_exception(exc)
             # Break the frame <-> exception reference cycle.
             self = None
         else:
+            del fn, args, kwargs
             self.future.set_result(result)
+
+
+# How long a thread expecting an event within microseconds (a worker that
+# just finished an item, a caller waiting for a result) watches a beacon
+# with the GIL released before it falls back to a blocking wait; see
+# python/src/beacon.rs.
+_SPIN = 50e-6
+
+_UNFINISHED = ("PENDING", "RUNNING")
+
+
+class _Future(concurrent.futures.Future):  # type: ignore[type-arg]
+    """``Executor.submit``'s future: a ``concurrent.futures.Future`` whose
+    ``result()``/``exception()`` first watch a beacon for ``_SPIN`` seconds
+    with the GIL released (a tiny call is usually done by then), so the
+    caller is not put to sleep and woken for it."""
+
+    def __init__(self):
+        super().__init__()
+        self._beacon = _runtime._Beacon()
+
+    def set_result(self, result):
+        super().set_result(result)
+        self._beacon.signal()
+
+    def set_exception(self, exception):
+        super().set_exception(exception)
+        self._beacon.signal()
+
+    def cancel(self):
+        if super().cancel():
+            self._beacon.signal()
+            return True
+        return False
+
+    def _spin(self, timeout):
+        if self._state in _UNFINISHED:
+            if timeout is None:
+                self._beacon.spin_wait(0, _SPIN)
+            elif timeout > 0:
+                start = time.monotonic()
+                self._beacon.spin_wait(0, min(_SPIN, timeout))
+                timeout = max(0.0, timeout - (time.monotonic() - start))
+        return timeout
+
+    def result(self, timeout=None):
+        return super().result(self._spin(timeout))
+
+    def exception(self, timeout=None):
+        return super().exception(self._spin(timeout))
 
 
 # How long an Executor worker with nothing to do waits for the next item
@@ -355,6 +411,8 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         # the next item before giving their runtime thread back.
         self._work_ready = threading.Condition(self._lock)
         self._waiting = 0  # workers waiting on _work_ready
+        self._spinning = 0  # workers watching _work_beacon
+        self._work_beacon = _runtime._Beacon()
         self._signalled = 0  # of those, already sent a notify
         self._workers = 0
         self._shutdown = False
@@ -381,12 +439,16 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                 raise RuntimeError(
                     "cannot schedule new futures after interpreter shutdown"
                 )
-            future = concurrent.futures.Future()
+            future = _Future()
             item = _WorkItem(future, fn, args, kwargs)
             # A new worker takes the item that started it directly, as an
             # idle ThreadPoolExecutor thread would; others wait in the queue.
             start = False
-            if self._waiting > self._signalled:
+            if self._spinning > len(self._work_queue):
+                # A worker watching the beacon takes it within microseconds.
+                self._work_queue.append(item)
+                self._work_beacon.signal()
+            elif self._waiting > self._signalled:
                 self._signalled += 1
                 self._work_queue.append(item)
                 self._work_ready.notify()
@@ -451,6 +513,16 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             # Release fn, args and result as soon as the item is done.
             del item
             with self._lock:
+                idle = not self._work_queue and not self._broken and not self._shutdown
+                if idle:
+                    self._spinning += 1
+                    seen = self._work_beacon.seq
+            if idle:
+                # Watch for the next item a few microseconds, GIL released.
+                self._work_beacon.spin_wait(seen, _SPIN)
+            with self._lock:
+                if idle:
+                    self._spinning -= 1
                 if not self._work_queue and not self._broken and not self._shutdown:
                     # Stay for a moment: a caller submitting one item after
                     # another gets this (warm) worker instead of a new

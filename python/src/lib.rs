@@ -5,12 +5,14 @@
 //! (blocking `result()`, shutdown) releases the GIL. Outcomes reach asyncio
 //! loops through one batched delivery queue per loop (see [`delivery`]).
 //!
-//! Module map: [`cell`] (the completion state machine), [`task`]
+//! Module map: [`beacon`] (short GIL-free waits for the Executor),
+//! [`cell`] (the completion state machine), [`task`]
 //! (`Task`), [`completion`] (`Completion`), [`rt`] (`Runtime`),
 //! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
 //! (asyncio batching), [`errors`] (exception types, callback errors).
 use pyo3::prelude::*;
 
+mod beacon;
 mod cell;
 mod completion;
 mod delivery;
@@ -29,6 +31,7 @@ fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<completion::Completion>()?;
     m.add_class::<timer::TimerHandle>()?;
     m.add_class::<fd::FdWatch>()?;
+    m.add_class::<beacon::Beacon>()?;
     m.add_function(pyo3::wrap_pyfunction!(delivery::_delivery_stats, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -5,6 +5,7 @@ subprocesses."""
 import asyncio
 import concurrent.futures as cf
 import gc
+import operator
 import os
 import subprocess
 import sys
@@ -35,8 +36,49 @@ def test_is_a_thread_pool_executor(ex):
 
 def test_submit_returns_real_future(ex):
     f = ex.submit(pow, 2, 10)
-    assert type(f) is cf.Future
+    assert isinstance(f, cf.Future)
     assert f.result(timeout=10) == 1024
+    # The module's functions and asyncio take it as any Future.
+    fs = [ex.submit(pow, 2, i) for i in range(5)]
+    done, not_done = cf.wait(fs, timeout=10)
+    assert len(done) == 5 and not not_done
+    assert sorted(x.result() for x in cf.as_completed(fs, timeout=10)) == [1, 2, 4, 8, 16]
+
+    async def wrapped():
+        return await asyncio.wrap_future(ex.submit(pow, 3, 2))
+
+    assert asyncio.run(wrapped()) == 9
+
+
+def test_result_waits_past_the_spin(ex):
+    """result() watches for a quick result first (GIL released), then
+    blocks as usual: slow calls, timeouts, exceptions and cancellation
+    behave as with ThreadPoolExecutor."""
+    slow = ex.submit(time.sleep, 0.05)
+    assert slow.result(timeout=10) is None
+    gate = threading.Event()
+    blocked = ex.submit(gate.wait, 10)
+    with pytest.raises(cf.TimeoutError):
+        blocked.result(timeout=0.01)
+    with pytest.raises(cf.TimeoutError):
+        blocked.result(timeout=0)
+    with pytest.raises(cf.TimeoutError):
+        blocked.exception(timeout=0.001)
+    gate.set()
+    assert blocked.result(timeout=10) is True
+    assert isinstance(ex.submit(divmod, 1, 0).exception(timeout=10), ZeroDivisionError)
+    # Back-to-back calls from several threads all get their own results.
+    out = {}
+
+    def caller(k):
+        out[k] = [ex.submit(operator.add, k, i).result(timeout=10) for i in range(200)]
+
+    threads = [threading.Thread(target=caller, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == {k: [k + i for i in range(200)] for k in range(4)}
 
 
 def test_submit_exception_and_keyword_fn(ex):
@@ -175,12 +217,20 @@ def test_work_item_references_released(ex):
     del arg
     assert f.result(timeout=10) is ret
     del ret
-    gc.collect()
-    assert arg_ref() is None  # fn's args released once the item ran
+    # fn's args, then its result, are released once the item ran (the
+    # worker may still be on its way out of the call when result() returns).
+    wait_released(arg_ref)
     assert ret_ref() is not None  # the future still holds its result
     del f
-    gc.collect()
-    assert ret_ref() is None
+    wait_released(ret_ref)
+
+
+def wait_released(ref):
+    deadline = time.monotonic() + 5
+    while ref() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.001)
+    assert ref() is None
 
 
 def test_run_in_executor(ex, run_loop):
