@@ -55,7 +55,9 @@ impl Beacon {
     /// all); returns the sequence number it saw last.
     fn spin_wait(&self, py: Python<'_>, seen: u64, seconds: f64) -> u64 {
         let now = self.seq.load(Ordering::Acquire);
-        if now != seen || !(seconds > 0.0) {
+        // A negative or NaN bound: no wait.
+        let positive = seconds.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+        if now != seen || !positive {
             return now;
         }
         let bound = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(1));
