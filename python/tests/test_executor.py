@@ -489,3 +489,22 @@ def test_map_keeps_no_reference_to_results(ex):
         del obj
         gc.collect()
         assert ref() is None
+
+
+def test_beacon_spin_wait_is_bounded_and_sees_signals():
+    b = runtime._runtime._Beacon()
+    assert b.seq == 0
+    t = time.monotonic()
+    assert b.spin_wait(0, 0.02) == 0  # nothing happened: back after the bound
+    assert 0.015 <= time.monotonic() - t < 5
+    for bound in (-1.0, float("nan"), 0.0):
+        t = time.monotonic()
+        assert b.spin_wait(0, bound) == 0
+        assert time.monotonic() - t < 0.5
+    b.signal()
+    assert b.spin_wait(0, 10) == 1  # already past `seen`: at once
+    # A signal from another thread ends the wait early.
+    threading.Timer(0.01, b.signal).start()
+    t = time.monotonic()
+    assert b.spin_wait(1, 10) == 2
+    assert time.monotonic() - t < 5
