@@ -40,7 +40,9 @@ pub(crate) struct Arg {
 }
 
 impl Arg {
-    /// An argument that belongs to no runtime (a waker's data).
+    /// An argument not counted on its own: a waker's data (it belongs to
+    /// no runtime), or a task's argument, counted by the task's completer
+    /// (see `task::FnTask`).
     pub(crate) fn new(ptr: *mut c_void, drop_fn: rt_drop_fn) -> Arg {
         Arg {
             ptr: SendPtr(ptr),
@@ -96,10 +98,10 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    fn inc(&self) {
+    pub(crate) fn inc(&self) {
         self.n.fetch_add(1, Ordering::SeqCst);
     }
-    fn dec(&self) {
+    pub(crate) fn dec(&self) {
         if self.n.fetch_sub(1, Ordering::SeqCst) == 1 && self.waiters.load(Ordering::SeqCst) > 0 {
             drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
             self.zero.notify_all();

@@ -82,7 +82,6 @@ pub type rt_complete_fn =
 pub struct rt_task {
     slot: Arc<TaskShared>,
     abort: Abort,
-    rt: Arc<Shared>,
 }
 
 /// How an `rt_task` aborts its unit.
@@ -97,6 +96,10 @@ enum Abort {
 pub(crate) struct TaskShared {
     state: Mutex<SlotState>,
     cond: Condvar,
+    /// The runtime, for both the `rt_task` and the completer: one
+    /// reference per task (a shared count touched from the spawning thread
+    /// and the finishing one, so each extra clone costs a cache miss).
+    rt: Arc<Shared>,
 }
 
 #[derive(Default)]
@@ -169,15 +172,14 @@ impl TaskShared {
 /// Fills a task's join slot exactly once.
 pub(crate) struct Completer {
     slot: Arc<TaskShared>,
-    rt: Arc<Shared>,
+    /// The slot is filled: later `finish` calls (and the drop) do nothing.
+    /// Until then the task is counted in the runtime's live arguments
+    /// (`rt.live`), so that a shutdown that waits for the arguments
+    /// (rt_runtime_free after a timed-out rt_runtime_shutdown) also waits
+    /// for the outcome and the on_complete callback: `drop_arg` runs before
+    /// the outcome is published, so the argument alone is not enough
+    /// (found by ffi/fuzz).
     done: bool,
-    /// Counts the task in the runtime's live arguments until its outcome
-    /// is published (and its on_complete callback has run), so that a
-    /// shutdown that waits for the arguments (rt_runtime_free after a
-    /// timed-out rt_runtime_shutdown) also waits for this: `drop_arg` runs
-    /// before the outcome is published, so the argument alone is not
-    /// enough (found by ffi/fuzz).
-    live: Option<Arg>,
 }
 
 impl Completer {
@@ -205,13 +207,13 @@ impl Completer {
             // is called exactly once from any thread.
             on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
         }
-        drop(self.live.take());
+        self.slot.rt.live.dec();
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
-        let st = if self.rt.is_shut() {
+        let st = if self.slot.rt.is_shut() {
             rt_status::RT_ERR_SHUTDOWN
         } else {
             rt_status::RT_ERR_CANCELLED
@@ -221,6 +223,11 @@ impl Drop for Completer {
 }
 
 /// `rt_spawn`'s future: calls `fn(arg)` once.
+///
+/// Field order matters (here and in [`CFuture`]): a task dropped before it
+/// finished drops `arg` (its `drop_arg`) before `done` publishes the
+/// cancellation, so `arg` needs no live count of its own: `done`'s covers
+/// it until the outcome is out.
 struct FnTask {
     f: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
     arg: Option<Arg>,
@@ -275,23 +282,24 @@ impl Future for CFuture {
     }
 }
 
-fn new_slot(shared: &Arc<Shared>) -> (Arc<TaskShared>, Completer) {
+/// A join slot owning `rt`'s reference, and its completer (counted live).
+fn new_slot(rt: Arc<Shared>) -> (Arc<TaskShared>, Completer) {
+    rt.live.inc();
     let slot = Arc::new(TaskShared {
         state: Mutex::new(SlotState::default()),
         cond: Condvar::new(),
+        rt,
     });
     let c = Completer {
         slot: slot.clone(),
-        rt: shared.clone(),
         done: false,
-        live: Some(Arg::owned_by(std::ptr::null_mut(), None, &shared.live)),
     };
     (slot, c)
 }
 
-fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: Abort, rt: Arc<Shared>) {
+fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: Abort) {
     if !out.is_null() {
-        let t = Box::into_raw(Box::new(rt_task { slot, abort, rt }));
+        let t = Box::into_raw(Box::new(rt_task { slot, abort }));
         // SAFETY: `out` is non-NULL and writable per the callers' contracts.
         unsafe { out.write(t) };
     }
@@ -327,14 +335,15 @@ pub unsafe extern "C" fn rt_spawn(
         let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
-        let (slot, done) = new_slot(&shared);
+        let (slot, done) = new_slot(shared);
         let fut = FnTask {
             f,
-            arg: Some(Arg::owned_by(arg, drop_arg, &shared.live)),
+            // Counted by `done`, dropped before it (see FnTask).
+            arg: Some(Arg::new(arg, drop_arg)),
             done,
         };
-        let h = shared.handle.spawn(fut);
-        publish(out, slot, Abort::Task(h.abort_handle()), shared);
+        let h = slot.rt.handle.spawn(fut);
+        publish(out, slot, Abort::Task(h.abort_handle()));
         Ok(())
     })
 }
@@ -363,14 +372,14 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
-        let (slot, done) = new_slot(&shared);
+        let (slot, done) = new_slot(shared);
         // Counted by `done` (see JobBody).
         let arg = Arg::new(arg, drop_arg);
         slot.lock().job = Some(JobBody { f, arg, done });
         // Either a pool thread takes the body, or (shut down, no thread)
         // `cancel` drops it: the task completes either way.
-        shared.handle.spawn_blocking_work(slot.clone());
-        publish(out, slot, Abort::Job, shared);
+        slot.rt.handle.spawn_blocking_work(slot.clone());
+        publish(out, slot, Abort::Job);
         Ok(())
     })
 }
@@ -403,14 +412,15 @@ pub unsafe extern "C" fn rt_spawn_future(
         let shared = unsafe { shared_of(rt) }?;
         let poll = poll.ok_or_else(|| Error::null("poll"))?;
         shared.check_open()?;
-        let (slot, done) = new_slot(&shared);
+        let (slot, done) = new_slot(shared);
         let fut = CFuture {
             poll,
-            state: Some(Arg::owned_by(state, drop_state, &shared.live)),
+            // Counted by `done`, dropped before it (see FnTask).
+            state: Some(Arg::new(state, drop_state)),
             done,
         };
-        let h = shared.handle.spawn(fut);
-        publish(out, slot, Abort::Task(h.abort_handle()), shared);
+        let h = slot.rt.handle.spawn(fut);
+        publish(out, slot, Abort::Task(h.abort_handle()));
         Ok(())
     })
 }
@@ -594,7 +604,7 @@ pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
     error::status("rt_task_abort", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
-        t.rt.check_open()?;
+        t.slot.rt.check_open()?;
         match &t.abort {
             Abort::Task(h) => h.abort(),
             Abort::Job => t.slot.lock().aborted = true,
