@@ -222,7 +222,7 @@ pub(crate) struct WakeList {
     spill: Vec<Waker>,
 }
 
-const WAKE_INLINE: usize = 8;
+const WAKE_INLINE: usize = 4;
 
 impl WakeList {
     pub(crate) const fn new() -> Self {
@@ -256,8 +256,10 @@ impl WakeList {
                 w.wake();
             }
         }
-        for w in self.spill.drain(..) {
-            w.wake();
+        if !self.spill.is_empty() {
+            for w in self.spill.drain(..) {
+                w.wake();
+            }
         }
     }
 }
