@@ -21,11 +21,13 @@
 //! 4. Callbacks can no longer start; later calls see `shut`.
 use crate::callback::in_runtime_callback;
 use crate::error::{self, non_null, rt_status, Error, Result};
+use crate::task::TaskShared;
+use crossbeam_deque::{Injector, Steal};
 use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 use std::ffi::{c_char, CStr};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -115,7 +117,15 @@ pub(crate) struct Shared {
     fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
     /// Arguments (`drop_arg`/`drop_state`) not yet released.
     pub(crate) live: Arc<crate::callback::Live>,
+    /// Join slots of finished `rt_spawn_blocking` jobs, for the next thread
+    /// that spawns one to drop (see [`Shared::retire`]). Emptied by
+    /// shutdown; a slot retired after shutdown began is dropped at once.
+    retired: Injector<Arc<TaskShared>>,
 }
+
+/// Most retired slots kept for spawning threads; past it, a pool thread
+/// drops its slot itself.
+const RETIRED_CAP: usize = 256;
 
 #[derive(Default)]
 struct StopState {
@@ -134,6 +144,61 @@ impl Shared {
     }
     pub(crate) fn is_shut(&self) -> bool {
         self.shut.load(Ordering::Acquire)
+    }
+
+    /// Takes a finished blocking job's slot from the pool thread that ran
+    /// it, for a spawning thread to drop ([`Shared::drop_retired`]).
+    ///
+    /// Why: the spawning thread allocated the slot; freed by a pool thread
+    /// it goes back to glibc through the allocating arena's lock, which
+    /// the spawning thread takes for its next allocation, so a stream of
+    /// short jobs contends on that lock twice per job. Dropped by a
+    /// spawning thread, the memory goes to that thread's own cache and is
+    /// reused by its next spawn (benches `c_pool_work`).
+    ///
+    /// The queue and shutdown pair up as a Dekker handshake: this pushes,
+    /// then (after a SeqCst fence) looks at `shut`; shutdown sets `shut`,
+    /// then (after a SeqCst fence) empties the queue. So either shutdown
+    /// sees the slot or this call does, and drops it: none stays queued
+    /// after shutdown (a slot holds the runtime, so one left behind would
+    /// keep the runtime's memory and fds alive).
+    pub(crate) fn retire(&self, slot: Arc<TaskShared>) {
+        if self.is_shut() || self.retired.len() >= RETIRED_CAP {
+            return drop(slot);
+        }
+        self.retired.push(slot);
+        fence(Ordering::SeqCst);
+        if self.is_shut() {
+            // Shutdown may be over and our slot the runtime's last holder:
+            // take everything out first, drop it after the last use of
+            // `self` (dropping the last slot may free `self`).
+            let mut stranded = Vec::new();
+            loop {
+                match self.retired.steal() {
+                    Steal::Success(s) => stranded.push(s),
+                    Steal::Empty => break,
+                    Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+            drop(stranded);
+        }
+    }
+
+    /// Drops up to `max` retired slots on the calling thread, which must
+    /// hold its own reference to the runtime (a slot dropped here may be
+    /// the last one besides it).
+    pub(crate) fn drop_retired(&self, max: usize) {
+        let mut n = 0;
+        while n < max {
+            match self.retired.steal() {
+                Steal::Success(slot) => {
+                    drop(slot);
+                    n += 1;
+                }
+                Steal::Empty => break,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
     }
 
     /// Claims `fd` for one watch or registration; fails if it has one.
@@ -195,6 +260,8 @@ impl Shared {
     fn shutdown(&self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         self.shut.store(true, Ordering::Release);
+        // Pairs with the fence in `retire`.
+        fence(Ordering::SeqCst);
         self.request_stop();
         let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(rt) = rt {
@@ -205,7 +272,9 @@ impl Shared {
                 None => drop(rt),
             }
         }
-        self.live.wait_released(deadline)
+        let left = self.live.wait_released(deadline);
+        self.drop_retired(usize::MAX);
+        left
     }
 }
 
@@ -309,6 +378,7 @@ pub unsafe extern "C" fn rt_runtime_new(
             stop: Mutex::new(StopState::default()),
             fds: Mutex::new((0, std::collections::HashMap::new())),
             live: Arc::default(),
+            retired: Injector::new(),
         });
         let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
         // SAFETY: `out` is non-NULL and writable per the contract.

@@ -143,24 +143,42 @@ impl BlockingWork for TaskShared {
             let mut s = self.lock();
             (s.job.take(), s.aborted)
         };
-        let Some(body) = body else { return };
-        if aborted {
-            // Dropping the body calls drop_arg, then completes the task
-            // with RT_ERR_CANCELLED (or RT_ERR_SHUTDOWN).
-            return drop(body);
+        if let Some(body) = body {
+            if aborted {
+                // Dropping the body calls drop_arg, then completes the task
+                // with RT_ERR_CANCELLED (or RT_ERR_SHUTDOWN).
+                drop(body);
+            } else {
+                let JobBody { f, arg, mut done } = body;
+                // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs
+                // once on a blocking-pool thread.
+                let r = off_runtime_thread(|| unsafe { f(arg.get()) });
+                drop(arg);
+                done.finish(rt_status::RT_OK, r);
+            }
         }
-        let JobBody { f, arg, mut done } = body;
-        // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on a
-        // blocking-pool thread.
-        let r = off_runtime_thread(|| unsafe { f(arg.get()) });
-        drop(arg);
-        done.finish(rt_status::RT_OK, r);
+        retire(self);
     }
 
     fn cancel(self: Arc<Self>) {
         let body = self.lock().job.take();
         drop(body);
+        retire(self);
     }
+}
+
+/// Hands a finished job's slot to its runtime's retired queue (see
+/// `Shared::retire`) instead of dropping it on the pool thread.
+fn retire(slot: Arc<TaskShared>) {
+    let rt: *const Shared = Arc::as_ptr(&slot.rt);
+    // SAFETY: `slot` holds a strong reference to the `Shared` behind `rt`,
+    // so it is alive when `retire` starts. Inside, `slot` is either dropped
+    // after the last use of `*rt` or pushed into `rt`'s own queue, from
+    // where only a thread that holds its own strong reference takes it (a
+    // spawner, through `shared_of`, or shutdown, through the runtime's
+    // handle): dropping it there can never release the last reference
+    // while `retire` still runs.
+    unsafe { (*rt).retire(slot) }
 }
 
 impl TaskShared {
@@ -372,6 +390,17 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
+        // Free finished jobs' slots here, where they were allocated (see
+        // `Shared::retire`), in batches: every 8th spawn on this thread
+        // frees up to 16.
+        thread_local!(static SPAWNS: std::cell::Cell<u8> = const { std::cell::Cell::new(0) });
+        if SPAWNS.with(|c| {
+            let n = c.get().wrapping_add(1);
+            c.set(n);
+            n % 8 == 0
+        }) {
+            shared.drop_retired(16);
+        }
         let (slot, done) = new_slot(shared);
         // Counted by `done` (see JobBody).
         let arg = Arg::new(arg, drop_arg);
