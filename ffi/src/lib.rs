@@ -12,8 +12,11 @@
 //! `rt_last_error()`.
 //!
 //! ## Ownership conventions (all opaque types)
-//! - `rt_runtime`, `rt_task`, `rt_timer`, `rt_sleep`, `rt_watch`, `rt_fd`,
-//!   `rt_waker`: one owner (a `Box`), released by the matching `*_free`.
+//! - `rt_runtime`, `rt_timer`, `rt_sleep`, `rt_watch`, `rt_fd`, `rt_waker`:
+//!   one owner (a `Box`), released by the matching `*_free`.
+//! - `rt_task`: one owner too, released by `rt_task_free`; behind it is one
+//!   reference to the task's reference-counted join slot (the runtime holds
+//!   the others while the task runs).
 //! - `rt_completion`, `rt_queue`: reference-counted (`Arc`); each
 //!   `*_new`/`*_clone` reference is released by one `*_free`.
 //! - `void *arg` handed to the runtime with a `drop_arg` is owned by the

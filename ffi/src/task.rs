@@ -2,27 +2,32 @@
 //! (blocking join, polling with a waker, or a completion callback).
 //!
 //! # Design
-//! Each spawned unit owns a [`Completer`]; the C side's `rt_task` holds an
-//! `Arc<TaskShared>` (the *join slot*) plus how to abort the unit. The
-//! completer fills the slot exactly once: with the result when the body
-//! finished, or, from its destructor, with `RT_ERR_CANCELLED` (aborted) /
-//! `RT_ERR_SHUTDOWN` (runtime shut down) when the body never finished.
-//! Filling the slot notifies blocked joiners (condvar), wakes pollers, and
-//! runs the `rt_task_on_complete` callback outside the lock.
+//! Every spawned unit has one *join slot* ([`TaskShared`]): the outcome,
+//! joiners' wakers, the on_complete callback, the runtime, and how to abort
+//! the unit. The C side's `rt_task *` is a reference to it. The slot is
+//! completed exactly once ([`TaskShared::complete`]): with the result when
+//! the body finished, or with `RT_ERR_CANCELLED` (aborted) /
+//! `RT_ERR_SHUTDOWN` (runtime shut down) when it never did. Completing
+//! notifies blocked joiners (condvar), wakes pollers, and runs the
+//! `rt_task_on_complete` callback outside the lock.
 //!
-//! `rt_spawn` and `rt_spawn_future` run as core tasks (aborted through
-//! their `AbortHandle`). `rt_spawn_blocking` queues the join slot itself
-//! on the blocking pool as a [`BlockingWork`] item holding the body
-//! ([`JobBody`]) until a pool thread takes it: one allocation per call
-//! instead of a task cell besides the slot, which is what a stream of short
-//! work items costs (benches `c_pool_work`). Aborting such a job sets
+//! `rt_spawn` and `rt_spawn_future` run as core tasks whose future owns a
+//! [`Completer`] (completing from its destructor if the body never
+//! finished) and are aborted through their `AbortHandle`.
+//! `rt_spawn_blocking` queues the slot itself on the blocking pool as a
+//! [`BlockingWork`] item holding the body ([`JobBody`]) until a pool thread
+//! takes it: one allocation per call in all, which is what a stream of
+//! short work items costs (benches `c_pool_work`). Aborting such a job sets
 //! `aborted`; the pool thread that takes it then drops the body (calling
 //! `drop_arg`) and completes it with RT_ERR_CANCELLED, as a queued core
-//! task would be cancelled when reached.
+//! task would be cancelled when reached. The pool thread then hands the
+//! slot back to the spawning side to be freed (`Shared::retire`).
 //!
 //! # Ownership
-//! `rt_task *` is a `Box<rt_task>` owned by the caller until
-//! `rt_task_free`, which detaches (the task keeps running). The task's
+//! `rt_task *` is one strong reference to the task's join slot (an
+//! `Arc<TaskShared>` behind the transparent `rt_task`), the caller's alone
+//! until `rt_task_free`, which drops it and detaches (the task keeps
+//! running); no allocation besides the slot. The task's
 //! `arg`/`state` is owned by the runtime until `drop_arg`/`drop_state` runs,
 //! which happens before the result becomes visible to joiners. The result
 //! pointer is the C program's: the runtime never frees it.
@@ -38,7 +43,7 @@ use runtime_core::task::AbortHandle;
 use std::ffi::c_void;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 /// Result of polling a future.
@@ -79,23 +84,17 @@ pub type rt_complete_fn =
 /// An opaque handle to a spawned task (rt_spawn, rt_spawn_blocking,
 /// rt_spawn_future). Owned by the caller until rt_task_free.
 #[allow(non_camel_case_types)]
-pub struct rt_task {
-    slot: Arc<TaskShared>,
-    abort: Abort,
-}
-
-/// How an `rt_task` aborts its unit.
-enum Abort {
-    /// A core task (rt_spawn, rt_spawn_future).
-    Task(AbortHandle),
-    /// A blocking job (rt_spawn_blocking): sets the slot's `aborted`.
-    Job,
-}
+#[repr(transparent)]
+pub struct rt_task(TaskShared);
 
 /// The join slot shared by a task's body and its `rt_task`.
 pub(crate) struct TaskShared {
     state: Mutex<SlotState>,
     cond: Condvar,
+    /// How `rt_task_abort` stops a core task (rt_spawn, rt_spawn_future),
+    /// set right after spawning, before the handle is published. Never set
+    /// for a blocking job, which is aborted through `SlotState::aborted`.
+    abort: OnceLock<AbortHandle>,
     /// The runtime, for both the `rt_task` and the completer: one
     /// reference per task (a shared count touched from the spawning thread
     /// and the finishing one, so each extra clone costs a cache miss).
@@ -126,15 +125,14 @@ struct SlotState {
     aborted: bool,
 }
 
-/// rt_spawn_blocking's body while its job waits in the pool's queue.
-///
-/// Field order matters: dropping a body that never ran drops `arg` (its
-/// `drop_arg`) before `done` publishes RT_ERR_CANCELLED/RT_ERR_SHUTDOWN,
-/// so `arg` needs no live count of its own: `done`'s covers it.
+/// rt_spawn_blocking's body while its job waits in the pool's queue. The
+/// slot holding it completes itself (no [`Completer`]): the pool calls
+/// `run` or `cancel` exactly once, and each ends with [`TaskShared::complete`],
+/// after `arg` (its `drop_arg`) was dropped; the slot's live count, taken
+/// in `new_slot`, covers the argument until then.
 struct JobBody {
     f: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
     arg: Arg,
-    done: Completer,
 }
 
 impl BlockingWork for TaskShared {
@@ -143,18 +141,16 @@ impl BlockingWork for TaskShared {
             let mut s = self.lock();
             (s.job.take(), s.aborted)
         };
-        if let Some(body) = body {
+        if let Some(JobBody { f, arg }) = body {
             if aborted {
-                // Dropping the body calls drop_arg, then completes the task
-                // with RT_ERR_CANCELLED (or RT_ERR_SHUTDOWN).
-                drop(body);
+                drop(arg);
+                self.complete(self.cancel_status(), std::ptr::null_mut());
             } else {
-                let JobBody { f, arg, mut done } = body;
                 // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs
                 // once on a blocking-pool thread.
                 let r = off_runtime_thread(|| unsafe { f(arg.get()) });
                 drop(arg);
-                done.finish(rt_status::RT_OK, r);
+                self.complete(rt_status::RT_OK, r);
             }
         }
         retire(self);
@@ -162,7 +158,10 @@ impl BlockingWork for TaskShared {
 
     fn cancel(self: Arc<Self>) {
         let body = self.lock().job.take();
-        drop(body);
+        if let Some(JobBody { arg, .. }) = body {
+            drop(arg);
+            self.complete(self.cancel_status(), std::ptr::null_mut());
+        }
         retire(self);
     }
 }
@@ -185,6 +184,43 @@ impl TaskShared {
     fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Fills the slot: publishes the outcome, wakes joiners and pollers,
+    /// runs the on_complete callback, then releases the task's live count.
+    /// Called exactly once per slot (by its `Completer`, or by a blocking
+    /// job's `run`/`cancel`).
+    fn complete(&self, st: rt_status, result: *mut c_void) {
+        let (wakers, cb, blocked) = {
+            let mut s = self.lock();
+            s.outcome = Some((st, SendPtr(result)));
+            (
+                std::mem::take(&mut s.wakers),
+                s.on_complete.take(),
+                s.blocked,
+            )
+        };
+        if blocked > 0 {
+            self.cond.notify_all();
+        }
+        for w in wakers {
+            w.wake();
+        }
+        if let Some((cb, arg)) = cb {
+            // SAFETY: the rt_task_on_complete contract: `cb(arg, st, result)`
+            // is called exactly once from any thread.
+            on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
+        }
+        self.rt.live.dec();
+    }
+
+    /// The status of a unit that ended without finishing its body.
+    fn cancel_status(&self) -> rt_status {
+        if self.rt.is_shut() {
+            rt_status::RT_ERR_SHUTDOWN
+        } else {
+            rt_status::RT_ERR_CANCELLED
+        }
+    }
 }
 
 /// Fills a task's join slot exactly once.
@@ -202,40 +238,15 @@ pub(crate) struct Completer {
 
 impl Completer {
     fn finish(&mut self, st: rt_status, result: *mut c_void) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
+        if !std::mem::replace(&mut self.done, true) {
+            self.slot.complete(st, result);
         }
-        let (wakers, cb, blocked) = {
-            let mut s = self.slot.lock();
-            s.outcome = Some((st, SendPtr(result)));
-            (
-                std::mem::take(&mut s.wakers),
-                s.on_complete.take(),
-                s.blocked,
-            )
-        };
-        if blocked > 0 {
-            self.slot.cond.notify_all();
-        }
-        for w in wakers {
-            w.wake();
-        }
-        if let Some((cb, arg)) = cb {
-            // SAFETY: the rt_task_on_complete contract: `cb(arg, st, result)`
-            // is called exactly once from any thread.
-            on_runtime_thread(|| unsafe { cb(arg.0, st, result) });
-        }
-        self.slot.rt.live.dec();
     }
 }
 
 impl Drop for Completer {
     fn drop(&mut self) {
-        let st = if self.slot.rt.is_shut() {
-            rt_status::RT_ERR_SHUTDOWN
-        } else {
-            rt_status::RT_ERR_CANCELLED
-        };
+        let st = self.slot.cancel_status();
         self.finish(st, std::ptr::null_mut());
     }
 }
@@ -300,14 +311,10 @@ impl Future for CFuture {
     }
 }
 
-/// A join slot owning `rt`'s reference, and its completer (counted live).
+/// A join slot owning `rt`'s reference, and its completer; the task is
+/// counted live until the slot is completed.
 fn new_slot(rt: Arc<Shared>) -> (Arc<TaskShared>, Completer) {
-    rt.live.inc();
-    let slot = Arc::new(TaskShared {
-        state: Mutex::new(SlotState::default()),
-        cond: Condvar::new(),
-        rt,
-    });
+    let slot = new_slot_with(rt, None);
     let c = Completer {
         slot: slot.clone(),
         done: false,
@@ -315,9 +322,27 @@ fn new_slot(rt: Arc<Shared>) -> (Arc<TaskShared>, Completer) {
     (slot, c)
 }
 
-fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>, abort: Abort) {
+/// A join slot owning `rt`'s reference (counted live until completed),
+/// holding a blocking job's body if any.
+fn new_slot_with(rt: Arc<Shared>, job: Option<JobBody>) -> Arc<TaskShared> {
+    rt.live.inc();
+    Arc::new(TaskShared {
+        state: Mutex::new(SlotState {
+            job,
+            ..SlotState::default()
+        }),
+        cond: Condvar::new(),
+        abort: OnceLock::new(),
+        rt,
+    })
+}
+
+/// Hands the caller its reference to the slot (dropped if `out` is NULL:
+/// a detached task).
+fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>) {
     if !out.is_null() {
-        let t = Box::into_raw(Box::new(rt_task { slot, abort }));
+        // `rt_task` is a transparent wrapper of `TaskShared`.
+        let t = Arc::into_raw(slot).cast::<rt_task>().cast_mut();
         // SAFETY: `out` is non-NULL and writable per the callers' contracts.
         unsafe { out.write(t) };
     }
@@ -361,7 +386,8 @@ pub unsafe extern "C" fn rt_spawn(
             done,
         };
         let h = slot.rt.handle.spawn(fut);
-        publish(out, slot, Abort::Task(h.abort_handle()));
+        let _ = slot.abort.set(h.abort_handle());
+        publish(out, slot);
         Ok(())
     })
 }
@@ -401,14 +427,18 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         }) {
             shared.drop_retired(16);
         }
-        let (slot, done) = new_slot(shared);
-        // Counted by `done` (see JobBody).
-        let arg = Arg::new(arg, drop_arg);
-        slot.lock().job = Some(JobBody { f, arg, done });
+        // The slot completes itself (see JobBody), so no Completer.
+        let slot = new_slot_with(
+            shared,
+            Some(JobBody {
+                f,
+                arg: Arg::new(arg, drop_arg),
+            }),
+        );
         // Either a pool thread takes the body, or (shut down, no thread)
         // `cancel` drops it: the task completes either way.
         slot.rt.handle.spawn_blocking_work(slot.clone());
-        publish(out, slot, Abort::Job);
+        publish(out, slot);
         Ok(())
     })
 }
@@ -449,7 +479,8 @@ pub unsafe extern "C" fn rt_spawn_future(
             done,
         };
         let h = slot.rt.handle.spawn(fut);
-        publish(out, slot, Abort::Task(h.abort_handle()));
+        let _ = slot.abort.set(h.abort_handle());
+        publish(out, slot);
         Ok(())
     })
 }
@@ -518,12 +549,12 @@ pub unsafe extern "C" fn rt_task_join(
         let t = unsafe { non_null(t, "t") }?;
         check_may_block("rt_task_join")?;
         let until = deadline(timeout_ms);
-        let mut s = t.slot.lock();
+        let mut s = t.0.lock();
         loop {
             if s.outcome.is_some() {
                 return take_outcome(&mut s, result);
             }
-            s = wait_counted(&t.slot.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
+            s = wait_counted(&t.0.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
                 Error::new(
                     rt_status::RT_ERR_TIMEOUT,
                     format!("the task did not finish within {timeout_ms} ms"),
@@ -558,7 +589,7 @@ pub unsafe extern "C" fn rt_task_poll(
         let t = unsafe { non_null(t, "t") }?;
         // SAFETY: NULL or live per the contract.
         let w = unsafe { rt_waker::borrow(w) }?;
-        let mut s = t.slot.lock();
+        let mut s = t.0.lock();
         if s.outcome.is_some() {
             return take_outcome(&mut s, result);
         }
@@ -600,7 +631,7 @@ pub unsafe extern "C" fn rt_task_on_complete(
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
         let cb = cb.ok_or_else(|| Error::null("cb"))?;
-        let mut s = t.slot.lock();
+        let mut s = t.0.lock();
         if s.cb_registered {
             return Err(Error::invalid(
                 "a completion callback is already registered",
@@ -633,10 +664,10 @@ pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
     error::status("rt_task_abort", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
-        t.slot.rt.check_open()?;
-        match &t.abort {
-            Abort::Task(h) => h.abort(),
-            Abort::Job => t.slot.lock().aborted = true,
+        t.0.rt.check_open()?;
+        match t.0.abort.get() {
+            Some(h) => h.abort(),
+            None => t.0.lock().aborted = true,
         }
         Ok(())
     })
@@ -652,7 +683,7 @@ pub unsafe extern "C" fn rt_task_is_finished(t: *const rt_task) -> bool {
     error::value("rt_task_is_finished", false, || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
-        let done = t.slot.lock().outcome.is_some();
+        let done = t.0.lock().outcome.is_some();
         Ok(done)
     })
 }
@@ -667,7 +698,9 @@ pub unsafe extern "C" fn rt_task_free(t: *mut rt_task) {
     if t.is_null() {
         return;
     }
-    // SAFETY: owned pointer from Box::into_raw per the contract.
-    let t = unsafe { Box::from_raw(t) };
+    // SAFETY: the caller's reference, from Arc::into_raw in `publish`
+    // (`rt_task` is a transparent `TaskShared`), given back once per the
+    // contract.
+    let t = unsafe { Arc::from_raw(t.cast_const().cast::<TaskShared>()) };
     error::quiet("rt_task_free", move || drop(t));
 }
