@@ -25,7 +25,7 @@
 //!
 //! # Ownership
 //! `rt_task *` is one strong reference to the task's join slot (an
-//! `Arc<TaskShared>` behind the transparent `rt_task`), the caller's alone
+//! `Arc<TaskShared>` behind the opaque `rt_task`), the caller's alone
 //! until `rt_task_free`, which drops it and detaches (the task keeps
 //! running); no allocation besides the slot. The task's
 //! `arg`/`state` is owned by the runtime until `drop_arg`/`drop_state` runs,
@@ -83,9 +83,22 @@ pub type rt_complete_fn =
 
 /// An opaque handle to a spawned task (rt_spawn, rt_spawn_blocking,
 /// rt_spawn_future). Owned by the caller until rt_task_free.
+// Never instantiated: an `rt_task *` is a `*const TaskShared` from
+// `Arc::into_raw` (see `publish` and `slot_of`).
 #[allow(non_camel_case_types)]
-#[repr(transparent)]
-pub struct rt_task(TaskShared);
+pub struct rt_task {
+    _opaque: [u8; 0],
+}
+
+/// The join slot behind a C handle.
+///
+/// # Safety
+/// `t` must be NULL or a live handle from `publish` (not yet freed).
+unsafe fn slot_of<'a>(t: *const rt_task) -> Result<&'a TaskShared> {
+    // SAFETY: per the contract, a non-NULL `t` is `Arc::into_raw` of a
+    // `TaskShared` whose reference the caller still owns.
+    unsafe { non_null(t.cast::<TaskShared>(), "t") }
+}
 
 /// The join slot shared by a task's body and its `rt_task`.
 pub(crate) struct TaskShared {
@@ -341,7 +354,7 @@ fn new_slot_with(rt: Arc<Shared>, job: Option<JobBody>) -> Arc<TaskShared> {
 /// a detached task).
 fn publish(out: *mut *mut rt_task, slot: Arc<TaskShared>) {
     if !out.is_null() {
-        // `rt_task` is a transparent wrapper of `TaskShared`.
+        // The handle is the slot's reference itself (see `rt_task`).
         let t = Arc::into_raw(slot).cast::<rt_task>().cast_mut();
         // SAFETY: `out` is non-NULL and writable per the callers' contracts.
         unsafe { out.write(t) };
@@ -546,15 +559,15 @@ pub unsafe extern "C" fn rt_task_join(
     }
     error::status("rt_task_join", || {
         // SAFETY: NULL or live per the contract.
-        let t = unsafe { non_null(t, "t") }?;
+        let t = unsafe { slot_of(t) }?;
         check_may_block("rt_task_join")?;
         let until = deadline(timeout_ms);
-        let mut s = t.0.lock();
+        let mut s = t.lock();
         loop {
             if s.outcome.is_some() {
                 return take_outcome(&mut s, result);
             }
-            s = wait_counted(&t.0.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
+            s = wait_counted(&t.cond, s, until, |s| &mut s.blocked).ok_or_else(|| {
                 Error::new(
                     rt_status::RT_ERR_TIMEOUT,
                     format!("the task did not finish within {timeout_ms} ms"),
@@ -586,10 +599,10 @@ pub unsafe extern "C" fn rt_task_poll(
     let mut pending = false;
     let st = error::status("rt_task_poll", || {
         // SAFETY: NULL or live per the contract.
-        let t = unsafe { non_null(t, "t") }?;
+        let t = unsafe { slot_of(t) }?;
         // SAFETY: NULL or live per the contract.
         let w = unsafe { rt_waker::borrow(w) }?;
-        let mut s = t.0.lock();
+        let mut s = t.lock();
         if s.outcome.is_some() {
             return take_outcome(&mut s, result);
         }
@@ -629,9 +642,9 @@ pub unsafe extern "C" fn rt_task_on_complete(
 ) -> rt_status {
     error::status("rt_task_on_complete", || {
         // SAFETY: NULL or live per the contract.
-        let t = unsafe { non_null(t, "t") }?;
+        let t = unsafe { slot_of(t) }?;
         let cb = cb.ok_or_else(|| Error::null("cb"))?;
-        let mut s = t.0.lock();
+        let mut s = t.lock();
         if s.cb_registered {
             return Err(Error::invalid(
                 "a completion callback is already registered",
@@ -663,11 +676,11 @@ pub unsafe extern "C" fn rt_task_on_complete(
 pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
     error::status("rt_task_abort", || {
         // SAFETY: NULL or live per the contract.
-        let t = unsafe { non_null(t, "t") }?;
-        t.0.rt.check_open()?;
-        match t.0.abort.get() {
+        let t = unsafe { slot_of(t) }?;
+        t.rt.check_open()?;
+        match t.abort.get() {
             Some(h) => h.abort(),
-            None => t.0.lock().aborted = true,
+            None => t.lock().aborted = true,
         }
         Ok(())
     })
@@ -682,8 +695,8 @@ pub unsafe extern "C" fn rt_task_abort(t: *mut rt_task) -> rt_status {
 pub unsafe extern "C" fn rt_task_is_finished(t: *const rt_task) -> bool {
     error::value("rt_task_is_finished", false, || {
         // SAFETY: NULL or live per the contract.
-        let t = unsafe { non_null(t, "t") }?;
-        let done = t.0.lock().outcome.is_some();
+        let t = unsafe { slot_of(t) }?;
+        let done = t.lock().outcome.is_some();
         Ok(done)
     })
 }
@@ -698,9 +711,8 @@ pub unsafe extern "C" fn rt_task_free(t: *mut rt_task) {
     if t.is_null() {
         return;
     }
-    // SAFETY: the caller's reference, from Arc::into_raw in `publish`
-    // (`rt_task` is a transparent `TaskShared`), given back once per the
-    // contract.
+    // SAFETY: the caller's reference, from Arc::into_raw of a `TaskShared`
+    // in `publish` (see `rt_task`), given back once per the contract.
     let t = unsafe { Arc::from_raw(t.cast_const().cast::<TaskShared>()) };
     error::quiet("rt_task_free", move || drop(t));
 }
