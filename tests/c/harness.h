@@ -7,6 +7,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,15 +81,33 @@ static inline int h_wait_flag(atomic_int *flag) {
 /* A drop_arg that counts its calls through the int it is given. */
 static inline void h_count_drop(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
 
-static inline rt_runtime *h_runtime(uint32_t workers) {
+/* A multi-thread runtime with `workers` workers and at most `blocking`
+ * blocking-pool threads (0: the default); exits the test on failure. */
+static inline rt_runtime *h_runtime_pool(uint32_t workers, uint32_t blocking) {
     rt_config cfg;
     rt_config_init(&cfg);
     cfg.worker_threads = workers;
+    cfg.max_blocking_threads = blocking;
     rt_runtime *rt = NULL;
     if (rt_runtime_new(&cfg, &rt) != RT_OK) {
         fprintf(stderr, "rt_runtime_new failed: %s\n", rt_last_error());
         exit(2);
     }
     return rt;
+}
+
+static inline rt_runtime *h_runtime(uint32_t workers) { return h_runtime_pool(workers, 0); }
+
+/* Entries of a directory such as /proc/self/fd or /proc/self/task, -1 if
+ * it cannot be read. */
+static inline int h_count_dir(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
 }
 #endif

@@ -22,17 +22,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static int count_dir(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
 /* Highest open fd below `below` (valgrind keeps its own fds above the soft
  * limit it shows us). */
 static int highest_fd_below(long below) {
@@ -104,10 +93,10 @@ static int base_fds, base_threads;
  * waits (up to 10 s) for the count to come down to `expected`, then returns
  * whatever it is. */
 static int threads_settled(int expected) {
-    int n = count_dir("/proc/self/task");
+    int n = h_count_dir("/proc/self/task");
     for (int i = 0; i < 10000 && n > expected; i++) {
         usleep(1000);
-        n = count_dir("/proc/self/task");
+        n = h_count_dir("/proc/self/task");
     }
     return n;
 }
@@ -156,7 +145,7 @@ static void test_runtime_new_under_emfile(void) {
                 CHECK(rt == (rt_runtime *)&cfg);
             }
             release();
-            CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
+            CHECK_EQ(h_count_dir("/proc/self/fd"), base_fds);
             CHECK_THREADS_BACK();
         }
     }
@@ -241,7 +230,7 @@ static void test_fd_watch_under_emfile(void) {
         close(a[1]);
         close(b[0]);
         close(b[1]);
-        CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
+        CHECK_EQ(h_count_dir("/proc/self/fd"), base_fds);
         CHECK_THREADS_BACK();
     }
 }
@@ -260,15 +249,15 @@ static void test_runtime_works_after_restore(void) {
     rt_runtime_free(rt);
     close(p[0]);
     close(p[1]);
-    CHECK_EQ(count_dir("/proc/self/fd"), base_fds);
+    CHECK_EQ(h_count_dir("/proc/self/fd"), base_fds);
     CHECK_THREADS_BACK();
 }
 
 int main(void) {
     src_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (src_fd < 0) return 2;
-    base_fds = count_dir("/proc/self/fd");
-    base_threads = count_dir("/proc/self/task");
+    base_fds = h_count_dir("/proc/self/fd");
+    base_threads = h_count_dir("/proc/self/task");
     if (lower_nofile() != 0) {
         perror("lowering RLIMIT_NOFILE");
         return 2;

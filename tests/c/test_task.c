@@ -2,8 +2,6 @@
  * abort, drop_arg accounting, and shutdown. */
 #include "harness.h"
 
-#include <dirent.h>
-
 static void *add_one(void *arg) { return (void *)((intptr_t)arg + 1); }
 
 static void test_spawn_join_result(void) {
@@ -224,12 +222,7 @@ static void *count_body(void *arg) {
 
 static void test_abort_queued_and_running_blocking(void) {
     /* one pool thread, held by a gated body: the next job stays queued */
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.worker_threads = 1;
-    cfg.max_blocking_threads = 1;
-    rt_runtime *rt;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    rt_runtime *rt = h_runtime_pool(1, 1);
     atomic_store(&gate, 0);
     atomic_store(&drops, 0);
     atomic_store(&cb_calls, 0);
@@ -268,29 +261,13 @@ static void count_ok(void *arg, rt_status st, void *result) {
     if (st == RT_OK) atomic_fetch_add(&jobs_ok, 1);
 }
 
-static int open_fds(void) {
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
 static void test_stream_of_blocking_jobs_then_free(void) {
     /* Finished jobs' slots are handed back to the spawning thread to free
      * (ffi/src/runtime.rs, Shared::retire); freeing the runtime must free
      * whatever is still queued there: every drop_arg ran, no fd stays open
      * (a slot holds the runtime), and valgrind/ASan see no leak. */
-    int fds_before = open_fds();
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.worker_threads = 1;
-    cfg.max_blocking_threads = 4;
-    rt_runtime *rt;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    int fds_before = h_count_dir("/proc/self/fd");
+    rt_runtime *rt = h_runtime_pool(1, 4);
     atomic_store(&drops, 0);
     atomic_store(&jobs_ok, 0);
     enum { N = 3000 };
@@ -305,7 +282,7 @@ static void test_stream_of_blocking_jobs_then_free(void) {
     CHECK_EQ(atomic_load(&jobs_ok), N);
     rt_runtime_free(rt);
     CHECK_EQ(atomic_load(&drops), 2 * N);
-    CHECK_EQ(open_fds(), fds_before);
+    CHECK_EQ(h_count_dir("/proc/self/fd"), fds_before);
 }
 
 static atomic_int woken;
