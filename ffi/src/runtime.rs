@@ -172,32 +172,45 @@ impl Shared {
             // Shutdown may be over and our slot the runtime's last holder:
             // take everything out first, drop it after the last use of
             // `self` (dropping the last slot may free `self`).
-            let mut stranded = Vec::new();
-            loop {
-                match self.retired.steal() {
-                    Steal::Success(s) => stranded.push(s),
-                    Steal::Empty => break,
-                    Steal::Retry => std::hint::spin_loop(),
-                }
-            }
+            let stranded: Vec<_> = std::iter::from_fn(|| self.take_retired()).collect();
             drop(stranded);
+        }
+    }
+
+    /// One retired slot, if any.
+    fn take_retired(&self) -> Option<Arc<TaskShared>> {
+        loop {
+            match self.retired.steal() {
+                Steal::Success(slot) => return Some(slot),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
         }
     }
 
     /// Drops up to `max` retired slots on the calling thread, which must
     /// hold its own reference to the runtime (a slot dropped here may be
     /// the last one besides it).
-    pub(crate) fn drop_retired(&self, max: usize) {
-        let mut n = 0;
-        while n < max {
-            match self.retired.steal() {
-                Steal::Success(slot) => {
-                    drop(slot);
-                    n += 1;
-                }
-                Steal::Empty => break,
-                Steal::Retry => std::hint::spin_loop(),
-            }
+    fn drop_retired(&self, max: usize) {
+        std::iter::from_fn(|| self.take_retired())
+            .take(max)
+            .for_each(drop);
+    }
+
+    /// Called by each `rt_spawn_blocking` before it allocates a slot: frees
+    /// finished jobs' slots here, on a spawning thread, where they were
+    /// allocated (see [`Shared::retire`]), in batches: every 8th call on a
+    /// thread frees up to 16. The caller holds its own reference (as
+    /// `drop_retired` needs).
+    pub(crate) fn reclaim_retired(&self) {
+        thread_local!(static SPAWNS: std::cell::Cell<u8> = const { std::cell::Cell::new(0) });
+        let due = SPAWNS.with(|c| {
+            let n = c.get().wrapping_add(1);
+            c.set(n);
+            n % 8 == 0
+        });
+        if due {
+            self.drop_retired(16);
         }
     }
 

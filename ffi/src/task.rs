@@ -150,22 +150,23 @@ struct JobBody {
 
 impl BlockingWork for TaskShared {
     fn run(self: Arc<Self>) {
-        let (body, aborted) = {
+        let body = {
             let mut s = self.lock();
-            (s.job.take(), s.aborted)
-        };
-        if let Some(JobBody { f, arg }) = body {
-            if aborted {
-                drop(arg);
-                self.complete(self.cancel_status(), std::ptr::null_mut());
+            if s.aborted {
+                None
             } else {
-                // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs
-                // once on a blocking-pool thread.
-                let r = off_runtime_thread(|| unsafe { f(arg.get()) });
-                drop(arg);
-                self.complete(rt_status::RT_OK, r);
+                s.job.take()
             }
-        }
+        };
+        let Some(JobBody { f, arg }) = body else {
+            // Aborted while queued: ends as a job the pool never ran.
+            return self.cancel();
+        };
+        // SAFETY: the rt_spawn_blocking contract: `fn(arg)` runs once on a
+        // blocking-pool thread.
+        let r = off_runtime_thread(|| unsafe { f(arg.get()) });
+        drop(arg);
+        self.complete(rt_status::RT_OK, r);
         retire(self);
     }
 
@@ -429,17 +430,7 @@ pub unsafe extern "C" fn rt_spawn_blocking(
         let shared = unsafe { shared_of(rt) }?;
         let f = fn_.ok_or_else(|| Error::null("fn"))?;
         shared.check_open()?;
-        // Free finished jobs' slots here, where they were allocated (see
-        // `Shared::retire`), in batches: every 8th spawn on this thread
-        // frees up to 16.
-        thread_local!(static SPAWNS: std::cell::Cell<u8> = const { std::cell::Cell::new(0) });
-        if SPAWNS.with(|c| {
-            let n = c.get().wrapping_add(1);
-            c.set(n);
-            n % 8 == 0
-        }) {
-            shared.drop_retired(16);
-        }
+        shared.reclaim_retired();
         // The slot completes itself (see JobBody), so no Completer.
         let slot = new_slot_with(
             shared,

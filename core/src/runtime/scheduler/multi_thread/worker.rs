@@ -345,16 +345,18 @@ impl Context {
 /// Most tasks a worker takes from the inject queue at once.
 const MAX_INJECT_BATCH: usize = 128;
 
-/// How many tasks a worker with an empty local queue takes from the inject
-/// queue: its share (the queue split between the workers, plus one), at
-/// most `MAX_INJECT_BATCH`, as Tokio does. Fewer would send the worker
-/// back to the inject queue (and past its yielded tasks) more often.
-fn inject_batch(handle: &Handle) -> usize {
-    let workers = handle.shared.remotes.len().max(1);
-    (handle.shared.inject.len() / workers + 1).min(MAX_INJECT_BATCH)
-}
-
 impl Core {
+    /// Moves this worker's share of the inject queue (the queue split
+    /// between the workers, plus one, at most `MAX_INJECT_BATCH`, as Tokio
+    /// does) into the local queue and returns one task. Fewer would send
+    /// the worker back to the inject queue (and past its yielded tasks)
+    /// more often.
+    fn pop_inject_batch(&self, handle: &Handle) -> Option<Notif> {
+        let workers = handle.shared.remotes.len().max(1);
+        let n = (handle.shared.inject.len() / workers + 1).min(MAX_INJECT_BATCH);
+        handle.shared.inject.pop_batch_into(&self.run_queue, n)
+    }
+
     fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
         if self.ticks_since_global >= self.global_queue_interval {
             self.ticks_since_global = 0;
@@ -371,10 +373,7 @@ impl Core {
         if handle.shared.inject.is_empty() {
             return None;
         }
-        handle
-            .shared
-            .inject
-            .pop_batch_into(&self.run_queue, inject_batch(handle))
+        self.pop_inject_batch(handle)
     }
 
     fn steal_work(&mut self, handle: &Handle) -> Option<Notif> {
@@ -396,10 +395,7 @@ impl Core {
                 return Some(t);
             }
         }
-        handle
-            .shared
-            .inject
-            .pop_batch_into(&self.run_queue, inject_batch(handle))
+        self.pop_inject_batch(handle)
     }
 
     fn transition_to_searching(&mut self, handle: &Handle) -> bool {
