@@ -513,7 +513,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             # Release fn, args and result as soon as the item is done.
             del item
             with self._lock:
-                idle = not self._work_queue and not self._broken and not self._shutdown
+                idle = self._may_wait_for_work()
                 if idle:
                     self._spinning += 1
                     seen = self._work_beacon.seq
@@ -523,7 +523,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             with self._lock:
                 if idle:
                     self._spinning -= 1
-                if not self._work_queue and not self._broken and not self._shutdown:
+                if self._may_wait_for_work():
                     # Stay for a moment: a caller submitting one item after
                     # another gets this (warm) worker instead of a new
                     # runtime task per item. Any wake-up re-checks the queue,
@@ -538,6 +538,11 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
                     self._idle.notify_all()
                     return
                 item = self._work_queue.popleft()
+
+    def _may_wait_for_work(self):
+        # Under self._lock: no item to take, and the executor still open,
+        # so a worker may wait (watch the beacon, then the condition).
+        return not self._work_queue and not self._broken and not self._shutdown
 
     def _worker_done(self, item, task):
         if not task.cancelled():
