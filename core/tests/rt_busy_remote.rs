@@ -77,3 +77,45 @@ fn remote_spawns_while_workers_chain_spawn() {
         flag.store(false, Relaxed);
     }
 }
+
+/// A worker whose local queue never empties (a chain that spawns its
+/// successor) still drains remote spawns a batch at a time at each
+/// injection-queue check, not one task per check: 1,000 remote tasks run
+/// while the chain is polled far fewer than 1,000 times. Taking one task
+/// per check (Tokio's rule) costs at least one chain tick (4 polls) per
+/// remote task, over 4,000 polls.
+#[test]
+fn busy_worker_takes_remote_work_in_batches() {
+    use std::sync::atomic::AtomicU64;
+    static POLLS: AtomicU64 = AtomicU64::new(0);
+    fn counted_chain(flag: Arc<AtomicBool>) {
+        runtime_core::spawn(async move {
+            if flag.load(Relaxed) {
+                POLLS.fetch_add(1, Relaxed);
+                stall();
+                counted_chain(flag);
+            }
+        });
+    }
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(true));
+    {
+        let flag = flag.clone();
+        rt.spawn(async move { counted_chain(flag) });
+    }
+    // Let the chain settle in (and the interval tune itself) first.
+    std::thread::sleep(Duration::from_millis(20));
+    for _ in 0..3 {
+        let before = POLLS.load(Relaxed);
+        assert_eq!(remote_round(&rt, 1_000), 499_500);
+        let polls = POLLS.load(Relaxed) - before;
+        assert!(
+            polls < 1_000,
+            "the chain was polled {polls} times while 1,000 remote tasks ran"
+        );
+    }
+    flag.store(false, Relaxed);
+}

@@ -9,7 +9,9 @@
 //!
 //! Where a task comes from, in order:
 //! 1. every `global_queue_interval` ticks, the global inject queue first (so
-//!    remote work never starves);
+//!    remote work never starves): the worker's share of it, moved behind
+//!    its queued local tasks (Tokio takes a single task here), with the
+//!    local queue capped at `MAX_INJECT_BATCH` tasks by these moves;
 //! 2. the LIFO slot (the task this worker just woke: message-passing
 //!    locality), then the local queue;
 //! 3. a batch from the inject queue;
@@ -347,20 +349,29 @@ const MAX_INJECT_BATCH: usize = 128;
 
 impl Core {
     /// Moves this worker's share of the inject queue (the queue split
-    /// between the workers, plus one, at most `MAX_INJECT_BATCH`, as Tokio
-    /// does) into the local queue and returns one task. Fewer would send
-    /// the worker back to the inject queue (and past its yielded tasks)
-    /// more often.
+    /// between the workers, plus one, as Tokio does) into the local queue
+    /// and returns one task. Fewer would send the worker back to the inject
+    /// queue (and past its yielded tasks) more often. The share is capped
+    /// so that the local queue holds at most `MAX_INJECT_BATCH` tasks
+    /// afterwards (at least one is taken): tasks spawned locally later wait
+    /// behind at most that many remote ones.
     fn pop_inject_batch(&self, handle: &Handle) -> Option<Notif> {
         let workers = handle.shared.remotes.len().max(1);
-        let n = (handle.shared.inject.len() / workers + 1).min(MAX_INJECT_BATCH);
+        let room = MAX_INJECT_BATCH.saturating_sub(self.run_queue.len());
+        let n = (handle.shared.inject.len() / workers + 1).min(room);
         handle.shared.inject.pop_batch_into(&self.run_queue, n)
     }
 
+    /// The next task to poll. Every `global_queue_interval` ticks the
+    /// inject queue comes first, so remote work is not starved by local
+    /// work; unlike Tokio, which takes one remote task there, the worker
+    /// takes its share (see `pop_inject_batch`) behind its queued local
+    /// tasks, so a busy worker drains remote spawns (C and Python submit
+    /// work that way) at up to a batch per interval instead of one task.
     fn next_task(&mut self, handle: &Handle) -> Option<Notif> {
         if self.ticks_since_global >= self.global_queue_interval {
             self.ticks_since_global = 0;
-            if let Some(t) = handle.shared.inject.pop() {
+            if let Some(t) = self.pop_inject_batch(handle) {
                 return Some(t);
             }
         }
