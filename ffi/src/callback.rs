@@ -141,6 +141,14 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
+/// A number that identifies the calling thread among live threads (the
+/// address of its `DEPTH`; a thread that exits may pass it on to a later
+/// one, so compare only tokens of threads known to be alive). Cheaper than
+/// `thread::current().id()`, which clones the thread's handle.
+pub(crate) fn thread_token() -> usize {
+    DEPTH.with(|d| d as *const Cell<u32> as usize)
+}
+
 /// Runs `f` (a call into C) marked as "on a runtime thread".
 pub(crate) fn on_runtime_thread<R>(f: impl FnOnce() -> R) -> R {
     struct Restore;

@@ -33,7 +33,8 @@ use std::ffi::{c_int, c_void};
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::pin::pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 /// The fd can be read (or a listening socket has a connection to accept).
@@ -74,34 +75,38 @@ struct Ctl {
     fd: c_int,
     claim: u64,
     rt: Arc<Shared>,
-    /// (interest, changed since the task last looked, the task's waker)
-    interest: Mutex<(u32, bool, Option<Waker>)>,
+    /// The RT_* interest bits the task waits for.
+    interest: AtomicU32,
+    /// Set by `set_interest`, consumed by the task (`poll_changed`).
+    changed: AtomicBool,
+    /// The task's waker, registered by its first poll (a task's waker
+    /// always wakes that task, so one registration serves every poll).
+    waker: OnceLock<Waker>,
 }
 
 impl Ctl {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u32, bool, Option<Waker>)> {
-        self.interest.lock().unwrap_or_else(|e| e.into_inner())
-    }
+    /// Publishes a new interest and wakes the task to wait for it.
+    ///
+    /// With `poll_changed` this is a store-then-load handshake on each
+    /// side (`changed` then `waker` here, `waker` then `changed` there),
+    /// ordered by SeqCst fences: either the task sees `changed`, or this
+    /// sees its waker and wakes it.
     fn set_interest(&self, interest: u32) {
-        let w = {
-            let mut g = self.lock();
-            g.0 = interest;
-            g.1 = true;
-            g.2.take()
-        };
-        if let Some(w) = w {
-            w.wake();
+        self.interest.store(interest, Ordering::SeqCst);
+        self.changed.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if let Some(w) = self.waker.get() {
+            w.wake_by_ref();
         }
     }
-    /// Whether the interest changed (consuming the flag); else registers
-    /// the waker.
+    /// Whether the interest changed (consuming the flag); registers the
+    /// task's waker on first use.
     fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
-        let mut g = self.lock();
-        if std::mem::take(&mut g.1) {
-            return true;
+        if self.waker.get().is_none() {
+            let _ = self.waker.set(cx.waker().clone());
+            fence(Ordering::SeqCst);
         }
-        g.2 = Some(cx.waker().clone());
-        false
+        self.changed.load(Ordering::Relaxed) && self.changed.swap(false, Ordering::SeqCst)
     }
     /// Stops the callback (synchronously) and releases the fd claim.
     fn stop(&self) {
@@ -232,7 +237,9 @@ fn watch(
         fd,
         claim,
         rt: shared.clone(),
-        interest: Mutex::new((interest, false, None)),
+        interest: AtomicU32::new(interest),
+        changed: AtomicBool::new(false),
+        waker: OnceLock::new(),
     });
     let task_ctl = ctl.clone();
     // Created outside the async block: a future dropped before its first
@@ -246,7 +253,7 @@ fn watch(
             if ctl.slot.is_stopped() {
                 return;
             }
-            let int = ctl.lock().0;
+            let int = ctl.interest.load(Ordering::SeqCst);
             let res = {
                 let mut wait = pin!(afd.ready(to_interest(int)));
                 std::future::poll_fn(|cx| {

@@ -168,8 +168,9 @@ impl Target {
     /// Returns `false` if the queue refused it (shutdown).
     pub(crate) async fn run(&self, f: impl FnOnce() + Send + 'static) -> bool {
         match self {
+            // `f` marks its own call into C (`Slot::invoke`).
             Target::Direct => {
-                on_runtime_thread(f);
+                f();
                 true
             }
             Target::Queue(q) => {

@@ -16,20 +16,23 @@
 //! until it returns; from inside the callback itself it returns at once
 //! (the callback is the caller). Either way, once `stop` returns no call
 //! of this slot will start again.
-use crate::callback::{on_runtime_thread, Arg};
+use crate::callback::{on_runtime_thread, thread_token, Arg};
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::thread::{self, ThreadId};
 
 /// A stoppable callback argument.
 pub(crate) struct Slot {
     state: Mutex<State>,
     cond: Condvar,
+    /// `state.stopped`, readable without the lock (set under it).
+    stopped: AtomicBool,
 }
 
 struct State {
     stopped: bool,
-    running: Option<ThreadId>,
+    /// The [`thread_token`] of the thread inside the callback.
+    running: Option<usize>,
     arg: Option<Arg>,
 }
 
@@ -52,6 +55,7 @@ impl Slot {
                 arg: Some(arg),
             }),
             cond: Condvar::new(),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -66,7 +70,7 @@ impl Slot {
             if s.stopped {
                 return Invoked::Stopped;
             }
-            s.running = Some(thread::current().id());
+            s.running = Some(thread_token());
             s.arg.as_ref().map_or(std::ptr::null_mut(), Arg::get)
         };
         on_runtime_thread(|| f(ptr));
@@ -94,15 +98,16 @@ impl Slot {
 
     /// Whether the slot is stopped.
     pub(crate) fn is_stopped(&self) -> bool {
-        self.lock().stopped
+        self.stopped.load(Ordering::Acquire)
     }
 
     /// Stops the slot; see the module docs. Idempotent.
     pub(crate) fn stop(&self) {
-        let me = thread::current().id();
+        let me = thread_token();
         let released = {
             let mut s = self.lock();
             s.stopped = true;
+            self.stopped.store(true, Ordering::Release);
             while s.running.is_some() && s.running != Some(me) {
                 s = self.cond.wait(s).unwrap_or_else(|e| e.into_inner());
             }

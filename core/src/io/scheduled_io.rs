@@ -40,6 +40,7 @@ use crate::loom::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::Mutex;
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -370,8 +371,13 @@ impl Drop for Readiness<'_> {
 }
 
 /// A fixed batch of wakers to invoke once no lock is held.
+///
+/// Slots `head..len` hold wakers written by `push` and not yet taken; the
+/// rest are uninitialized, so creating and dropping an empty list touches
+/// no slot (a reactor event does both once per registration).
 pub(crate) struct WakeList {
-    wakers: [Option<Waker>; WakeList::CAP],
+    wakers: [MaybeUninit<Waker>; WakeList::CAP],
+    head: usize,
     len: usize,
 }
 
@@ -380,7 +386,8 @@ impl WakeList {
 
     pub(crate) fn new() -> WakeList {
         WakeList {
-            wakers: Default::default(),
+            wakers: [const { MaybeUninit::uninit() }; WakeList::CAP],
+            head: 0,
             len: 0,
         }
     }
@@ -393,19 +400,27 @@ impl WakeList {
     /// the waker is woken immediately instead, which is still correct).
     pub(crate) fn push(&mut self, w: Waker) {
         if self.can_push() {
-            self.wakers[self.len] = Some(w);
+            self.wakers[self.len].write(w);
             self.len += 1;
         } else {
             w.wake();
         }
     }
 
+    /// Wakes the wakers in the order they were pushed. `head` moves past a
+    /// slot before its waker runs, so a panicking waker leaves the rest to
+    /// `Drop`, and none is taken twice.
     pub(crate) fn wake_all(&mut self) {
-        for slot in &mut self.wakers[..self.len] {
-            if let Some(w) = slot.take() {
-                w.wake();
-            }
+        while self.head < self.len {
+            let i = self.head;
+            self.head += 1;
+            // SAFETY: slot `i` is below `len` (written by `push`) and not
+            // below the old `head` (not yet taken); `head` has moved past
+            // it, so it is read exactly once.
+            let w = unsafe { self.wakers[i].assume_init_read() };
+            w.wake();
         }
+        self.head = 0;
         self.len = 0;
     }
 }

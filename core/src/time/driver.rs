@@ -256,12 +256,15 @@ impl Driver {
     /// Fires every timer due by the clock's current time.
     fn process(&mut self, handle: &DriverHandle) {
         let time = &handle.time;
-        let now = time.time_source.now(&handle.clock);
+        // Read the clock only when some shard holds a timer: a reactor
+        // turn with no timers (an I/O-only loop) skips it.
+        let mut now = None;
         let mut next = NO_WAKE;
         for shard in time.shards.iter() {
             if shard.is_empty() {
                 continue;
             }
+            let now = *now.get_or_insert_with(|| time.time_source.now(&handle.clock));
             let mut lock = shard.lock();
             // The clock is monotonic, but never let a wheel go backwards.
             let now = now.max(lock.elapsed());
