@@ -178,3 +178,36 @@ fn registration_errors_are_io_errors() {
         assert!(AsyncFd::new(Raw(a.as_raw_fd())).is_err());
     });
 }
+
+/// A level-triggered registration reports a still-ready fd again after its
+/// readiness was cleared (an edge-triggered one would wait for new data),
+/// and stops reporting once the fd is drained.
+#[test]
+fn level_triggered_reports_again_until_drained() {
+    use runtime_core::time::{timeout, Duration};
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let (r, w) = pipe();
+        let afd = AsyncFd::level_triggered(r, Interest::READABLE).unwrap();
+        write_fd(w.as_raw_fd(), b"abc").unwrap();
+        for _ in 0..3 {
+            // Cleared, not read: the next reactor turn reports it again.
+            let mut g = timeout(Duration::from_secs(5), afd.readable())
+                .await
+                .expect("a ready fd is reported again")
+                .unwrap();
+            assert!(g.ready().is_readable());
+            g.clear_ready();
+        }
+        let mut buf = [0u8; 8];
+        assert_eq!(read_fd(afd.as_raw_fd(), &mut buf).unwrap(), 3);
+        let waited = timeout(Duration::from_millis(50), afd.readable()).await;
+        assert!(waited.is_err(), "a drained fd is not reported");
+        // Bad fds are errors, as for the edge-triggered constructor.
+        assert!(AsyncFd::level_triggered(
+            std::fs::File::open("/proc/self/exe").unwrap(),
+            Interest::READABLE
+        )
+        .is_err());
+    });
+}

@@ -2,14 +2,25 @@
 //! registrations polled as leaf futures (`rt_fd`).
 //!
 //! # Design
-//! The reactor is edge-triggered; watches are level-triggered, as libcurl's
-//! `multi_socket` and c-ares expect. A watch is a task that waits for the
-//! reactor to report readiness, then asks the kernel (`poll(2)` with a zero
-//! timeout) what is ready *now*: if nothing of interest is, it clears the
-//! stale readiness and waits again; otherwise it runs the callback with the
-//! current bits, yields, and repeats, so the callback keeps coming while
-//! the fd stays ready. The callback runs through a [`Slot`] (one call at a
-//! time; synchronous stop), inline or on the watch's serial queue.
+//! Watches are level-triggered, as libcurl's `multi_socket` and c-ares
+//! expect. A watch is a task that waits for the reactor to report
+//! readiness, runs the callback with the ready bits, and repeats, so the
+//! callback keeps coming while the fd stays ready. The callback runs
+//! through a [`Slot`] (one call at a time; synchronous stop), inline or on
+//! the watch's serial queue. Two registrations serve this:
+//! - **Level-triggered** (Linux, current-thread runtime, callback inline):
+//!   the fd is registered for the watch's interest only, without
+//!   `EPOLLET`. The task clears the readiness before each callback; if the
+//!   fd is still ready afterwards, the next reactor turn reports it again.
+//!   A callback costs no syscall of ours, as in libuv's loop. Only the
+//!   thread that runs the callbacks turns that reactor, so a ready fd can
+//!   never keep a poll spinning while its callback waits elsewhere; an
+//!   interest change redoes the registration.
+//! - **Edge-triggered** (everywhere else): the reactor reports changes,
+//!   so before each callback the task asks the kernel (`poll(2)` with a
+//!   zero timeout) what is ready *now*: if nothing of interest is, it
+//!   clears the stale readiness and waits again; otherwise it runs the
+//!   callback and yields before looking again.
 //!
 //! Each watch or registration owns a `dup` of the caller's fd, registered
 //! with the reactor: deregistration can then never hit an unrelated fd
@@ -180,8 +191,27 @@ fn level(fd: c_int, interest: u32) -> u32 {
     r
 }
 
-/// Duplicates `fd` (close-on-exec) and registers the duplicate.
-fn register(shared: &Shared, fd: c_int) -> Result<AsyncFd<OwnedFd>> {
+/// The RT_* bits of a level-triggered report `r` for `interest`: the
+/// directions epoll reported on this reactor turn; a hangup or error goes
+/// through [`level`] for its exact RT_HANGUP / RT_ERROR bits.
+fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
+    if r.is_read_closed() || r.is_write_closed() || r.is_error() {
+        return level(fd, interest);
+    }
+    let mut bits = 0;
+    if r.is_readable() && interest & RT_READABLE != 0 {
+        bits |= RT_READABLE;
+    }
+    if r.is_writable() && interest & RT_WRITABLE != 0 {
+        bits |= RT_WRITABLE;
+    }
+    bits
+}
+
+/// Duplicates `fd` (close-on-exec) and registers the duplicate:
+/// edge-triggered for both directions, or level-triggered for `level`'s
+/// RT_* interest only.
+fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<AsyncFd<OwnedFd>> {
     if fd < 0 {
         return Err(Error::invalid(format!("fd {fd} is negative")));
     }
@@ -199,7 +229,11 @@ fn register(shared: &Shared, fd: c_int) -> Result<AsyncFd<OwnedFd>> {
     // SAFETY: `dup` is a fresh descriptor we own.
     let owned = unsafe { OwnedFd::from_raw_fd(dup) };
     let _enter = shared.handle.enter();
-    AsyncFd::new(owned).map_err(|e| {
+    match level {
+        Some(interest) => AsyncFd::level_triggered(owned, to_interest(interest)),
+        None => AsyncFd::new(owned),
+    }
+    .map_err(|e| {
         if e.raw_os_error() == Some(libc::EPERM) {
             Error::invalid(format!(
                 "fd {fd} cannot be watched (a regular file or directory?): {e}"
@@ -209,6 +243,27 @@ fn register(shared: &Shared, fd: c_int) -> Result<AsyncFd<OwnedFd>> {
         }
     })
 }
+
+/// Runs the watch's callback with `ready` on `target`; false if the
+/// target refused it (shutdown).
+async fn run_callback(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn, ready: u32) -> bool {
+    let c = ctl.clone();
+    target
+        .run(move || {
+            // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)` may run
+            // on any runtime thread until stopped.
+            let _ = c.slot.invoke(|a| unsafe { cb(a, c.fd, ready) });
+        })
+        .await
+}
+
+/// Reports RT_ERROR once for a watch whose registration is gone.
+async fn report_broken(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn) {
+    let _ = run_callback(ctl, target, cb, RT_ERROR).await;
+}
+
+/// A watch callback (non-NULL).
+type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32);
 
 #[allow(clippy::too_many_arguments)]
 fn watch(
@@ -225,7 +280,14 @@ fn watch(
     check_interest(interest)?;
     shared.check_open()?;
     let claim = shared.claim_fd(fd)?;
-    let afd = match register(shared, fd) {
+    // Level-triggered where only the thread that runs the callback turns
+    // the reactor (a current-thread runtime, callback inline): a still-ready
+    // fd is reported again by the next turn, so a callback costs no
+    // `poll(2)`, as in libuv's loop, and a ready fd cannot keep a poll
+    // spinning while its callback is pending elsewhere.
+    let lt =
+        cfg!(target_os = "linux") && shared.is_current_thread() && matches!(target, Target::Direct);
+    let afd = match register(shared, fd, lt.then_some(interest)) {
         Ok(a) => a,
         Err(e) => {
             shared.release_fd(fd, claim);
@@ -248,6 +310,7 @@ fn watch(
     let fut = async move {
         let ctl = task_ctl;
         let _stop = stop_guard;
+        let mut afd = afd;
         let raw = afd.as_raw_fd();
         loop {
             if ctl.slot.is_stopped() {
@@ -255,20 +318,49 @@ fn watch(
             }
             let int = ctl.interest.load(Ordering::SeqCst);
             let res = {
-                let mut wait = pin!(afd.ready(to_interest(int)));
+                // One direction waits in that direction's single waker
+                // slot (cheaper); both wait in the registration's list.
+                let mut both = pin!(afd.ready(to_interest(int)));
                 std::future::poll_fn(|cx| {
                     if ctl.poll_changed(cx) {
                         return Poll::Ready(None);
                     }
-                    wait.as_mut().poll(cx).map(Some)
+                    match int & (RT_READABLE | RT_WRITABLE) {
+                        RT_READABLE => afd.poll_read_ready(cx).map(Some),
+                        RT_WRITABLE => afd.poll_write_ready(cx).map(Some),
+                        _ => both.as_mut().poll(cx).map(Some),
+                    }
                 })
                 .await
             };
             let (ready, broken) = match res {
-                None => continue, // interest changed: wait for the new one
+                // Interest changed: wait for the new one (a level-triggered
+                // registration is redone for it).
+                None if lt => {
+                    let new = ctl.interest.load(Ordering::SeqCst);
+                    match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
+                        Ok(a) => {
+                            afd = a;
+                            continue;
+                        }
+                        // The dup is closed; report once and end the watch.
+                        Err(_) => return report_broken(&ctl, &target, cb).await,
+                    }
+                }
+                None => continue,
                 // The registration itself failed (reactor gone): report
                 // it once and end the watch.
                 Some(Err(_)) => (RT_ERROR, true),
+                Some(Ok(mut guard)) if lt => {
+                    // Cleared before the callback runs: if the fd is still
+                    // ready after it, the next reactor turn reports it anew.
+                    let r = guard.ready();
+                    guard.clear_ready();
+                    match reported(r, raw, int) {
+                        0 => continue,
+                        now => (now, false),
+                    }
+                }
                 Some(Ok(mut guard)) => {
                     let now = level(raw, int);
                     if now == 0 {
@@ -278,18 +370,14 @@ fn watch(
                     (now, false)
                 }
             };
-            let c = ctl.clone();
-            let ran = target
-                .run(move || {
-                    // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)`
-                    // may run on any runtime thread until stopped.
-                    let _ = c.slot.invoke(|a| unsafe { cb(a, c.fd, ready) });
-                })
-                .await;
-            if !ran || broken {
+            if !run_callback(&ctl, &target, cb, ready).await || broken {
                 return;
             }
-            runtime_core::task::yield_now().await;
+            if !lt {
+                // Edge-triggered: the readiness stays set, so the next pass
+                // checks the level again after other tasks had a turn.
+                runtime_core::task::yield_now().await;
+            }
         }
     };
     let h = shared.handle.spawn(fut);
@@ -478,7 +566,7 @@ pub unsafe extern "C" fn rt_fd_register(
         }
         rt.shared.check_open()?;
         let claim = rt.shared.claim_fd(fd)?;
-        let afd = match register(&rt.shared, fd) {
+        let afd = match register(&rt.shared, fd, None) {
             Ok(a) => a,
             Err(e) => {
                 rt.shared.release_fd(fd, claim);

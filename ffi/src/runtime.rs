@@ -134,6 +134,12 @@ struct StopState {
 }
 
 impl Shared {
+    /// Whether this is a current-thread runtime (tasks run only on the
+    /// thread inside rt_runtime_run / rt_runtime_run_once).
+    pub(crate) fn is_current_thread(&self) -> bool {
+        self.flavor == RuntimeFlavor::CurrentThread
+    }
+
     /// Fails with `RT_ERR_SHUTDOWN` once shutdown has begun.
     pub(crate) fn check_open(&self) -> Result<()> {
         if self.is_shut() {

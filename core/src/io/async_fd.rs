@@ -135,6 +135,26 @@ impl<T: AsRawFd> AsyncFd<T> {
         }
     }
 
+    /// Registers `inner` *level-triggered* for `interest` (Linux only;
+    /// elsewhere this fails with `ErrorKind::Unsupported`, dropping
+    /// `inner`): the reactor reports the fd on every turn for as long as it
+    /// is ready, not once per change.
+    ///
+    /// This suits a loop that clears the readiness *before* acting on it
+    /// (`guard.clear_ready()`, then read or write): if the fd is still
+    /// ready afterwards, the next reactor turn says so again, so no
+    /// readiness is missed and no extra syscall is needed to find out.
+    /// Used on a multi-thread runtime, a ready fd that nobody is waiting
+    /// for keeps the parked worker's poll from sleeping until the fd is
+    /// drained; prefer [`AsyncFd::with_interest`] there.
+    pub fn level_triggered(inner: T, interest: Interest) -> io::Result<Self> {
+        let registration = Registration::new_level(inner.as_raw_fd(), interest)?;
+        Ok(AsyncFd {
+            registration,
+            inner: Some(inner),
+        })
+    }
+
     /// The wrapped value.
     pub fn get_ref(&self) -> &T {
         self.inner.as_ref().expect("present until drop")

@@ -213,6 +213,24 @@ impl Handle {
         Ok(io)
     }
 
+    /// Registers the raw `fd` level-triggered for `interest` (see
+    /// `io::level`); the returned entry receives its readiness, reported by
+    /// every poll while the fd stays ready.
+    pub(crate) fn register_level(
+        &self,
+        fd: std::os::unix::io::RawFd,
+        interest: Interest,
+    ) -> io::Result<Arc<ScheduledIo>> {
+        use std::os::unix::io::AsRawFd;
+        let io = self.inner.registrations.lock().allocate()?;
+        if let Err(e) = super::level::add(self.inner.registry.as_raw_fd(), fd, io.token(), interest)
+        {
+            self.release(&io);
+            return Err(e);
+        }
+        Ok(io)
+    }
+
     /// Removes `source` from the poll and releases `io`'s slot.
     pub(crate) fn deregister(
         &self,

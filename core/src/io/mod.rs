@@ -36,6 +36,7 @@ mod async_fd;
 pub(crate) mod context;
 pub(crate) mod driver;
 mod interest;
+mod level;
 pub(crate) mod poll_evented;
 mod ready;
 pub(crate) mod registration;

@@ -41,6 +41,14 @@ impl Registration {
         Ok(Registration { handle, shared })
     }
 
+    /// Registers the raw `fd` level-triggered with the current runtime's
+    /// reactor (see `io::level`).
+    pub(crate) fn new_level(fd: std::os::unix::io::RawFd, interest: Interest) -> io::Result<Self> {
+        let handle = crate::io::context::current()?;
+        let shared = handle.register_level(fd, interest)?;
+        Ok(Registration { handle, shared })
+    }
+
     /// Removes `io` from the reactor and releases the slot now.
     pub(crate) fn deregister(&self, io: &mut impl mio::event::Source) -> io::Result<()> {
         self.handle.deregister(io, &self.shared)
