@@ -40,7 +40,6 @@ use crate::loom::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::Mutex;
 use std::future::Future;
 use std::io;
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -233,7 +232,7 @@ impl ScheduledIo {
                     continue;
                 }
                 if let Some(w) = waiter.waker.take() {
-                    if !wakers.can_push() {
+                    if !wakers.has_inline_room() {
                         waiter.waker = Some(w);
                         more = true;
                         break;
@@ -370,66 +369,10 @@ impl Drop for Readiness<'_> {
     }
 }
 
-/// A fixed batch of wakers to invoke once no lock is held.
-///
-/// Slots `head..len` hold wakers written by `push` and not yet taken; the
-/// rest are uninitialized, so creating and dropping an empty list touches
-/// no slot (a reactor event does both once per registration).
-pub(crate) struct WakeList {
-    wakers: [MaybeUninit<Waker>; WakeList::CAP],
-    head: usize,
-    len: usize,
-}
-
-impl WakeList {
-    const CAP: usize = 32;
-
-    pub(crate) fn new() -> WakeList {
-        WakeList {
-            wakers: [const { MaybeUninit::uninit() }; WakeList::CAP],
-            head: 0,
-            len: 0,
-        }
-    }
-
-    pub(crate) fn can_push(&self) -> bool {
-        self.len < Self::CAP
-    }
-
-    /// Adds a waker; the caller checked [`WakeList::can_push`] (when full,
-    /// the waker is woken immediately instead, which is still correct).
-    pub(crate) fn push(&mut self, w: Waker) {
-        if self.can_push() {
-            self.wakers[self.len].write(w);
-            self.len += 1;
-        } else {
-            w.wake();
-        }
-    }
-
-    /// Wakes the wakers in the order they were pushed. `head` moves past a
-    /// slot before its waker runs, so a panicking waker leaves the rest to
-    /// `Drop`, and none is taken twice.
-    pub(crate) fn wake_all(&mut self) {
-        while self.head < self.len {
-            let i = self.head;
-            self.head += 1;
-            // SAFETY: slot `i` is below `len` (written by `push`) and not
-            // below the old `head` (not yet taken); `head` has moved past
-            // it, so it is read exactly once.
-            let w = unsafe { self.wakers[i].assume_init_read() };
-            w.wake();
-        }
-        self.head = 0;
-        self.len = 0;
-    }
-}
-
-impl Drop for WakeList {
-    fn drop(&mut self) {
-        self.wake_all();
-    }
-}
+/// A batch of wakers to invoke once no lock is held: [`ScheduledIo::wake`]
+/// wakes it (unlocked) whenever its inline room runs out, so it never
+/// allocates.
+pub(crate) type WakeList = crate::sync::wait_list::Wakers<32>;
 
 #[cfg(test)]
 mod tests {

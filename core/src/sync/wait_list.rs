@@ -26,6 +26,7 @@
 //!
 //! The list is not synchronised; every primitive keeps it behind its own lock.
 use slab::Slab;
+use std::mem::MaybeUninit;
 use std::task::Waker;
 
 const NIL: usize = usize::MAX;
@@ -212,30 +213,41 @@ impl<T> WaitList<T> {
 ///
 /// Waking while holding a primitive's lock could run a woken task inline (some
 /// executors poll on wake) and deadlock on that same lock, so every notifier
-/// collects wakers here and calls [`WakeList::wake_all`] after unlocking.
-#[derive(Debug, Default)]
-pub(crate) struct WakeList {
-    /// The first wakers live inline: a release that wakes a few waiters
-    /// (the common case) allocates nothing.
-    inline: [Option<Waker>; WAKE_INLINE],
+/// collects wakers here and calls [`Wakers::wake_all`] after unlocking.
+///
+/// The first `N` wakers live inline (a release that wakes a few waiters, the
+/// common case, allocates nothing), the rest in `spill`. Inline slots
+/// `head..len` hold wakers pushed and not yet taken; the others are
+/// uninitialized, so making and dropping an empty list touches no slot.
+pub(crate) struct Wakers<const N: usize> {
+    inline: [MaybeUninit<Waker>; N],
+    head: usize,
     len: usize,
     spill: Vec<Waker>,
 }
 
-const WAKE_INLINE: usize = 4;
+/// The list the sync primitives use.
+pub(crate) type WakeList = Wakers<4>;
 
-impl WakeList {
+impl<const N: usize> Wakers<N> {
     pub(crate) const fn new() -> Self {
-        WakeList {
-            inline: [const { None }; WAKE_INLINE],
+        Wakers {
+            inline: [const { MaybeUninit::uninit() }; N],
+            head: 0,
             len: 0,
             spill: Vec::new(),
         }
     }
 
+    /// Whether another waker still fits inline (batching callers wake the
+    /// list, unlocked, before it spills).
+    pub(crate) fn has_inline_room(&self) -> bool {
+        self.len < N
+    }
+
     pub(crate) fn push(&mut self, w: Waker) {
-        if self.len < WAKE_INLINE {
-            self.inline[self.len] = Some(w);
+        if self.len < N {
+            self.inline[self.len].write(w);
             self.len += 1;
         } else {
             self.spill.push(w);
@@ -248,14 +260,21 @@ impl WakeList {
         }
     }
 
-    /// Wakes and empties the list. Call with no lock held.
+    /// Wakes and empties the list, in push order. Call with no lock held.
+    /// `head` moves past a slot before its waker runs, so a panicking
+    /// waker leaves the rest to `Drop`, and none is taken twice.
     pub(crate) fn wake_all(&mut self) {
-        let n = std::mem::replace(&mut self.len, 0);
-        for slot in &mut self.inline[..n] {
-            if let Some(w) = slot.take() {
-                w.wake();
-            }
+        while self.head < self.len {
+            let i = self.head;
+            self.head += 1;
+            // SAFETY: slot `i` is below `len` (written by `push`) and at or
+            // past the old `head` (not yet taken); `head` has moved past it,
+            // so it is read exactly once.
+            let w = unsafe { self.inline[i].assume_init_read() };
+            w.wake();
         }
+        self.head = 0;
+        self.len = 0;
         if !self.spill.is_empty() {
             for w in self.spill.drain(..) {
                 w.wake();
@@ -264,7 +283,21 @@ impl WakeList {
     }
 }
 
-impl Drop for WakeList {
+impl<const N: usize> Default for Wakers<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for Wakers<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wakers")
+            .field("len", &(self.len - self.head + self.spill.len()))
+            .finish()
+    }
+}
+
+impl<const N: usize> Drop for Wakers<N> {
     fn drop(&mut self) {
         self.wake_all();
     }
