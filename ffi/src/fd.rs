@@ -12,10 +12,12 @@
 //!   the fd is registered for the watch's interest only, without
 //!   `EPOLLET`. The task clears the readiness before each callback; if the
 //!   fd is still ready afterwards, the next reactor turn reports it again.
-//!   A callback costs no syscall of ours, as in libuv's loop. Only the
+//!   A callback costs no syscall of ours, as in libuv's loop (a reported
+//!   hangup or error is checked with `poll(2)`, and since it stays
+//!   reported, the task then yields between calls). Only the
 //!   thread that runs the callbacks turns that reactor, so a ready fd can
 //!   never keep a poll spinning while its callback waits elsewhere; an
-//!   interest change redoes the registration.
+//!   interest change that changes the directions redoes the registration.
 //! - **Edge-triggered** (everywhere else): the reactor reports changes,
 //!   so before each callback the task asks the kernel (`poll(2)` with a
 //!   zero timeout) what is ready *now*: if nothing of interest is, it
@@ -262,6 +264,9 @@ async fn report_broken(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn) {
     let _ = run_callback(ctl, target, cb, RT_ERROR).await;
 }
 
+/// The interest bits a registration is made for.
+const DIRECTIONS: u32 = RT_READABLE | RT_WRITABLE;
+
 /// A watch callback (non-NULL).
 type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32);
 
@@ -311,6 +316,7 @@ fn watch(
         let ctl = task_ctl;
         let _stop = stop_guard;
         let mut afd = afd;
+        let mut registered = interest & DIRECTIONS;
         let raw = afd.as_raw_fd();
         loop {
             if ctl.slot.is_stopped() {
@@ -333,14 +339,22 @@ fn watch(
                 })
                 .await
             };
-            let (ready, broken) = match res {
+            // `calm`: the next pass may follow at once (a level-triggered
+            // pass whose readiness is gone until the reactor reports it
+            // again); otherwise the task yields first, so one pass runs per
+            // turn of the loop.
+            let (ready, broken, calm) = match res {
                 // Interest changed: wait for the new one (a level-triggered
-                // registration is redone for it).
+                // registration is redone when its directions changed).
                 None if lt => {
                     let new = ctl.interest.load(Ordering::SeqCst);
+                    if new & DIRECTIONS == registered {
+                        continue;
+                    }
                     match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
                         Ok(a) => {
                             afd = a;
+                            registered = new & DIRECTIONS;
                             continue;
                         }
                         // The dup is closed; report once and end the watch.
@@ -350,15 +364,22 @@ fn watch(
                 None => continue,
                 // The registration itself failed (reactor gone): report
                 // it once and end the watch.
-                Some(Err(_)) => (RT_ERROR, true),
+                Some(Err(_)) => (RT_ERROR, true, true),
                 Some(Ok(mut guard)) if lt => {
                     // Cleared before the callback runs: if the fd is still
                     // ready after it, the next reactor turn reports it anew.
+                    // Hangup and error bits stay set once reported (they
+                    // cannot be cleared), so such a pass is not calm.
                     let r = guard.ready();
                     guard.clear_ready();
+                    let calm = !(r.is_read_closed() || r.is_write_closed() || r.is_error());
                     match reported(r, raw, int) {
-                        0 => continue,
-                        now => (now, false),
+                        0 if calm => continue,
+                        0 => {
+                            runtime_core::task::yield_now().await;
+                            continue;
+                        }
+                        now => (now, false, calm),
                     }
                 }
                 Some(Ok(mut guard)) => {
@@ -367,15 +388,16 @@ fn watch(
                         guard.clear_ready();
                         continue;
                     }
-                    (now, false)
+                    // Edge-triggered: the readiness stays set, so the next
+                    // pass checks the level again after other tasks had a
+                    // turn.
+                    (now, false, false)
                 }
             };
             if !run_callback(&ctl, &target, cb, ready).await || broken {
                 return;
             }
-            if !lt {
-                // Edge-triggered: the readiness stays set, so the next pass
-                // checks the level again after other tasks had a turn.
+            if !calm {
                 runtime_core::task::yield_now().await;
             }
         }

@@ -183,6 +183,58 @@ static void test_hangup_then_stop_inside(void) {
     rt_runtime_free(rt);
 }
 
+/* A hung-up fd stays reported; a callback that does not stop its watch is
+ * called again on each turn of the loop, not in bursts, and the loop keeps
+ * turning (its timers fire), whatever the interest. A second watch on a
+ * pipe left readable (called once per turn) paces the turns. */
+static int hup_calls, pace_calls, ticks;
+static void hup_count_cb(void *arg, int fd, uint32_t ready) {
+    (void)arg, (void)fd;
+    CHECK(ready & RT_HANGUP);
+    hup_calls++;
+}
+static void pace_cb(void *arg, int fd, uint32_t ready) {
+    (void)arg, (void)fd;
+    CHECK_EQ(ready, (uint32_t)RT_READABLE);
+    pace_calls++;
+}
+static void tick_cb(void *arg) {
+    (void)arg;
+    ticks++;
+}
+
+static void test_hangup_keeps_the_loop_turning(void) {
+    const uint32_t interests[] = {RT_READABLE, RT_WRITABLE, RT_READABLE | RT_WRITABLE};
+    for (size_t i = 0; i < sizeof interests / sizeof interests[0]; i++) {
+        rt_runtime *rt = loop_runtime();
+        int sv[2], p[2];
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        CHECK(pipe(p) == 0);
+        nonblock(sv[0]);
+        close(sv[1]);
+        CHECK(write(p[1], "x", 1) == 1);
+        hup_calls = pace_calls = ticks = 0;
+        rt_watch *w, *pw;
+        rt_timer *t;
+        CHECK_OK(rt_fd_watch(rt, sv[0], interests[i], hup_count_cb, NULL, NULL, &w));
+        CHECK_OK(rt_fd_watch(rt, p[0], RT_READABLE, pace_cb, NULL, NULL, &pw));
+        CHECK_OK(rt_timer_start(rt, 1, 1, tick_cb, NULL, NULL, &t));
+        alarm(20); /* a loop that stopped turning never returns: fail loudly */
+        run_for(rt, 40);
+        alarm(0);
+        CHECK(hup_calls >= 1);
+        CHECK(ticks >= 5);                          /* the 1 ms timer kept firing */
+        CHECK(hup_calls <= 2 * pace_calls + 10);    /* one call per turn */
+        rt_timer_free(t);
+        rt_watch_free(w);
+        rt_watch_free(pw);
+        close(sv[0]);
+        close(p[0]);
+        close(p[1]);
+        rt_runtime_free(rt);
+    }
+}
+
 /* A ping-pong between two watches on one loop: every message arrives,
  * each callback call reads exactly one. */
 typedef struct {
@@ -231,6 +283,7 @@ int main(void) {
     RUN(test_interest_switches);
     RUN(test_both_interests_in_one_call);
     RUN(test_hangup_then_stop_inside);
+    RUN(test_hangup_keeps_the_loop_turning);
     RUN(test_ping_pong);
     DONE();
 }

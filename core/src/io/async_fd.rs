@@ -2,9 +2,9 @@
 //! eventfds, a C library's socket, ...).
 //!
 //! Invariants:
-//! - The fd is registered from `new` until `into_inner` or drop, and is
-//!   deregistered *before* the wrapped value (which may close it) is
-//!   dropped or returned.
+//! - The fd is registered from `new` (edge-triggered) or `level_triggered`
+//!   until `into_inner` or drop, and is deregistered *before* the wrapped
+//!   value (which may close it) is dropped or returned.
 //! - A ready guard carries the readiness it observed (with its tick); its
 //!   `clear_ready` only removes that observation, so an event that arrived
 //!   after the guard was created is never lost. Dropping a guard keeps the

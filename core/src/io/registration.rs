@@ -8,7 +8,10 @@
 //! - Every I/O operation follows the edge-triggered protocol: wait for
 //!   readiness, try the syscall, and on `WouldBlock` clear exactly the
 //!   readiness that was observed (tick-checked, see `scheduled_io`) and wait
-//!   again. An operation is never retried without fresh readiness.
+//!   again. An operation is never retried without fresh readiness. (A
+//!   level-triggered registration, [`Registration::new_level`], serves
+//!   `AsyncFd` users that clear before acting; the reactor then reports the
+//!   fd again on every turn while it stays ready.)
 use crate::io::driver::Handle;
 use crate::io::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use crate::io::{Interest, Ready};

@@ -261,8 +261,10 @@ impl<const N: usize> Wakers<N> {
     }
 
     /// Wakes and empties the list, in push order. Call with no lock held.
-    /// `head` moves past a slot before its waker runs, so a panicking
-    /// waker leaves the rest to `Drop`, and none is taken twice.
+    /// `head` moves past a slot before its waker runs, so after a panicking
+    /// inline waker `Drop` wakes the rest and none is taken twice; a
+    /// panicking spilled waker drops the remaining spilled wakers unwoken
+    /// (a waker that panics is a bug of its own, reported by the panic).
     pub(crate) fn wake_all(&mut self) {
         while self.head < self.len {
             let i = self.head;
