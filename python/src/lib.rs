@@ -18,6 +18,7 @@ mod completion;
 mod delivery;
 mod errors;
 mod fd;
+mod fork;
 mod gil;
 mod rt;
 mod task;

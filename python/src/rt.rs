@@ -111,7 +111,9 @@ impl Live {
 #[pyclass(frozen, weakref, subclass, module = "runtime", name = "Runtime")]
 pub(crate) struct PyRuntime {
     state: Mutex<Option<Live>>,
-    pid: u32,
+    /// `fork::generation()` at creation: the runtime's threads exist only
+    /// in that process.
+    generation: u64,
     flavor: &'static str,
     exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
     fds: Arc<crate::fd::FdTable>,
@@ -128,7 +130,7 @@ impl PyRuntime {
     }
 
     fn check_pid(&self) -> PyResult<()> {
-        if std::process::id() != self.pid {
+        if crate::fork::generation() != self.generation {
             return Err(PyRuntimeError::new_err(
                 "this Runtime was created in another process: its threads do not exist after \
                  fork(); create a new Runtime in the child",
@@ -249,7 +251,7 @@ impl PyRuntime {
         };
         Ok(PyRuntime {
             state: Mutex::new(Some(Live { rt, driver })),
-            pid: std::process::id(),
+            generation: crate::fork::generation(),
             flavor,
             exception_handler: Arc::new(Mutex::new(None)),
             fds: Arc::new(crate::fd::FdTable::default()),
@@ -290,7 +292,7 @@ impl PyRuntime {
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
         let live = self.state.lock().take();
         let Some(live) = live else { return Ok(()) };
-        if std::process::id() != self.pid {
+        if crate::fork::generation() != self.generation {
             std::mem::forget(live);
             return Ok(());
         }
@@ -586,7 +588,7 @@ impl Drop for PyRuntime {
         let Some(live) = self.state.get_mut().take() else {
             return;
         };
-        if std::process::id() != self.pid || !crate::cell::is_python_alive() {
+        if crate::fork::generation() != self.generation || !crate::cell::is_python_alive() {
             std::mem::forget(live);
             return;
         }

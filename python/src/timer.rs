@@ -241,16 +241,18 @@ impl AbortOnDone {
 /// before returning the result, exactly as `asyncio.sleep(0)` does.
 pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static FUTURE_TYPE: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
-    // Fails (RuntimeError) outside a running loop; inside one, the
-    // future's default loop is that loop.
-    delivery::running_loop(py)?;
+    // Fails (RuntimeError) outside a running loop. The loop is passed on
+    // so that the future's constructor does not look it up again.
+    let lp = delivery::running_loop(py)?;
     let ty = FUTURE_TYPE.get_or_try_init(py, || -> PyResult<_> {
         Ok(py
             .import("runtime")?
             .call_method0("_sleep_zero_type")?
             .unbind())
     })?;
-    let fut = ty.bind(py).call0()?;
+    let kwargs = pyo3::types::PyDict::new(py);
+    kwargs.set_item(pyo3::intern!(py, "loop"), lp)?;
+    let fut = ty.bind(py).call((), Some(&kwargs))?;
     fut.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
     Ok(fut)
 }
