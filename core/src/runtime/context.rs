@@ -70,14 +70,17 @@ pub(crate) fn has_deferred() -> bool {
 /// in a loop does not reallocate it on every round.
 pub(crate) fn wake_deferred() {
     loop {
+        // Nothing deferred (the common case on a park): leave at once.
         let Some(mut batch) = DEFERRED
-            .try_with(|d| d.borrow_mut().as_mut().map(std::mem::take))
+            .try_with(|d| match d.borrow_mut().as_mut() {
+                Some(list) if !list.is_empty() => Some(std::mem::take(list)),
+                _ => None,
+            })
             .ok()
             .flatten()
         else {
             return;
         };
-        let done = batch.is_empty();
         // No borrow is held while waking: a wake may defer again.
         for w in batch.drain(..) {
             w.wake();
@@ -89,9 +92,6 @@ pub(crate) fn wake_deferred() {
                 }
             }
         });
-        if done {
-            return;
-        }
     }
 }
 
