@@ -59,6 +59,9 @@ pub const RT_HANGUP: u32 = 4;
 /// An error is pending on the fd (reported whatever the interest).
 pub const RT_ERROR: u32 = 8;
 
+/// The interest bits that name directions (what a registration waits for).
+const DIRECTIONS: u32 = RT_READABLE | RT_WRITABLE;
+
 /// An fd watch callback: `ready` holds the RT_READABLE / RT_WRITABLE /
 /// RT_HANGUP / RT_ERROR bits that are ready now.
 #[allow(non_camel_case_types)]
@@ -141,7 +144,7 @@ fn check_interest(interest: u32) -> Result<()> {
             "unknown interest bits {interest:#x}"
         )));
     }
-    if interest & (RT_READABLE | RT_WRITABLE) == 0 {
+    if interest & DIRECTIONS == 0 {
         return Err(Error::invalid(
             "interest must include RT_READABLE and/or RT_WRITABLE",
         ));
@@ -259,14 +262,6 @@ async fn run_callback(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn, ready: u32) 
         .await
 }
 
-/// Reports RT_ERROR once for a watch whose registration is gone.
-async fn report_broken(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn) {
-    let _ = run_callback(ctl, target, cb, RT_ERROR).await;
-}
-
-/// The interest bits a registration is made for.
-const DIRECTIONS: u32 = RT_READABLE | RT_WRITABLE;
-
 /// A watch callback (non-NULL).
 type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32);
 
@@ -331,7 +326,7 @@ fn watch(
                     if ctl.poll_changed(cx) {
                         return Poll::Ready(None);
                     }
-                    match int & (RT_READABLE | RT_WRITABLE) {
+                    match int & DIRECTIONS {
                         RT_READABLE => afd.poll_read_ready(cx).map(Some),
                         RT_WRITABLE => afd.poll_write_ready(cx).map(Some),
                         _ => both.as_mut().poll(cx).map(Some),
@@ -358,7 +353,10 @@ fn watch(
                             continue;
                         }
                         // The dup is closed; report once and end the watch.
-                        Err(_) => return report_broken(&ctl, &target, cb).await,
+                        Err(_) => {
+                            let _ = run_callback(&ctl, &target, cb, RT_ERROR).await;
+                            return;
+                        }
                     }
                 }
                 None => continue,

@@ -1,8 +1,10 @@
 //! The callback slot of a timer or fd watch: runs its C callback one call
 //! at a time and makes `stop` synchronous.
 //!
-//! # State (under one mutex)
-//! - `stopped`: no new call may start.
+//! # State (under one mutex, except `stopped`)
+//! - `stopped`: no new call may start. An atomic, so the watch and timer
+//!   loops can look without the lock; it is only set, and only acted on by
+//!   `invoke`/`stop`, with the lock held.
 //! - `running`: the thread inside the callback right now, if any.
 //! - `arg`: the callback's argument; its `drop_arg` runs when the slot is
 //!   stopped and no call is running (by `stop`, or by the call that was
@@ -25,12 +27,11 @@ use std::sync::{Condvar, Mutex};
 pub(crate) struct Slot {
     state: Mutex<State>,
     cond: Condvar,
-    /// `state.stopped`, readable without the lock (set under it).
+    /// Set once, with `state` locked.
     stopped: AtomicBool,
 }
 
 struct State {
-    stopped: bool,
     /// The [`thread_token`] of the thread inside the callback.
     running: Option<usize>,
     arg: Option<Arg>,
@@ -50,7 +51,6 @@ impl Slot {
     pub(crate) fn new(arg: Arg) -> Slot {
         Slot {
             state: Mutex::new(State {
-                stopped: false,
                 running: None,
                 arg: Some(arg),
             }),
@@ -67,7 +67,7 @@ impl Slot {
     pub(crate) fn invoke(&self, f: impl FnOnce(*mut c_void)) -> Invoked {
         let ptr = {
             let mut s = self.lock();
-            if s.stopped {
+            if self.is_stopped() {
                 return Invoked::Stopped;
             }
             s.running = Some(thread_token());
@@ -78,7 +78,7 @@ impl Slot {
         // `running`, so a waiting `stop` returns only after `drop_arg` ran.
         let (released, stopped) = {
             let mut s = self.lock();
-            if s.stopped {
+            if self.is_stopped() {
                 (s.arg.take(), true)
             } else {
                 s.running = None;
@@ -106,7 +106,6 @@ impl Slot {
         let me = thread_token();
         let released = {
             let mut s = self.lock();
-            s.stopped = true;
             self.stopped.store(true, Ordering::Release);
             while s.running.is_some() && s.running != Some(me) {
                 s = self.cond.wait(s).unwrap_or_else(|e| e.into_inner());

@@ -122,15 +122,21 @@ pub(crate) struct PyRuntime {
 impl PyRuntime {
     /// A handle to the live runtime, or `RuntimeError`.
     pub(crate) fn handle(&self) -> PyResult<Handle> {
-        self.check_pid()?;
+        self.check_process()?;
         match &*self.state.lock() {
             Some(live) => Ok(live.rt.handle().clone()),
             None => Err(PyRuntimeError::new_err("the runtime is shut down")),
         }
     }
 
-    fn check_pid(&self) -> PyResult<()> {
-        if crate::fork::generation() != self.generation {
+    /// Whether this is the process the runtime was created in (its
+    /// threads exist only there).
+    fn in_own_process(&self) -> bool {
+        crate::fork::generation() == self.generation
+    }
+
+    fn check_process(&self) -> PyResult<()> {
+        if !self.in_own_process() {
             return Err(PyRuntimeError::new_err(
                 "this Runtime was created in another process: its threads do not exist after \
                  fork(); create a new Runtime in the child",
@@ -292,7 +298,7 @@ impl PyRuntime {
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
         let live = self.state.lock().take();
         let Some(live) = live else { return Ok(()) };
-        if crate::fork::generation() != self.generation {
+        if !self.in_own_process() {
             std::mem::forget(live);
             return Ok(());
         }
@@ -512,13 +518,13 @@ impl PyRuntime {
 
     /// Stops watching `fd` for readability; True if it was watched.
     fn remove_reader(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
-        self.check_pid()?;
+        self.check_process()?;
         fd::remove_watch(&self.fds, &fd, false)
     }
 
     /// Stops watching `fd` for writability; True if it was watched.
     fn remove_writer(&self, fd: Bound<'_, PyAny>) -> PyResult<bool> {
-        self.check_pid()?;
+        self.check_process()?;
         fd::remove_watch(&self.fds, &fd, true)
     }
 
@@ -588,7 +594,7 @@ impl Drop for PyRuntime {
         let Some(live) = self.state.get_mut().take() else {
             return;
         };
-        if crate::fork::generation() != self.generation || !crate::cell::is_python_alive() {
+        if !self.in_own_process() || !crate::cell::is_python_alive() {
             std::mem::forget(live);
             return;
         }
