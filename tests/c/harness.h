@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,16 @@ static inline int h_wait_flag(atomic_int *flag) {
 /* A drop_arg that counts its calls through the int it is given. */
 static inline void h_count_drop(void *p) { atomic_fetch_add((atomic_int *)p, 1); }
 
+/* A runtime made from `cfg`; exits the test on failure. */
+static inline rt_runtime *h_runtime_new(const rt_config *cfg) {
+    rt_runtime *rt = NULL;
+    if (rt_runtime_new(cfg, &rt) != RT_OK) {
+        fprintf(stderr, "rt_runtime_new failed: %s\n", rt_last_error());
+        exit(2);
+    }
+    return rt;
+}
+
 /* A multi-thread runtime with `workers` workers and at most `blocking`
  * blocking-pool threads (0: the default); exits the test on failure. */
 static inline rt_runtime *h_runtime_pool(uint32_t workers, uint32_t blocking) {
@@ -88,13 +99,20 @@ static inline rt_runtime *h_runtime_pool(uint32_t workers, uint32_t blocking) {
     rt_config_init(&cfg);
     cfg.worker_threads = workers;
     cfg.max_blocking_threads = blocking;
-    rt_runtime *rt = NULL;
-    if (rt_runtime_new(&cfg, &rt) != RT_OK) {
-        fprintf(stderr, "rt_runtime_new failed: %s\n", rt_last_error());
-        exit(2);
-    }
-    return rt;
+    return h_runtime_new(&cfg);
 }
+
+/* A current-thread runtime (it runs only inside rt_runtime_run /
+ * rt_runtime_run_once on the caller); exits the test on failure. */
+static inline rt_runtime *h_runtime_current_thread(void) {
+    rt_config cfg;
+    rt_config_init(&cfg);
+    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
+    return h_runtime_new(&cfg);
+}
+
+/* Puts `fd` in non-blocking mode. */
+static inline void h_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 static inline rt_runtime *h_runtime(uint32_t workers) { return h_runtime_pool(workers, 0); }
 

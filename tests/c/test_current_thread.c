@@ -2,15 +2,6 @@
 #include "harness.h"
 #include <pthread.h>
 
-static rt_runtime *ct_runtime(void) {
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
-    rt_runtime *rt = NULL;
-    if (rt_runtime_new(&cfg, &rt) != RT_OK) exit(2);
-    return rt;
-}
-
 static pthread_t main_thread;
 static atomic_int ran_on_main;
 static void *note_thread(void *arg) {
@@ -19,7 +10,7 @@ static void *note_thread(void *arg) {
 }
 
 static void test_run_once_runs_ready_tasks_on_caller(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     main_thread = pthread_self();
     atomic_store(&ran_on_main, 0);
     rt_task *t;
@@ -45,7 +36,7 @@ static void *stop_it(void *arg) {
 }
 
 static void test_run_until_stop_from_callback(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     CHECK_OK(rt_spawn(rt, stop_it, rt, NULL, NULL));
     CHECK_OK(rt_runtime_run(rt));
     rt_runtime_free(rt);
@@ -58,7 +49,7 @@ static void *stop_later(void *arg) {
 }
 
 static void test_stop_from_other_thread(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     pthread_t th;
     pthread_create(&th, NULL, stop_later, rt);
     CHECK_OK(rt_runtime_run(rt));
@@ -93,7 +84,7 @@ static rt_poll pend_forever(void *s, const rt_waker *w, void **r) {
 }
 
 static void test_shutdown_while_running_and_after(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     pthread_t th;
     pthread_create(&th, NULL, shutdown_later, rt);
     CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
@@ -104,7 +95,7 @@ static void test_shutdown_while_running_and_after(void) {
     rt_runtime_free(rt);
 
     /* tasks that never got to run are dropped at shutdown */
-    rt = ct_runtime();
+    rt = h_runtime_current_thread();
     atomic_store(&drops, 0);
     for (int i = 0; i < 5; i++) CHECK_OK(rt_spawn(rt, never, NULL, NULL, NULL));
     for (int i = 0; i < 5; i++) CHECK_OK(rt_spawn(rt, never, &drops, h_count_drop, NULL));
@@ -117,7 +108,7 @@ static void *nested_run(void *arg) { return (void *)(intptr_t)rt_runtime_run((rt
 static void *nested_shutdown(void *arg) { return (void *)(intptr_t)rt_runtime_shutdown((rt_runtime *)arg, 0); }
 
 static void test_run_from_callback_refused(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     rt_task *a, *b;
     CHECK_OK(rt_spawn(rt, nested_run, rt, NULL, &a));
     CHECK_OK(rt_spawn(rt, nested_shutdown, rt, NULL, &b));
@@ -138,7 +129,7 @@ static void *free_it(void *arg) {
 }
 
 static void test_free_from_callback_ends_run(void) {
-    rt_runtime *rt = ct_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     atomic_store(&drops, 0);
     CHECK_OK(rt_spawn(rt, free_it, rt, NULL, NULL));
     CHECK_OK(rt_spawn_future(rt, pend_forever, NULL, count_drop_ct, NULL));

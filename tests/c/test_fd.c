@@ -1,12 +1,10 @@
 /* fd watches (level-triggered callbacks) and fd registrations (polled). */
 #include "harness.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 typedef struct {
     atomic_int calls;
@@ -41,7 +39,7 @@ static void test_level_triggered_repeats_while_ready(void) {
     rt_runtime *rt = h_runtime(2);
     int p[2];
     CHECK(pipe(p) == 0);
-    nonblock(p[0]);
+    h_nonblock(p[0]);
     watch_state s = {0};
     s.fd = p[0];
     atomic_store(&drops, 0);
@@ -71,7 +69,7 @@ static void test_drained_fd_stops_calling(void) {
     rt_runtime *rt = h_runtime(2);
     int p[2];
     CHECK(pipe(p) == 0);
-    nonblock(p[0]);
+    h_nonblock(p[0]);
     watch_state s = {0};
     s.fd = p[0];
     s.drain = 1;
@@ -114,7 +112,7 @@ static void test_interest_change_and_stop_inside_callback(void) {
     rt_runtime *rt = h_runtime(2);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
+    h_nonblock(sv[0]);
     rw_state s = {0};
     s.fd = sv[0];
     /* the fd is writable at once: hold the watch's queue busy until the
@@ -177,7 +175,7 @@ static void test_hangup_reported(void) {
     rt_runtime *rt = h_runtime(1);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
+    h_nonblock(sv[0]);
     watch_state s = {0};
     s.fd = sv[0];
     s.drain = 1;
@@ -261,7 +259,7 @@ static void test_fd_register_poll_clear(void) {
     rt_runtime *rt = h_runtime(1);
     int p[2];
     CHECK(pipe(p) == 0);
-    nonblock(p[0]);
+    h_nonblock(p[0]);
     rt_fd *f;
     CHECK_OK(rt_fd_register(rt, p[0], &f));
     rt_waker *w = rt_waker_new(&fd_woken, wake_flag, NULL);
@@ -311,11 +309,7 @@ static void test_fd_register_poll_clear(void) {
 /* a watch whose task never ran (current-thread runtime never driven)
  * is still released by shutdown, while its handle is alive */
 static void test_unpolled_watch_released_by_shutdown(void) {
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
-    rt_runtime *rt;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    rt_runtime *rt = h_runtime_current_thread();
     int p[2];
     CHECK(pipe(p) == 0);
     atomic_store(&drops, 0);

@@ -5,19 +5,14 @@
  * while ready, never when not ready, interest changes take effect, hangups
  * are reported, a stopped watch lets go of its fd. */
 #include "harness.h"
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-static rt_runtime *loop_runtime(void) {
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
-    rt_runtime *rt = NULL;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
-    return rt;
+/* A connected AF_UNIX stream pair; `sv[0]` (the watched end) is
+ * non-blocking. */
+static void socket_pair(int sv[2]) {
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    h_nonblock(sv[0]);
 }
 
 static void stop_loop(void *arg) { CHECK_OK(rt_runtime_stop((rt_runtime *)arg)); }
@@ -74,10 +69,10 @@ static void count_cb(void *arg, int fd, uint32_t ready) {
 /* Not drained: called on every turn; drained on the 5th call: never
  * again (no call without data), though the loop keeps turning. */
 static void test_called_while_ready_and_only_then(void) {
-    rt_runtime *rt = loop_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     int p[2];
     CHECK(pipe(p) == 0);
-    nonblock(p[0]);
+    h_nonblock(p[0]);
     count_state s = {.drain_at = 5};
     rt_watch *w;
     CHECK_OK(rt_fd_watch(rt, p[0], RT_READABLE, count_cb, &s, NULL, &w));
@@ -130,10 +125,9 @@ static void switch_cb(void *arg, int fd, uint32_t ready) {
 }
 
 static void test_interest_switches(void) {
-    rt_runtime *rt = loop_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
+    socket_pair(sv);
     switch_state s = {0};
     /* the handle is stored before the loop runs, so the first call finds it */
     CHECK_OK(rt_fd_watch(rt, sv[0], RT_WRITABLE, switch_cb, &s, NULL, &s.w));
@@ -156,10 +150,9 @@ static void test_interest_switches(void) {
 
 /* Both interests at once: the call reports both bits when both hold. */
 static void test_both_interests_in_one_call(void) {
-    rt_runtime *rt = loop_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
+    socket_pair(sv);
     CHECK(write(sv[1], "q", 1) == 1);
     count_state s = {.drain_at = 1};
     rt_watch *w;
@@ -192,11 +185,10 @@ static void hup_cb(void *arg, int fd, uint32_t ready) {
 }
 
 static void test_hangup_then_stop_inside(void) {
-    rt_runtime *rt = loop_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     int before = h_count_dir("/proc/self/fd");
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
+    socket_pair(sv);
     hup_state s = {0};
     CHECK_OK(rt_fd_watch(rt, sv[0], RT_READABLE, hup_cb, &s, NULL, &s.w));
     close(sv[1]);
@@ -235,11 +227,10 @@ static void tick_cb(void *arg) {
 static void test_hangup_keeps_the_loop_turning(void) {
     const uint32_t interests[] = {RT_READABLE, RT_WRITABLE, RT_READABLE | RT_WRITABLE};
     for (size_t i = 0; i < sizeof interests / sizeof interests[0]; i++) {
-        rt_runtime *rt = loop_runtime();
+        rt_runtime *rt = h_runtime_current_thread();
         int sv[2], p[2];
-        CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        socket_pair(sv);
         CHECK(pipe(p) == 0);
-        nonblock(sv[0]);
         close(sv[1]);
         CHECK(write(p[1], "x", 1) == 1);
         hup_calls = pace_calls = ticks = 0;
@@ -287,11 +278,10 @@ static void pp_cb(void *arg, int fd, uint32_t ready) {
 }
 
 static void test_ping_pong(void) {
-    rt_runtime *rt = loop_runtime();
+    rt_runtime *rt = h_runtime_current_thread();
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    nonblock(sv[0]);
-    nonblock(sv[1]);
+    socket_pair(sv);
+    h_nonblock(sv[1]);
     pp_state s = {.rt = rt};
     rt_watch *a, *b;
     CHECK_OK(rt_fd_watch(rt, sv[0], RT_READABLE, pp_cb, &s, NULL, &a));

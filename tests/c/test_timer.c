@@ -243,11 +243,7 @@ static void test_sleep_poll(void) {
 
 /* current-thread: timers fire inside run_once on the caller */
 static void test_timer_on_current_thread(void) {
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
-    rt_runtime *rt;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    rt_runtime *rt = h_runtime_current_thread();
     atomic_store(&fired, 0);
     rt_timer *t;
     CHECK_OK(rt_timer_start(rt, 10, 0, on_fire, &fired, NULL, &t));
@@ -260,11 +256,7 @@ static void test_timer_on_current_thread(void) {
 /* a timer whose task never ran is still released by shutdown, while its
  * handle is alive */
 static void test_unpolled_timer_released_by_shutdown(void) {
-    rt_config cfg;
-    rt_config_init(&cfg);
-    cfg.flavor = RT_FLAVOR_CURRENT_THREAD;
-    rt_runtime *rt;
-    CHECK_OK(rt_runtime_new(&cfg, &rt));
+    rt_runtime *rt = h_runtime_current_thread();
     atomic_store(&drops, 0);
     rt_timer *t;
     CHECK_OK(rt_timer_start(rt, 0, 0, on_fire, NULL, count_drop, &t));
