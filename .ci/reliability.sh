@@ -84,8 +84,8 @@ if have_nightly_component miri; then
     # shutdown, the owned list, a few small threaded races). The filters
     # leave out the scheduler's own unit tests (which use real threads and
     # parking, see RELIABILITY.md).
-    step "miri: task cells, wakers, join/abort, panics, shutdown, owned list"
-    run cargo +nightly miri test -p runtime-core --lib -- tests::task_ tests::list_
+    step "miri: task cells, wakers, join/abort, panics, shutdown, owned list, semaphore waiters"
+    run cargo +nightly miri test -p runtime-core --lib -- tests::task_ tests::list_ sync::batch_semaphore
     if [ "$long" = 1 ]; then
         # The real runtime under Miri: Tree Borrows and permissive provenance
         # because crossbeam-epoch (under crossbeam-deque) is not Stacked

@@ -140,10 +140,38 @@ fn child(args: &[String]) -> ExitCode {
     };
     let outcome = f(&bench_args);
     println!("{}", protocol::format(&outcome, proc_status_kib("VmHWM")));
+    if std::env::var_os("BENCH_METRICS").is_some() {
+        report_usage(side);
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     // Skip teardown (some rows leak their runtime on purpose).
     std::process::exit(0)
+}
+
+/// With `BENCH_METRICS` set, a child also prints (to stderr) its CPU time
+/// and context switches, and for our side the scheduler's counters, all over
+/// the whole process (warm-up included): for comparing what the two sides
+/// do per iteration where no profiler is at hand.
+fn report_usage(side: Side) {
+    // SAFETY: `getrusage` only writes the struct we pass, which is
+    // zero-initialisable plain data.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    eprintln!(
+        "BENCH-USAGE user_ms={:.0} sys_ms={:.0} vcsw={} ivcsw={}",
+        ms(ru.ru_utime),
+        ms(ru.ru_stime),
+        ru.ru_nvcsw,
+        ru.ru_nivcsw
+    );
+    if matches!(side, Side::Ours) {
+        sides::ours::report_metrics();
+    }
 }
 
 fn default_workers() -> Vec<usize> {

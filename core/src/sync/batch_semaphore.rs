@@ -20,15 +20,29 @@
 //! Fast paths are lock-free: an acquirer CASes permits out of `state` when
 //! enough are free (impossible while someone is queued, so no barging); a
 //! releaser CASes permits in when `HAS_WAITERS` is clear. Everything else
-//! takes the `waiters` lock. A queued waiter's node records how many permits
-//! it still needs; a releaser decrements that and unlinks the node once it
-//! reaches zero. A waiter dropped mid-wait removes its node and gives back
-//! whatever permits it had already been assigned, so none is ever lost.
+//! takes the `waiters` lock. A queued waiter's count of permits it still
+//! needs lives in its own (pinned) [`Acquire`] future, and its list node
+//! points at it:
+//! - only a holder of the `waiters` lock writes the count, and only while
+//!   the node is linked;
+//! - a releaser lowers it; the releaser that assigns the last permit unlinks
+//!   *and frees* the node (`WaitList::pop_front_free`) and then stores zero,
+//!   which is its last access to the future;
+//! - so a woken waiter that reads zero is done without taking the lock
+//!   again (Tokio's waiter reads its intrusive node's state the same way),
+//!   and one that reads more than zero still owns its node;
+//! - `close` unlinks nodes without freeing them and leaves their counts
+//!   above zero, which is how those waiters learn they were closed out.
+//!
+//! A waiter dropped mid-wait removes its node and gives back whatever
+//! permits it had already been assigned, so none is ever lost.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::{Mutex, MutexGuard};
 use crate::sync::wait_list::{WaitList, WaiterKey, WakeList};
 use std::future::Future;
+use std::marker::PhantomPinned;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{ready, Context, Poll};
 
 const CLOSED: usize = 1;
@@ -38,10 +52,31 @@ const SHIFT: usize = 2;
 /// The most permits a semaphore can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
+/// A queued waiter's node data: where its `Acquire` keeps the count of
+/// permits still to be assigned.
 #[derive(Debug)]
 struct Waiter {
-    /// Permits still to be assigned before this waiter is satisfied.
-    needed: usize,
+    needed: NonNull<AtomicUsize>,
+}
+
+// SAFETY: the pointer is only dereferenced by holders of the semaphore's
+// `waiters` lock while the node is linked, when it points into a live,
+// pinned `Acquire` (see `Waiter::needed`); the pointee is an atomic, which
+// any thread may access.
+unsafe impl Send for Waiter {}
+
+impl Waiter {
+    /// The waiter's count of permits still needed.
+    ///
+    /// # Safety
+    /// The caller holds the `waiters` lock and the node is linked: its
+    /// `Acquire` is pinned (it is `!Unpin` and was polled through `Pin`) and
+    /// cannot be freed before its `Drop` has taken that lock and removed the
+    /// node, or has seen the count at zero, which a releaser stores last.
+    unsafe fn needed(&self) -> &AtomicUsize {
+        // SAFETY: guaranteed by the caller (see above).
+        unsafe { self.needed.as_ref() }
+    }
 }
 
 /// See the module docs.
@@ -135,6 +170,8 @@ impl Semaphore {
             sem: self,
             num: n,
             key: None,
+            needed: AtomicUsize::new(0),
+            _pinned: PhantomPinned,
         }
     }
 
@@ -170,12 +207,22 @@ impl Semaphore {
             let Some(front) = waiters.front_mut() else {
                 break;
             };
-            let take = front.needed.min(n);
-            front.needed -= take;
-            n -= take;
-            if front.needed == 0 {
-                wakers.push_opt(waiters.pop_front().flatten());
+            let ptr = front.needed;
+            // SAFETY: we hold the lock and `front` is linked.
+            let needed = unsafe { front.needed() };
+            let cur = needed.load(Relaxed);
+            if cur > n {
+                needed.store(cur - n, Relaxed);
+                break;
             }
+            n -= cur;
+            let waker = waiters.pop_front_free().and_then(|(w, _)| w);
+            // SAFETY: the lock is still held, and until the store below the
+            // waiter sees a count above zero, so it cannot have freed its
+            // `Acquire` (it would take this lock first). The store is our
+            // last access: a waiter that reads zero may free it at once.
+            unsafe { ptr.as_ref() }.store(0, Release);
+            wakers.push_opt(waker);
         }
         if waiters.is_empty() {
             let mut cur = self.state.load(Acquire);
@@ -197,9 +244,11 @@ impl Semaphore {
 
     /// Slow path of `acquire`: under the lock, take what is free and queue
     /// for the rest. `Ok(None)` = fully acquired.
+    /// `needed` is the caller's pinned count, which the node will point at.
     fn acquire_slow(
         &self,
         num: usize,
+        needed: &AtomicUsize,
         cx: &mut Context<'_>,
     ) -> Result<Option<WaiterKey>, AcquireError> {
         let mut waiters = self.waiters.lock();
@@ -219,10 +268,11 @@ impl Semaphore {
             match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
                 Ok(_) if done => return Ok(None),
                 Ok(_) => {
+                    needed.store(num - avail, Relaxed);
                     let key = waiters.push_back(
                         Some(cx.waker().clone()),
                         Waiter {
-                            needed: num - avail,
+                            needed: NonNull::from(needed),
                         },
                     );
                     return Ok(Some(key));
@@ -232,15 +282,19 @@ impl Semaphore {
         }
     }
 
-    /// Removes a waiter's node and gives back the permits it was assigned.
-    fn cancel(&self, key: WaiterKey, num: usize) {
+    /// Drops a waiter: removes its node unless a releaser already freed it
+    /// (count at zero), and gives back the permits it was assigned.
+    fn cancel(&self, key: WaiterKey, num: usize, needed: &AtomicUsize) {
         let mut waiters = self.waiters.lock();
-        let was_linked = waiters.is_linked(&key);
-        let w = waiters.remove(key);
-        if was_linked && waiters.is_empty() {
-            self.state.fetch_and(!HAS_WAITERS, Release);
+        let left = needed.load(Acquire);
+        if left > 0 {
+            let was_linked = waiters.is_linked(&key);
+            waiters.remove(key);
+            if was_linked && waiters.is_empty() {
+                self.state.fetch_and(!HAS_WAITERS, Release);
+            }
         }
-        let assigned = num - w.needed;
+        let assigned = num - left;
         if assigned > 0 {
             self.release_locked(assigned, waiters);
         }
@@ -249,35 +303,49 @@ impl Semaphore {
 
 /// Future returned by [`Semaphore::acquire`]. Cancel safe: dropping it gives
 /// back any permits already assigned to it.
+///
+/// `!Unpin`: while queued, its list node points at `needed`.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub(crate) struct Acquire<'a> {
     sem: &'a Semaphore,
     num: usize,
-    /// `Some` while queued; the node is ours to free.
+    /// `Some` while queued; the node is ours to free unless `needed` reads
+    /// zero (then a releaser freed it).
     key: Option<WaiterKey>,
+    /// Permits still to be assigned while queued (see the module docs).
+    needed: AtomicUsize,
+    _pinned: PhantomPinned,
 }
 
 impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
+        // SAFETY: nothing is moved out of `this`; `needed` keeps its address
+        // for as long as a node may point at it.
+        let this = unsafe { self.get_unchecked_mut() };
         let coop = ready!(crate::task::coop::poll_proceed(cx));
         if let Some(key) = this.key.take() {
+            // Fully assigned: the releaser freed our node, nothing to lock.
+            if this.needed.load(Acquire) == 0 {
+                coop.made_progress();
+                return Poll::Ready(Ok(()));
+            }
             let mut waiters = this.sem.waiters.lock();
+            let needed = this.needed.load(Acquire);
+            if needed == 0 {
+                coop.made_progress();
+                return Poll::Ready(Ok(()));
+            }
             if waiters.is_linked(&key) {
                 waiters.set_waker(&key, cx.waker());
                 this.key = Some(key);
                 return Poll::Pending;
             }
-            let w = waiters.remove(key);
-            if w.needed == 0 {
-                coop.made_progress();
-                return Poll::Ready(Ok(()));
-            }
+            waiters.remove(key);
             // Woken by `close`: give back what was assigned so far.
-            let assigned = this.num - w.needed;
+            let assigned = this.num - needed;
             if assigned > 0 {
                 this.sem.release_locked(assigned, waiters);
             }
@@ -295,7 +363,7 @@ impl Future for Acquire<'_> {
             }
             Err(TryAcquireError::NoPermits) => {}
         }
-        match this.sem.acquire_slow(this.num, cx) {
+        match this.sem.acquire_slow(this.num, &this.needed, cx) {
             Ok(None) => {
                 coop.made_progress();
                 Poll::Ready(Ok(()))
@@ -315,7 +383,7 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.sem.cancel(key, self.num);
+            self.sem.cancel(key, self.num, &self.needed);
         }
     }
 }
@@ -325,46 +393,77 @@ mod tests {
     use super::*;
     use futures_util::task::noop_waker_ref;
 
-    fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
-        Pin::new(f).poll(&mut Context::from_waker(noop_waker_ref()))
+    fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(noop_waker_ref()))
     }
 
     #[test]
     fn fifo_partial_assignment() {
         let s = Semaphore::new(2);
-        let mut big = s.acquire(3);
-        assert!(poll(&mut big).is_pending());
+        let mut big = Box::pin(s.acquire(3));
+        assert!(poll(big.as_mut()).is_pending());
         assert_eq!(s.available_permits(), 0);
-        let mut small = s.acquire(1);
-        assert!(poll(&mut small).is_pending());
+        let mut small = Box::pin(s.acquire(1));
+        assert!(poll(small.as_mut()).is_pending());
         s.release(1);
-        assert!(poll(&mut big).is_ready());
-        assert!(poll(&mut small).is_pending());
+        assert!(poll(big.as_mut()).is_ready());
+        assert!(poll(small.as_mut()).is_pending());
         s.release(1);
-        assert!(poll(&mut small).is_ready());
+        assert!(poll(small.as_mut()).is_ready());
         assert_eq!(s.available_permits(), 0);
     }
 
     #[test]
     fn cancel_returns_partial_permits() {
         let s = Semaphore::new(2);
-        let mut big = s.acquire(3);
-        assert!(poll(&mut big).is_pending());
-        let mut small = s.acquire(1);
-        assert!(poll(&mut small).is_pending());
+        let mut big = Box::pin(s.acquire(3));
+        assert!(poll(big.as_mut()).is_pending());
+        let mut small = Box::pin(s.acquire(1));
+        assert!(poll(small.as_mut()).is_pending());
         drop(big);
-        assert!(poll(&mut small).is_ready());
+        assert!(poll(small.as_mut()).is_ready());
         assert_eq!(s.available_permits(), 1);
         assert_eq!(s.state.load(SeqCst) & HAS_WAITERS, 0);
     }
 
     #[test]
+    fn assigned_waiter_dropped_unpolled_gives_all_back() {
+        let s = Semaphore::new(0);
+        let mut a = Box::pin(s.acquire(2));
+        assert!(poll(a.as_mut()).is_pending());
+        // Fully assigned: the releaser frees a's node.
+        s.release(2);
+        assert_eq!(s.available_permits(), 0);
+        drop(a);
+        assert_eq!(s.available_permits(), 2);
+        assert_eq!(s.state.load(SeqCst) & HAS_WAITERS, 0);
+    }
+
+    #[test]
+    fn freed_slot_reused_by_next_waiter() {
+        let s = Semaphore::new(0);
+        let mut a = Box::pin(s.acquire(1));
+        assert!(poll(a.as_mut()).is_pending());
+        s.release(1);
+        // b takes the slot a's node had; a must not touch it.
+        let mut b = Box::pin(s.acquire(1));
+        assert!(poll(b.as_mut()).is_pending());
+        assert_eq!(poll(a.as_mut()), Poll::Ready(Ok(())));
+        drop(a);
+        assert!(poll(b.as_mut()).is_pending());
+        s.release(1);
+        assert_eq!(poll(b.as_mut()), Poll::Ready(Ok(())));
+        drop(b);
+        assert_eq!(s.available_permits(), 0);
+    }
+
+    #[test]
     fn close_fails_waiters_and_keeps_count() {
         let s = Semaphore::new(1);
-        let mut a = s.acquire(3);
-        assert!(poll(&mut a).is_pending());
+        let mut a = Box::pin(s.acquire(3));
+        assert!(poll(a.as_mut()).is_pending());
         s.close();
-        assert_eq!(poll(&mut a), Poll::Ready(Err(AcquireError)));
+        assert_eq!(poll(a.as_mut()), Poll::Ready(Err(AcquireError)));
         assert_eq!(s.available_permits(), 1);
         assert_eq!(s.try_acquire(1), Err(TryAcquireError::Closed));
     }

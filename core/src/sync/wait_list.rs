@@ -23,6 +23,11 @@
 //!   its slot, reading whatever the notifier left in the node's data.
 //! - Hence a slot index is never reused while its key is alive, and a key
 //!   always refers to its own node.
+//! - One exception, [`WaitList::pop_front_free`]: a notifier may unlink *and
+//!   free* the front node when its waiter learns of the notification outside
+//!   the list (the semaphore's waiter reads a counter in its own future). Such
+//!   a waiter must stop using its key, without touching the list, once it has
+//!   seen that signal; until then the slot is still its own.
 //!
 //! The list is not synchronised; every primitive keeps it behind its own lock.
 use slab::Slab;
@@ -169,6 +174,19 @@ impl<T> WaitList<T> {
         let node = &mut self.nodes[idx];
         f(&mut node.data);
         Some(node.waker.take())
+    }
+
+    /// Unlinks the front waiter and frees its slot, returning its waker and
+    /// data. Only for waiters that learn of this outside the list (see the
+    /// module docs): their key is dead from here on.
+    pub(crate) fn pop_front_free(&mut self) -> Option<(Option<Waker>, T)> {
+        if self.head == NIL {
+            return None;
+        }
+        let idx = self.head;
+        self.unlink_idx(idx);
+        let node = self.nodes.remove(idx);
+        Some((node.waker, node.data))
     }
 
     /// Unlinks the front waiter and returns its waker.

@@ -312,8 +312,9 @@ impl Context {
     fn park_timeout(&self, mut core: Box<Core>, yield_only: bool) -> Box<Core> {
         let handle = &*self.handle;
         let mut park = core.park.take().expect("worker parker missing");
-        core.flush_stats(handle);
         if !yield_only {
+            // A yield is followed by `maintenance`, which flushes then.
+            core.flush_stats(handle);
             handle.worker_metrics[core.index]
                 .parks
                 .fetch_add(1, Ordering::Relaxed);
