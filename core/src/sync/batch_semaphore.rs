@@ -23,8 +23,9 @@
 //! takes the `waiters` lock. A queued waiter's count of permits it still
 //! needs lives in its own (pinned) [`Acquire`] future, and its list node
 //! points at it:
-//! - only a holder of the `waiters` lock writes the count, and only while
-//!   the node is linked;
+//! - only a holder of the `waiters` lock writes the count: while the node is
+//!   linked, and once more (the final zero) right after the releaser has
+//!   unlinked and freed it, still under the lock;
 //! - a releaser lowers it; the releaser that assigns the last permit unlinks
 //!   *and frees* the node (`WaitList::pop_front_free`) and then stores zero,
 //!   which is its last access to the future;
@@ -32,7 +33,13 @@
 //!   again (Tokio's waiter reads its intrusive node's state the same way),
 //!   and one that reads more than zero still owns its node;
 //! - `close` unlinks nodes without freeing them and leaves their counts
-//!   above zero, which is how those waiters learn they were closed out.
+//!   above zero, which is how those waiters learn they were closed out;
+//! - the future keeps its key until it has read zero or removed its node
+//!   itself, also across foreign code (a waker's clone or drop) that may
+//!   panic: its `Drop` must still find the key and take the node out.
+//!
+//! Wakers are cloned, dropped and woken outside the lock where the list
+//! lets it (they are foreign code).
 //!
 //! A waiter dropped mid-wait removes its node and gives back whatever
 //! permits it had already been assigned, so none is ever lost.
@@ -53,7 +60,9 @@ const SHIFT: usize = 2;
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
 /// A queued waiter's node data: where its `Acquire` keeps the count of
-/// permits still to be assigned.
+/// permits still to be assigned. Dereferenced only under the `waiters` lock,
+/// while the node is linked or, for the releaser's final store, right after
+/// it unlinked and freed it.
 #[derive(Debug)]
 struct Waiter {
     needed: NonNull<AtomicUsize>,
@@ -213,6 +222,7 @@ impl Semaphore {
             let cur = needed.load(Relaxed);
             if cur > n {
                 needed.store(cur - n, Relaxed);
+                n = 0;
                 break;
             }
             n -= cur;
@@ -224,6 +234,7 @@ impl Semaphore {
             unsafe { ptr.as_ref() }.store(0, Release);
             wakers.push_opt(waker);
         }
+        debug_assert!(n == 0 || waiters.is_empty());
         if waiters.is_empty() {
             let mut cur = self.state.load(Acquire);
             loop {
@@ -251,6 +262,9 @@ impl Semaphore {
         needed: &AtomicUsize,
         cx: &mut Context<'_>,
     ) -> Result<Option<WaiterKey>, AcquireError> {
+        // Cloned before anything changes: the clone is foreign code and may
+        // panic, which must not strand the permits taken below.
+        let waker = cx.waker().clone();
         let mut waiters = self.waiters.lock();
         let mut cur = self.state.load(Acquire);
         loop {
@@ -270,7 +284,7 @@ impl Semaphore {
                 Ok(_) => {
                     needed.store(num - avail, Relaxed);
                     let key = waiters.push_back(
-                        Some(cx.waker().clone()),
+                        Some(waker),
                         Waiter {
                             needed: NonNull::from(needed),
                         },
@@ -287,9 +301,10 @@ impl Semaphore {
     fn cancel(&self, key: WaiterKey, num: usize, needed: &AtomicUsize) {
         let mut waiters = self.waiters.lock();
         let left = needed.load(Acquire);
+        let mut old_waker = None;
         if left > 0 {
             let was_linked = waiters.is_linked(&key);
-            waiters.remove(key);
+            old_waker = waiters.remove_with_waker(key).0;
             if was_linked && waiters.is_empty() {
                 self.state.fetch_and(!HAS_WAITERS, Release);
             }
@@ -297,7 +312,10 @@ impl Semaphore {
         let assigned = num - left;
         if assigned > 0 {
             self.release_locked(assigned, waiters);
+        } else {
+            drop(waiters);
         }
+        drop(old_waker);
     }
 }
 
@@ -322,33 +340,48 @@ impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: nothing is moved out of `this`; `needed` keeps its address
-        // for as long as a node may point at it.
+        // SAFETY: nothing is moved out of `this`, so `needed` keeps its
+        // address for as long as a node may point at it. A releaser may
+        // store to `needed` through that pointer while this `&mut` exists:
+        // `Acquire` is `!Unpin` (`PhantomPinned`), and `&mut` to a `!Unpin`
+        // type asserts no uniqueness; `needed` is an atomic besides.
         let this = unsafe { self.get_unchecked_mut() };
         let coop = ready!(crate::task::coop::poll_proceed(cx));
-        if let Some(key) = this.key.take() {
+        if this.key.is_some() {
             // Fully assigned: the releaser freed our node, nothing to lock.
             if this.needed.load(Acquire) == 0 {
+                this.key = None;
                 coop.made_progress();
                 return Poll::Ready(Ok(()));
             }
             let mut waiters = this.sem.waiters.lock();
             let needed = this.needed.load(Acquire);
             if needed == 0 {
+                drop(waiters);
+                this.key = None;
                 coop.made_progress();
                 return Poll::Ready(Ok(()));
             }
-            if waiters.is_linked(&key) {
-                waiters.set_waker(&key, cx.waker());
-                this.key = Some(key);
+            let key = this.key.as_ref().expect("queued waiter without a key");
+            if waiters.is_linked(key) {
+                // The key stays in place across the waker's clone and the
+                // old one's drop (foreign code that may panic).
+                let old = waiters.replace_waker(key, cx.waker());
+                drop(waiters);
+                drop(old);
                 return Poll::Pending;
             }
-            waiters.remove(key);
-            // Woken by `close`: give back what was assigned so far.
+            // Woken by `close`: remove our node and give back what was
+            // assigned so far.
+            let key = this.key.take().expect("queued waiter without a key");
+            let (old, _) = waiters.remove_with_waker(key);
             let assigned = this.num - needed;
             if assigned > 0 {
                 this.sem.release_locked(assigned, waiters);
+            } else {
+                drop(waiters);
             }
+            drop(old);
             coop.made_progress();
             return Poll::Ready(Err(AcquireError));
         }
@@ -392,6 +425,7 @@ impl Drop for Acquire<'_> {
 mod tests {
     use super::*;
     use futures_util::task::noop_waker_ref;
+    use std::task::Waker;
 
     fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
         f.poll(&mut Context::from_waker(noop_waker_ref()))
@@ -454,6 +488,144 @@ mod tests {
         s.release(1);
         assert_eq!(poll(b.as_mut()), Poll::Ready(Ok(())));
         drop(b);
+        assert_eq!(s.available_permits(), 0);
+    }
+
+    /// A waker whose drop panics, like any foreign `Drop` may.
+    struct PanicOnDrop;
+    impl std::task::Wake for PanicOnDrop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("waker drop panics");
+        }
+    }
+
+    #[test]
+    fn panicking_waker_drop_keeps_the_node_owned() {
+        let s = Semaphore::new(0);
+        let mut a = Box::pin(s.acquire(1));
+        {
+            let w = Waker::from(std::sync::Arc::new(PanicOnDrop));
+            let mut cx = Context::from_waker(&w);
+            assert!(a.as_mut().poll(&mut cx).is_pending());
+            // The node now holds the only clone.
+            drop(w);
+        }
+        // Replacing the waker drops the old one, which panics.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll(a.as_mut())));
+        assert!(r.is_err());
+        // The future still owns its node: dropping it unlinks it, so the
+        // release below finds no waiter and touches no freed memory.
+        drop(a);
+        s.release(1);
+        assert_eq!(s.available_permits(), 1);
+        assert_eq!(s.state.load(SeqCst) & HAS_WAITERS, 0);
+    }
+
+    #[test]
+    fn dropped_assigned_waiter_leaves_reused_slot_alone() {
+        let s = Semaphore::new(0);
+        let mut a = Box::pin(s.acquire(1));
+        assert!(poll(a.as_mut()).is_pending());
+        s.release(1);
+        // b reuses the slot a's node had; a is dropped without a poll.
+        let mut b = Box::pin(s.acquire(2));
+        assert!(poll(b.as_mut()).is_pending());
+        drop(a);
+        // a's permit went back and on to b.
+        assert_eq!(s.waiters.lock().len(), 1);
+        assert_ne!(s.state.load(SeqCst) & HAS_WAITERS, 0);
+        assert!(poll(b.as_mut()).is_pending());
+        s.release(1);
+        assert_eq!(poll(b.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!(s.available_permits(), 0);
+        assert_eq!(s.state.load(SeqCst) & HAS_WAITERS, 0);
+    }
+
+    #[test]
+    fn drop_after_close_returns_partial() {
+        let s = Semaphore::new(1);
+        let mut a = Box::pin(s.acquire(3));
+        assert!(poll(a.as_mut()).is_pending());
+        s.release(1);
+        s.close();
+        drop(a);
+        assert_eq!(s.available_permits(), 2);
+        assert_eq!(s.state.load(SeqCst) & HAS_WAITERS, 0);
+    }
+
+    /// Counts its wakes.
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    #[test]
+    fn replaced_waker_is_the_one_woken() {
+        let s = Semaphore::new(0);
+        let (ca, cb) = (
+            std::sync::Arc::new(Count(AtomicUsize::new(0))),
+            std::sync::Arc::new(Count(AtomicUsize::new(0))),
+        );
+        let (wa, wb) = (Waker::from(ca.clone()), Waker::from(cb.clone()));
+        let mut a = Box::pin(s.acquire(3));
+        assert!(a.as_mut().poll(&mut Context::from_waker(&wa)).is_pending());
+        s.release(1);
+        assert!(a.as_mut().poll(&mut Context::from_waker(&wb)).is_pending());
+        s.release(2);
+        assert_eq!(ca.0.load(SeqCst), 0);
+        assert_eq!(cb.0.load(SeqCst), 1);
+        assert_eq!(poll(a.as_mut()), Poll::Ready(Ok(())));
+    }
+
+    #[test]
+    fn close_fails_a_partially_served_front_and_the_next() {
+        let s = Semaphore::new(1);
+        let mut big = Box::pin(s.acquire(3));
+        assert!(poll(big.as_mut()).is_pending());
+        let mut small = Box::pin(s.acquire(1));
+        assert!(poll(small.as_mut()).is_pending());
+        s.close();
+        assert_eq!(poll(big.as_mut()), Poll::Ready(Err(AcquireError)));
+        assert_eq!(poll(small.as_mut()), Poll::Ready(Err(AcquireError)));
+        assert_eq!(s.available_permits(), 1);
+    }
+
+    /// Real threads, for Miri's data-race and use-after-free checks: a
+    /// waiter may be freed right after the releaser's final store.
+    #[test]
+    fn waiters_freed_right_after_release() {
+        let s = std::sync::Arc::new(Semaphore::new(0));
+        let rounds = if cfg!(miri) { 20 } else { 2_000 };
+        let s2 = s.clone();
+        let releaser = std::thread::spawn(move || {
+            for _ in 0..rounds {
+                s2.release(1);
+                std::thread::yield_now();
+            }
+        });
+        let mut got = 0;
+        while got < rounds {
+            let mut a = Box::pin(s.acquire(1));
+            if poll(a.as_mut()).is_ready() {
+                got += 1;
+                continue;
+            }
+            std::thread::yield_now();
+            match poll(a.as_mut()) {
+                Poll::Ready(r) => {
+                    r.unwrap();
+                    got += 1;
+                }
+                // Dropped while queued: any permit it was given goes back.
+                Poll::Pending => drop(a),
+            }
+        }
+        releaser.join().unwrap();
         assert_eq!(s.available_permits(), 0);
     }
 

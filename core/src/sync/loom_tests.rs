@@ -1,8 +1,10 @@
 //! Loom models of the concurrent protocols in `sync`: the `AtomicWaker`
 //! hand-off, the lock-free mpsc list (with 3-slot blocks under loom so block
 //! boundaries are crossed), the batch semaphore's lock-free release racing a
-//! queuing acquirer, bounded mpsc back-pressure, oneshot send/close and
-//! Notify's stored permit.
+//! queuing acquirer, its waiters' lock-free completion (a `Mutex`'s data
+//! seen by the next holder, partial assignment racing a cancel, `close`
+//! racing the final release), bounded mpsc back-pressure, oneshot
+//! send/close and Notify's stored permit.
 //!
 //! Run with:
 //! `RUSTFLAGS="--cfg loom" cargo test -p runtime-core --lib --release sync::loom_tests`
@@ -112,6 +114,72 @@ fn semaphore_handoff_between_two_holders() {
         s.release(1);
         th.join().unwrap();
         assert_eq!(s.available_permits(), 1);
+    });
+}
+
+/// A waiter that reads its count at zero without the lock must still see
+/// what the previous holder wrote (Release store, Acquire load).
+#[test]
+fn mutex_data_visible_after_lockfree_wakeup() {
+    model(|| {
+        let m = Arc::new(crate::sync::Mutex::new(0usize));
+        let m2 = m.clone();
+        let th = thread::spawn(move || {
+            *block_on(m2.lock()) += 1;
+        });
+        *block_on(m.lock()) += 1;
+        th.join().unwrap();
+        assert_eq!(*block_on(m.lock()), 2);
+    });
+}
+
+/// Two releasers fill a two-permit waiter one permit each while it is
+/// dropped: whatever it had been assigned comes back.
+#[test]
+fn partial_assignment_two_releasers_vs_cancel() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.max_branches = 10_000;
+    b.check(|| {
+        let s = Arc::new(Semaphore::new(0));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut acq = Box::pin(s.acquire(2));
+        assert!(acq.as_mut().poll(&mut cx).is_pending());
+        let (s1, s2) = (s.clone(), s.clone());
+        let t1 = thread::spawn(move || s1.release(1));
+        let t2 = thread::spawn(move || s2.release(1));
+        let got = acq.as_mut().poll(&mut cx).is_ready();
+        drop(acq);
+        if got {
+            s.release(2);
+        }
+        t1.join().unwrap();
+        t2.join().unwrap();
+        assert_eq!(s.available_permits(), 2, "a permit was lost or doubled");
+    });
+}
+
+/// `close` racing the release that completes a waiter: the waiter either
+/// got its permit (then holds it) or was closed out (then it is back).
+#[test]
+fn close_races_final_release() {
+    model(|| {
+        let s = Arc::new(Semaphore::new(0));
+        let (s1, s2) = (s.clone(), s.clone());
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut acq = Box::pin(s.acquire(1));
+        assert!(acq.as_mut().poll(&mut cx).is_pending());
+        let t1 = thread::spawn(move || s1.release(1));
+        let t2 = thread::spawn(move || s2.close());
+        // Polled again (with a new waker) while both race.
+        let got = block_on(acq.as_mut());
+        t1.join().unwrap();
+        t2.join().unwrap();
+        drop(acq);
+        let expect = if got.is_ok() { 0 } else { 1 };
+        assert_eq!(s.available_permits(), expect);
     });
 }
 

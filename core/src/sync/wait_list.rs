@@ -144,6 +144,17 @@ impl<T> WaitList<T> {
         self.nodes.remove(key.0).data
     }
 
+    /// As [`remove`](Self::remove), also handing back the waiter's waker so
+    /// the caller can drop it after unlocking (a waker's drop is foreign
+    /// code).
+    pub(crate) fn remove_with_waker(&mut self, key: WaiterKey) -> (Option<Waker>, T) {
+        if self.nodes[key.0].linked {
+            self.unlink_idx(key.0);
+        }
+        let node = self.nodes.remove(key.0);
+        (node.waker, node.data)
+    }
+
     /// Unlinks a queued waiter without freeing its slot (it becomes
     /// "notified") and returns its waker.
     #[allow(dead_code)]
@@ -219,10 +230,16 @@ impl<T> WaitList<T> {
 
     /// Stores `waker` in the waiter's node unless an equivalent one is there.
     pub(crate) fn set_waker(&mut self, key: &WaiterKey, waker: &Waker) {
+        drop(self.replace_waker(key, waker));
+    }
+
+    /// As [`set_waker`](Self::set_waker), handing back the waker it replaced
+    /// so the caller can drop it after unlocking.
+    pub(crate) fn replace_waker(&mut self, key: &WaiterKey, waker: &Waker) -> Option<Waker> {
         let slot = &mut self.nodes[key.0].waker;
         match slot {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => None,
+            _ => slot.replace(waker.clone()),
         }
     }
 }
