@@ -9,7 +9,8 @@
 //! `NOTIFIED`. `unpark` swaps in `NOTIFIED` and then wakes the sleeper the
 //! way it is sleeping (condvar notify, or the driver's `unpark`). A
 //! `NOTIFIED` left behind makes the next `park` return at once, so no wakeup
-//! is ever lost.
+//! is ever lost. A zero-timeout poll of the driver (`park_yield`) never
+//! sleeps and does not touch the state.
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::runtime::driver::{self, Driver};
@@ -66,32 +67,32 @@ impl Parker {
 
     /// Blocks until unparked (driving I/O and timers if the driver is free).
     pub(super) fn park(&mut self, handle: &driver::Handle) {
-        self.park_inner(handle, None)
-    }
-
-    /// Polls the driver without blocking, if it is free.
-    pub(super) fn park_yield(&mut self, handle: &driver::Handle) {
-        self.park_inner(handle, Some(Duration::ZERO))
-    }
-
-    fn park_inner(&mut self, handle: &driver::Handle, timeout: Option<Duration>) {
         let inner = &*self.inner;
         if inner.take_notification() {
             return;
         }
         if let Some(mut guard) = self.shared.driver.try_lock() {
             if let Some(driver) = guard.as_mut() {
-                inner.park_driver(|| match timeout {
-                    Some(t) => driver.park_timeout(handle, t),
-                    None => driver.park(handle),
-                });
+                inner.park_driver(|| driver.park(handle));
                 return;
             }
         }
-        if timeout.is_some() {
-            return;
-        }
         inner.park_condvar();
+    }
+
+    /// Polls the driver without blocking, if it is free.
+    ///
+    /// Never sleeps, so it leaves the sleep state alone (as Tokio's
+    /// zero-timeout park does): an `unpark` meanwhile only leaves
+    /// `NOTIFIED`, which the next `park` consumes and returns at once. A
+    /// worker that yields every pass so skips three atomic read-modify-writes
+    /// of its state per pass.
+    pub(super) fn park_yield(&mut self, handle: &driver::Handle) {
+        if let Some(mut guard) = self.shared.driver.try_lock() {
+            if let Some(driver) = guard.as_mut() {
+                driver.park_timeout(handle, Duration::ZERO);
+            }
+        }
     }
 }
 
@@ -109,6 +110,10 @@ impl Unparker {
 ///
 /// [`park_driver`]: ParkState::park_driver
 /// [`unpark`]: ParkState::unpark
+/// Aligned to 128 bytes: each worker's state is written by its worker on
+/// every park and by others on every unpark, and must not share a line with
+/// a sibling's.
+#[repr(align(128))]
 pub(crate) struct ParkState {
     state: AtomicUsize,
     mutex: Mutex<()>,

@@ -246,7 +246,7 @@ impl Context {
             // driver; only with nothing deferred does the worker sleep.
             if context::has_deferred() {
                 core = self.park_yield(core);
-                // The yield may have consumed a shutdown unpark: look now.
+                // A shutdown unpark is only remembered by a yield: look now.
                 core.maintenance(handle);
             } else {
                 core = self.park(core);
