@@ -196,11 +196,17 @@ fn level(fd: c_int, interest: u32) -> u32 {
     r
 }
 
+/// Whether `r` holds a hangup or error: bits that stay reported once set
+/// (they cannot be cleared).
+fn sticky(r: Ready) -> bool {
+    r.is_read_closed() || r.is_write_closed() || r.is_error()
+}
+
 /// The RT_* bits of a level-triggered report `r` for `interest`: the
 /// directions epoll reported on this reactor turn; a hangup or error goes
 /// through [`level`] for its exact RT_HANGUP / RT_ERROR bits.
 fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
-    if r.is_read_closed() || r.is_write_closed() || r.is_error() {
+    if sticky(r) {
         return level(fd, interest);
     }
     let mut bits = 0;
@@ -370,7 +376,7 @@ fn watch(
                     // cannot be cleared), so such a pass is not calm.
                     let r = guard.ready();
                     guard.clear_ready();
-                    let calm = !(r.is_read_closed() || r.is_write_closed() || r.is_error());
+                    let calm = !sticky(r);
                     match reported(r, raw, int) {
                         0 if calm => continue,
                         0 => {

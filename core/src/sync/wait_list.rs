@@ -138,10 +138,7 @@ impl<T> WaitList<T> {
     /// Frees the waiter's slot, unlinking it first if still queued, and
     /// returns its data. O(1).
     pub(crate) fn remove(&mut self, key: WaiterKey) -> T {
-        if self.nodes[key.0].linked {
-            self.unlink_idx(key.0);
-        }
-        self.nodes.remove(key.0).data
+        self.remove_with_waker(key).1
     }
 
     /// As [`remove`](Self::remove), also handing back the waiter's waker so

@@ -108,11 +108,12 @@ impl Unparker {
 /// [`unpark`]). Separate from [`Parker`] so that the loom model
 /// (`tests::loom::park`) checks this very code with a fake driver.
 ///
-/// [`park_driver`]: ParkState::park_driver
-/// [`unpark`]: ParkState::unpark
 /// Aligned to 128 bytes: each worker's state is written by its worker on
 /// every park and by others on every unpark, and must not share a line with
 /// a sibling's.
+///
+/// [`park_driver`]: ParkState::park_driver
+/// [`unpark`]: ParkState::unpark
 #[repr(align(128))]
 pub(crate) struct ParkState {
     state: AtomicUsize,
