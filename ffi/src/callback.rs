@@ -151,15 +151,33 @@ pub(crate) fn thread_token() -> usize {
 
 /// Runs `f` (a call into C) marked as "on a runtime thread".
 pub(crate) fn on_runtime_thread<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore;
+    on_runtime_thread_as(|_| f())
+}
+
+/// As [`on_runtime_thread`], passing `f` the calling thread's
+/// [`thread_token`] (found by the same thread-local access).
+pub(crate) fn on_runtime_thread_as<R>(f: impl FnOnce(usize) -> R) -> R {
+    /// Points at this thread's `DEPTH` (null if it was unreachable).
+    struct Restore(*const Cell<u32>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let _ = DEPTH.try_with(|d| d.set(d.get() - 1));
+            // SAFETY: `DEPTH` is a const-initialized `Cell` without drop
+            // glue, so its storage lives as long as its thread; this guard
+            // is a local of the same thread's stack frame (it is `!Send`
+            // through the raw pointer), so the pointer is valid here.
+            if let Some(d) = unsafe { self.0.as_ref() } {
+                d.set(d.get() - 1);
+            }
         }
     }
-    let _ = DEPTH.try_with(|d| d.set(d.get() + 1));
-    let _restore = Restore;
-    f()
+    let d = DEPTH
+        .try_with(|d| {
+            d.set(d.get() + 1);
+            d as *const Cell<u32>
+        })
+        .unwrap_or(std::ptr::null());
+    let _restore = Restore(d);
+    f(d as usize)
 }
 
 /// Runs `f` (a blocking-pool body) with the marker cleared: blocking there is

@@ -18,11 +18,12 @@
 //!   thread that runs the callbacks turns that reactor, so a ready fd can
 //!   never keep a poll spinning while its callback waits elsewhere; an
 //!   interest change that changes the directions redoes the registration.
+//!   The task is the hand-written future in `fd_level.rs`.
 //! - **Edge-triggered** (everywhere else): the reactor reports changes,
 //!   so before each callback the task asks the kernel (`poll(2)` with a
 //!   zero timeout) what is ready *now*: if nothing of interest is, it
 //!   clears the stale readiness and waits again; otherwise it runs the
-//!   callback and yields before looking again.
+//!   callback and yields before looking again (`edge_watch`).
 //!
 //! Each watch or registration owns a `dup` of the caller's fd, registered
 //! with the reactor: deregistration can then never hit an unrelated fd
@@ -35,6 +36,7 @@
 //! ever closes the caller's fd.
 use crate::callback::{rt_drop_fn, Arg};
 use crate::error::{self, non_null, rt_status, Error, Result};
+use crate::fd_level::LevelWatch;
 use crate::queue::{clone_queue, rt_queue, Target};
 use crate::runtime::{rt_runtime, shared_of, Shared};
 use crate::slot::Slot;
@@ -60,7 +62,7 @@ pub const RT_HANGUP: u32 = 4;
 pub const RT_ERROR: u32 = 8;
 
 /// The interest bits that name directions (what a registration waits for).
-const DIRECTIONS: u32 = RT_READABLE | RT_WRITABLE;
+pub(crate) const DIRECTIONS: u32 = RT_READABLE | RT_WRITABLE;
 
 /// An fd watch callback: `ready` holds the RT_READABLE / RT_WRITABLE /
 /// RT_HANGUP / RT_ERROR bits that are ready now.
@@ -86,13 +88,13 @@ pub struct rt_fd {
 }
 
 /// What a watch's task and its handle share.
-struct Ctl {
-    slot: Slot,
-    fd: c_int,
+pub(crate) struct Ctl {
+    pub(crate) slot: Slot,
+    pub(crate) fd: c_int,
     claim: u64,
     rt: Arc<Shared>,
     /// The RT_* interest bits the task waits for.
-    interest: AtomicU32,
+    pub(crate) interest: AtomicU32,
     /// Set by `set_interest`, consumed by the task (`poll_changed`).
     changed: AtomicBool,
     /// The task's waker, registered by its first poll (a task's waker
@@ -117,7 +119,7 @@ impl Ctl {
     }
     /// Whether the interest changed (consuming the flag); registers the
     /// task's waker on first use.
-    fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
+    pub(crate) fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
         if self.waker.get().is_none() {
             let _ = self.waker.set(cx.waker().clone());
             fence(Ordering::SeqCst);
@@ -131,7 +133,7 @@ impl Ctl {
     }
 }
 
-struct StopOnDrop(Arc<Ctl>);
+pub(crate) struct StopOnDrop(pub(crate) Arc<Ctl>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.stop();
@@ -152,7 +154,7 @@ fn check_interest(interest: u32) -> Result<()> {
     Ok(())
 }
 
-fn to_interest(interest: u32) -> Interest {
+pub(crate) fn to_interest(interest: u32) -> Interest {
     match (interest & RT_READABLE != 0, interest & RT_WRITABLE != 0) {
         (true, true) => Interest::READABLE.add(Interest::WRITABLE),
         (false, true) => Interest::WRITABLE,
@@ -198,14 +200,14 @@ fn level(fd: c_int, interest: u32) -> u32 {
 
 /// Whether `r` holds a hangup or error: bits that stay reported once set
 /// (they cannot be cleared).
-fn sticky(r: Ready) -> bool {
+pub(crate) fn sticky(r: Ready) -> bool {
     r.is_read_closed() || r.is_write_closed() || r.is_error()
 }
 
 /// The RT_* bits of a level-triggered report `r` for `interest`: the
 /// directions epoll reported on this reactor turn; a hangup or error goes
 /// through [`level`] for its exact RT_HANGUP / RT_ERROR bits.
-fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
+pub(crate) fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
     if sticky(r) {
         return level(fd, interest);
     }
@@ -258,6 +260,11 @@ fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<AsyncFd<Ow
 /// Runs the watch's callback with `ready` on `target`; false if the
 /// target refused it (shutdown).
 async fn run_callback(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn, ready: u32) -> bool {
+    if let Target::Direct = target {
+        // SAFETY: as below.
+        let _ = ctl.slot.invoke(|a| unsafe { cb(a, ctl.fd, ready) });
+        return true;
+    }
     let c = ctl.clone();
     target
         .run(move || {
@@ -269,7 +276,63 @@ async fn run_callback(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn, ready: u32) 
 }
 
 /// A watch callback (non-NULL).
-type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32);
+pub(crate) type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, ready: u32);
+
+/// The task of an edge-triggered watch: before each callback it asks the
+/// kernel what is ready now (the reactor reports changes only), and it
+/// yields after each callback, so one pass runs per turn of the loop.
+async fn edge_watch(
+    ctl: Arc<Ctl>,
+    afd: AsyncFd<OwnedFd>,
+    target: Target,
+    cb: WatchFn,
+    _stop: StopOnDrop,
+) {
+    let raw = afd.as_raw_fd();
+    loop {
+        if ctl.slot.is_stopped() {
+            return;
+        }
+        let int = ctl.interest.load(Ordering::SeqCst);
+        let res = {
+            // One direction waits in that direction's single waker slot
+            // (cheaper); both wait in the registration's list.
+            let mut both = pin!(afd.ready(to_interest(int)));
+            std::future::poll_fn(|cx| {
+                if ctl.poll_changed(cx) {
+                    return Poll::Ready(None);
+                }
+                match int & DIRECTIONS {
+                    RT_READABLE => afd.poll_read_ready(cx).map(Some),
+                    RT_WRITABLE => afd.poll_write_ready(cx).map(Some),
+                    _ => both.as_mut().poll(cx).map(Some),
+                }
+            })
+            .await
+        };
+        let (ready, broken) = match res {
+            // Interest changed: wait for the new one.
+            None => continue,
+            // The registration itself failed (reactor gone): report it once
+            // and end the watch.
+            Some(Err(_)) => (RT_ERROR, true),
+            Some(Ok(mut guard)) => {
+                let now = level(raw, int);
+                if now == 0 {
+                    guard.clear_ready();
+                    continue;
+                }
+                // The readiness stays set, so the next pass checks the
+                // level again after other tasks had a turn.
+                (now, false)
+            }
+        };
+        if !run_callback(&ctl, &target, cb, ready).await || broken {
+            return;
+        }
+        runtime_core::task::yield_now().await;
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 fn watch(
@@ -309,104 +372,23 @@ fn watch(
         changed: AtomicBool::new(false),
         waker: OnceLock::new(),
     });
-    let task_ctl = ctl.clone();
-    // Created outside the async block: a future dropped before its first
-    // poll (shutdown, abort) drops its captures, so the guard still runs.
+    // Created before the task: a future dropped before its first poll
+    // (shutdown, abort) drops its captures, so the guard still runs.
     let stop_guard = StopOnDrop(ctl.clone());
-    let fut = async move {
-        let ctl = task_ctl;
-        let _stop = stop_guard;
-        let mut afd = afd;
-        let mut registered = interest & DIRECTIONS;
-        let raw = afd.as_raw_fd();
-        loop {
-            if ctl.slot.is_stopped() {
-                return;
-            }
-            let int = ctl.interest.load(Ordering::SeqCst);
-            let res = {
-                // One direction waits in that direction's single waker
-                // slot (cheaper); both wait in the registration's list.
-                let mut both = pin!(afd.ready(to_interest(int)));
-                std::future::poll_fn(|cx| {
-                    if ctl.poll_changed(cx) {
-                        return Poll::Ready(None);
-                    }
-                    match int & DIRECTIONS {
-                        RT_READABLE => afd.poll_read_ready(cx).map(Some),
-                        RT_WRITABLE => afd.poll_write_ready(cx).map(Some),
-                        _ => both.as_mut().poll(cx).map(Some),
-                    }
-                })
-                .await
-            };
-            // `calm`: the next pass may follow at once (a level-triggered
-            // pass whose readiness is gone until the reactor reports it
-            // again); otherwise the task yields first, so one pass runs per
-            // turn of the loop.
-            let (ready, broken, calm) = match res {
-                // Interest changed: wait for the new one (a level-triggered
-                // registration is redone when its directions changed).
-                None if lt => {
-                    let new = ctl.interest.load(Ordering::SeqCst);
-                    if new & DIRECTIONS == registered {
-                        continue;
-                    }
-                    match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
-                        Ok(a) => {
-                            afd = a;
-                            registered = new & DIRECTIONS;
-                            continue;
-                        }
-                        // The dup is closed; report once and end the watch.
-                        Err(_) => {
-                            let _ = run_callback(&ctl, &target, cb, RT_ERROR).await;
-                            return;
-                        }
-                    }
-                }
-                None => continue,
-                // The registration itself failed (reactor gone): report
-                // it once and end the watch.
-                Some(Err(_)) => (RT_ERROR, true, true),
-                Some(Ok(mut guard)) if lt => {
-                    // Cleared before the callback runs: if the fd is still
-                    // ready after it, the next reactor turn reports it anew.
-                    // Hangup and error bits stay set once reported (they
-                    // cannot be cleared), so such a pass is not calm.
-                    let r = guard.ready();
-                    guard.clear_ready();
-                    let calm = !sticky(r);
-                    match reported(r, raw, int) {
-                        0 if calm => continue,
-                        0 => {
-                            runtime_core::task::yield_now().await;
-                            continue;
-                        }
-                        now => (now, false, calm),
-                    }
-                }
-                Some(Ok(mut guard)) => {
-                    let now = level(raw, int);
-                    if now == 0 {
-                        guard.clear_ready();
-                        continue;
-                    }
-                    // Edge-triggered: the readiness stays set, so the next
-                    // pass checks the level again after other tasks had a
-                    // turn.
-                    (now, false, false)
-                }
-            };
-            if !run_callback(&ctl, &target, cb, ready).await || broken {
-                return;
-            }
-            if !calm {
-                runtime_core::task::yield_now().await;
-            }
-        }
+    let h = if lt {
+        let registered = interest & DIRECTIONS;
+        shared.handle.spawn(LevelWatch::new(
+            ctl.clone(),
+            afd,
+            registered,
+            cb,
+            stop_guard,
+        ))
+    } else {
+        shared
+            .handle
+            .spawn(edge_watch(ctl.clone(), afd, target, cb, stop_guard))
     };
-    let h = shared.handle.spawn(fut);
     if out.is_null() {
         // Detached: the watch runs until the runtime shuts down.
     } else {

@@ -28,6 +28,7 @@ pub mod callback;
 pub mod completion;
 pub mod error;
 pub mod fd;
+mod fd_level;
 pub mod queue;
 pub mod runtime;
 pub(crate) mod slot;

@@ -22,7 +22,6 @@
 use crate::callback::in_runtime_callback;
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::task::TaskShared;
-use crossbeam_deque::{Injector, Steal};
 use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 use std::ffi::{c_char, CStr};
 use std::future::Future;
@@ -120,7 +119,7 @@ pub(crate) struct Shared {
     /// Join slots of finished `rt_spawn_blocking` jobs, for the next thread
     /// that spawns one to drop (see [`Shared::retire`]). Emptied by
     /// shutdown; a slot retired after shutdown began is dropped at once.
-    retired: Injector<Arc<TaskShared>>,
+    retired: Mutex<Vec<Arc<TaskShared>>>,
 }
 
 /// Most retired slots kept for spawning threads; past it, a pool thread
@@ -153,7 +152,7 @@ impl Shared {
     }
 
     /// Takes a finished blocking job's slot from the pool thread that ran
-    /// it, for a spawning thread to drop ([`Shared::drop_retired`]).
+    /// it, for a spawning thread to drop ([`Shared::reclaim_retired`]).
     ///
     /// Why: the spawning thread allocated the slot; freed by a pool thread
     /// it goes back to glibc through the allocating arena's lock, which
@@ -169,45 +168,37 @@ impl Shared {
     /// after shutdown (a slot holds the runtime, so one left behind would
     /// keep the runtime's memory and fds alive).
     pub(crate) fn retire(&self, slot: Arc<TaskShared>) {
-        if self.is_shut() || self.retired.len() >= RETIRED_CAP {
+        if self.is_shut() {
             return drop(slot);
         }
-        self.retired.push(slot);
+        {
+            let mut g = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+            if g.len() >= RETIRED_CAP {
+                drop(g);
+                return drop(slot);
+            }
+            g.push(slot);
+        }
         fence(Ordering::SeqCst);
         if self.is_shut() {
             // Shutdown may be over and our slot the runtime's last holder:
             // take everything out first, drop it after the last use of
             // `self` (dropping the last slot may free `self`).
-            let stranded: Vec<_> = std::iter::from_fn(|| self.take_retired()).collect();
-            drop(stranded);
+            drop(self.take_retired());
         }
     }
 
-    /// One retired slot, if any.
-    fn take_retired(&self) -> Option<Arc<TaskShared>> {
-        loop {
-            match self.retired.steal() {
-                Steal::Success(slot) => return Some(slot),
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
-            }
-        }
-    }
-
-    /// Drops up to `max` retired slots on the calling thread, which must
-    /// hold its own reference to the runtime (a slot dropped here may be
-    /// the last one besides it).
-    fn drop_retired(&self, max: usize) {
-        std::iter::from_fn(|| self.take_retired())
-            .take(max)
-            .for_each(drop);
+    /// Every retired slot.
+    fn take_retired(&self) -> Vec<Arc<TaskShared>> {
+        std::mem::take(&mut *self.retired.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Called by each `rt_spawn_blocking` before it allocates a slot: frees
     /// finished jobs' slots here, on a spawning thread, where they were
     /// allocated (see [`Shared::retire`]), in batches: every 8th call on a
-    /// thread frees up to 16. The caller holds its own reference (as
-    /// `drop_retired` needs).
+    /// thread frees all of them (at most `RETIRED_CAP`). The caller holds
+    /// its own reference (a slot dropped here may be the last one besides
+    /// it).
     pub(crate) fn reclaim_retired(&self) {
         thread_local!(static SPAWNS: std::cell::Cell<u8> = const { std::cell::Cell::new(0) });
         let due = SPAWNS.with(|c| {
@@ -216,7 +207,7 @@ impl Shared {
             n % 8 == 0
         });
         if due {
-            self.drop_retired(16);
+            drop(self.take_retired());
         }
     }
 
@@ -292,7 +283,7 @@ impl Shared {
             }
         }
         let left = self.live.wait_released(deadline);
-        self.drop_retired(usize::MAX);
+        drop(self.take_retired());
         left
     }
 }
@@ -397,7 +388,7 @@ pub unsafe extern "C" fn rt_runtime_new(
             stop: Mutex::new(StopState::default()),
             fds: Mutex::new((0, std::collections::HashMap::new())),
             live: Arc::default(),
-            retired: Injector::new(),
+            retired: Mutex::new(Vec::new()),
         });
         let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
         // SAFETY: `out` is non-NULL and writable per the contract.

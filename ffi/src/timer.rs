@@ -18,7 +18,7 @@
 //!
 //! # Ownership
 //! `rt_timer *` and `rt_sleep *` are `Box`es owned by the caller.
-use crate::callback::{rt_drop_fn, Arg};
+use crate::callback::{on_runtime_thread, rt_drop_fn, Arg};
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::queue::{clone_queue, rt_queue, Target};
 use crate::runtime::{rt_runtime, shared_of, Shared};
@@ -52,11 +52,113 @@ pub struct rt_sleep {
     rt: Arc<Shared>,
 }
 
-/// Stops the slot when the timer task ends, however it ends.
+/// Stops the slot when dropped.
 struct StopOnDrop(Arc<Slot>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.stop();
+    }
+}
+
+/// The next deadline of a repeating timer after `deadline` fired: one
+/// `repeat` later, or, if that already passed, the first tick after now
+/// (missed ticks are skipped, not bunched). `None`: beyond any instant.
+fn next_deadline(deadline: Instant, repeat: Duration) -> Option<Instant> {
+    let now = Instant::now();
+    match deadline.checked_add(repeat) {
+        Some(d) if d > now => Some(d),
+        Some(_) => {
+            let behind = now.duration_since(deadline).as_nanos();
+            let step = repeat.as_nanos().max(1);
+            let skip = behind / step + 1;
+            Some(
+                match u32::try_from(skip).ok().and_then(|k| repeat.checked_mul(k)) {
+                    Some(adv) => deadline + adv,
+                    None => now + repeat,
+                },
+            )
+        }
+        None => None,
+    }
+}
+
+/// How a timer task delivers one tick.
+trait Fire: Send + 'static {
+    /// Runs the callback once; `false` ends the timer.
+    fn fire(&mut self) -> impl Future<Output = bool> + Send + '_;
+}
+
+/// A timer without a handle on no queue: nothing can stop it but its own
+/// end or shutdown, and its callback runs only inside its own task, so the
+/// task owns the argument directly (dropping it runs `drop_arg` once,
+/// however the task ends) and needs no shared slot.
+struct Inline {
+    cb: unsafe extern "C" fn(*mut c_void),
+    arg: Arg,
+}
+
+impl Fire for Inline {
+    fn fire(&mut self) -> impl Future<Output = bool> + Send + '_ {
+        // SAFETY: the rt_timer_start contract: `cb(arg)` may run on any
+        // runtime thread while the timer runs.
+        on_runtime_thread(|| unsafe { (self.cb)(self.arg.get()) });
+        std::future::ready(true)
+    }
+}
+
+/// A timer with a handle or a queue: calls go through the shared [`Slot`],
+/// which `rt_timer_stop` stops synchronously.
+struct Slotted {
+    cb: unsafe extern "C" fn(*mut c_void),
+    target: Target,
+    slot: Arc<Slot>,
+    /// Stops the slot when the task ends, however it ends. Created before
+    /// the task: a future dropped before its first poll (shutdown, abort)
+    /// drops its captures, so the guard still runs.
+    _stop: StopOnDrop,
+}
+
+impl Fire for Slotted {
+    async fn fire(&mut self) -> bool {
+        let cb = self.cb;
+        let ran = match &self.target {
+            Target::Direct => {
+                // SAFETY: the rt_timer_start contract: `cb(arg)` may run on
+                // any runtime thread until the timer is stopped.
+                let _ = self.slot.invoke(|a| unsafe { cb(a) });
+                true
+            }
+            Target::Queue(_) => {
+                let s = self.slot.clone();
+                self.target
+                    .run(move || {
+                        // SAFETY: as above.
+                        let _ = s.invoke(|a| unsafe { cb(a) });
+                    })
+                    .await
+            }
+        };
+        ran && !self.slot.is_stopped()
+    }
+}
+
+/// The timer task's body: sleeps until each deadline and fires; ends after
+/// a one-shot fired or when a tick returns `false`.
+async fn ticks(first: Option<Instant>, repeat_ms: u64, mut f: impl Fire) {
+    let Some(mut deadline) = first else {
+        // Beyond any representable instant: it never fires.
+        return std::future::pending::<()>().await;
+    };
+    let repeat = Duration::from_millis(repeat_ms);
+    loop {
+        sleep_until(deadline).await;
+        if !f.fire().await || repeat_ms == 0 {
+            return;
+        }
+        match next_deadline(deadline, repeat) {
+            Some(d) => deadline = d,
+            None => return std::future::pending::<()>().await,
+        }
     }
 }
 
@@ -77,49 +179,23 @@ fn start(
         let _enter = shared.handle.enter();
         Instant::now().checked_add(Duration::from_millis(delay_ms))
     };
-    let repeat = Duration::from_millis(repeat_ms);
-    let slot = Arc::new(Slot::new(Arg::owned_by(arg, drop_arg, &shared.live)));
-    let task_slot = slot.clone();
-    // Created outside the async block: a future dropped before its first
-    // poll (shutdown, abort) drops its captures, so the guard still runs.
-    let stop_guard = StopOnDrop(slot.clone());
-    let fut = async move {
-        let _stop = stop_guard;
-        let Some(mut deadline) = first else {
-            // Beyond any representable instant: it never fires.
-            return std::future::pending::<()>().await;
-        };
-        loop {
-            sleep_until(deadline).await;
-            let s = task_slot.clone();
-            let ran = target
-                .run(move || {
-                    // SAFETY: the rt_timer_start contract: `cb(arg)` may run
-                    // on any runtime thread until the timer is stopped.
-                    let _ = s.invoke(|a| unsafe { cb(a) });
-                })
-                .await;
-            if !ran || repeat_ms == 0 || task_slot.is_stopped() {
-                return;
-            }
-            let now = Instant::now();
-            deadline = match deadline.checked_add(repeat) {
-                Some(d) if d > now => d,
-                Some(_) => {
-                    // Skip missed ticks: the next one after `now`.
-                    let behind = now.duration_since(deadline).as_nanos();
-                    let step = repeat.as_nanos().max(1);
-                    let skip = behind / step + 1;
-                    match u32::try_from(skip).ok().and_then(|k| repeat.checked_mul(k)) {
-                        Some(adv) => deadline + adv,
-                        None => now + repeat,
-                    }
-                }
-                None => return std::future::pending::<()>().await,
-            };
-        }
+    let arg = Arg::owned_by(arg, drop_arg, &shared.live);
+    if out.is_null() && matches!(target, Target::Direct) {
+        drop(
+            shared
+                .handle
+                .spawn(ticks(first, repeat_ms, Inline { cb, arg })),
+        );
+        return Ok(());
+    }
+    let slot = Arc::new(Slot::new(arg));
+    let fire = Slotted {
+        cb,
+        target,
+        slot: slot.clone(),
+        _stop: StopOnDrop(slot.clone()),
     };
-    let h = shared.handle.spawn(fut);
+    let h = shared.handle.spawn(ticks(first, repeat_ms, fire));
     if !out.is_null() {
         let t = Box::into_raw(Box::new(rt_timer {
             slot,

@@ -24,30 +24,48 @@ fn cell<'a, T: Future, S>(ptr: NonNull<Header>) -> &'a Cell<T, S> {
     unsafe { ptr.cast::<Cell<T, S>>().as_ref() }
 }
 
-/// Replaces the stage. Dropping the old stage may run user code (the
-/// future's or output's `Drop`); a panic there is returned, not unwound.
+/// Drops the future or output in place and leaves `Consumed`. Dropping may
+/// run user code (the future's or output's `Drop`); a panic there is
+/// returned, not unwound. The caller sets the task id if user code may run.
 ///
 /// # Safety
 /// The caller must have exclusive access to the stage (holds `RUNNING`, or
 /// is the `JoinHandle` of a complete task).
-unsafe fn set_stage<T: Future, S>(
-    c: &Cell<T, S>,
-    stage: Stage<T>,
-) -> Result<(), Box<dyn std::any::Any + Send>> {
-    let _id = TaskIdGuard::enter(c.header.id);
-    let mut stage = Some(stage);
-    catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: exclusive access per the caller's contract.
-        c.stage
-            .with_mut(|s| unsafe { *s = stage.take().unwrap_or(Stage::Consumed) })
-    }))
-    .inspect_err(|_| {
-        // The old value's Drop panicked: make sure the new one is stored.
-        if let Some(st) = stage.take() {
-            // SAFETY: still exclusive; the slot was overwritten or left
-            // Consumed by the panicking assignment, so writing is sound.
-            c.stage.with_mut(|s| unsafe { std::ptr::write(s, st) });
-        }
+unsafe fn drop_stage<T: Future, S>(c: &Cell<T, S>) -> Result<(), Box<dyn std::any::Any + Send>> {
+    c.stage.with_mut(|s| {
+        // SAFETY: exclusive access per the caller's contract; the value is
+        // initialized (every stage is written before it is read or dropped).
+        let res = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(s) }));
+        // SAFETY: the old value is dropped (a panicking `Drop` still drops
+        // the remaining fields while unwinding), so writing over it without
+        // dropping is sound; access is still exclusive.
+        unsafe { std::ptr::write(s, Stage::Consumed) };
+        res
+    })
+}
+
+/// Stores the output over a `Consumed` stage.
+///
+/// # Safety
+/// As [`drop_stage`], and the stage is `Consumed` (nothing to drop).
+unsafe fn store_output<T: Future, S>(c: &Cell<T, S>, out: Result<T::Output, JoinError>) {
+    // SAFETY: exclusive per the caller's contract; `Consumed` needs no drop.
+    c.stage
+        .with_mut(|s| unsafe { std::ptr::write(s, Stage::Finished(out)) });
+}
+
+/// True when dropping the stage cannot run user code: nothing is left, or
+/// only an `Ok` output whose type has no drop glue. Such a stage needs no
+/// task id set and may be dropped with the cell.
+///
+/// # Safety
+/// As [`drop_stage`].
+unsafe fn stage_drop_is_trivial<T: Future, S>(c: &Cell<T, S>) -> bool {
+    // SAFETY: exclusive per the caller's contract, read only.
+    c.stage.with(|s| match unsafe { &*s } {
+        Stage::Consumed => true,
+        Stage::Finished(Ok(_)) => !std::mem::needs_drop::<T::Output>(),
+        _ => false,
     })
 }
 
@@ -97,11 +115,13 @@ pub(super) unsafe fn poll<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     }
 }
 
-/// Polls the future once, storing the output (or panic) on `Ready`.
+/// Polls the future once, storing the output (or panic) on `Ready`. The
+/// task id stays set from the poll through dropping the future and storing
+/// the output.
 fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> Poll<()> {
     let id = c.header.id;
+    let _id = TaskIdGuard::enter(id);
     let res = {
-        let _id = TaskIdGuard::enter(id);
         // SAFETY: the waker borrows the Notified reference we hold for the
         // duration of this poll.
         let waker = unsafe { waker_ref(ptr) };
@@ -126,8 +146,7 @@ fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> 
     };
     // Drop the future first, then store the output.
     // SAFETY: we hold RUNNING.
-    let dropped = unsafe { set_stage(c, Stage::Consumed) };
-    let output = match dropped {
+    let output = match unsafe { drop_stage(c) } {
         Ok(()) => output,
         Err(panic) => {
             // Discarding the output runs user `Drop` code (the output's, or
@@ -136,8 +155,8 @@ fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> 
             Err(JoinError::panic(id, panic))
         }
     };
-    // SAFETY: we hold RUNNING; storing Finished over Consumed runs no Drop.
-    let _ = unsafe { set_stage(c, Stage::Finished(output)) };
+    // SAFETY: we hold RUNNING and the stage is Consumed.
+    unsafe { store_output(c, output) };
     Poll::Ready(())
 }
 
@@ -147,13 +166,14 @@ fn poll_future<T: Future, S: Schedule>(c: &Cell<T, S>, ptr: NonNull<Header>) -> 
 /// The caller holds `RUNNING`.
 unsafe fn cancel_task<T: Future, S>(c: &Cell<T, S>) {
     let id = c.header.id;
+    let _id = TaskIdGuard::enter(id);
     // SAFETY: forwarded: the caller holds RUNNING.
-    let err = match unsafe { set_stage(c, Stage::Consumed) } {
+    let err = match unsafe { drop_stage(c) } {
         Ok(()) => JoinError::cancelled(id),
         Err(panic) => JoinError::panic(id, panic),
     };
-    // SAFETY: as above.
-    let _ = unsafe { set_stage(c, Stage::Finished(Err(err))) };
+    // SAFETY: as above, and the stage is Consumed.
+    unsafe { store_output(c, Err(err)) };
 }
 
 /// Publishes completion, notifies the joiner, releases the task.
@@ -167,9 +187,14 @@ unsafe fn complete<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     let snapshot = c.header.state.transition_to_complete();
     let _ = catch_unwind(AssertUnwindSafe(|| {
         if !snapshot.is_join_interested() {
-            // No JoinHandle: we own the output and drop it.
+            // No JoinHandle: we own the output and drop it now, unless that
+            // is a no-op (then it goes with the cell).
             // SAFETY: COMPLETE without join interest: the stage is ours.
-            let _ = unsafe { set_stage(c, Stage::Consumed) };
+            if !unsafe { stage_drop_is_trivial(c) } {
+                let _id = TaskIdGuard::enter(c.header.id);
+                // SAFETY: as above.
+                let _ = unsafe { drop_stage(c) };
+            }
         } else if snapshot.is_join_waker_set() {
             c.header.join_waker.with(|w| {
                 // SAFETY: JOIN_WAKER set + COMPLETE: the slot is ours to read.
@@ -213,9 +238,10 @@ pub(super) unsafe fn dealloc<T: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the cell was made by `Box::new` in `RawTask::new` and this is
     // the last reference, so reconstructing and dropping the box is sound.
     let b = unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) };
-    let id = b.header.id;
+    // SAFETY: the last reference: nothing else touches the stage.
+    let id = (!unsafe { stage_drop_is_trivial(&b) }).then_some(b.header.id);
     let _ = catch_unwind(AssertUnwindSafe(move || {
-        let _g = TaskIdGuard::enter(id);
+        let _g = id.map(TaskIdGuard::enter);
         drop(b)
     }));
 }
@@ -292,8 +318,9 @@ pub(super) unsafe fn drop_join_handle_slow<T: Future, S: Schedule>(ptr: NonNull<
     let c = cell::<T, S>(ptr);
     let t = c.header.state.transition_to_join_handle_dropped();
     if t.drop_output {
+        let _id = TaskIdGuard::enter(c.header.id);
         // SAFETY: complete and we were the join interest: stage is ours.
-        let _ = unsafe { set_stage(c, Stage::Consumed) };
+        let _ = unsafe { drop_stage(c) };
     }
     if t.drop_waker {
         // SAFETY: JOIN_WAKER is unset, so the slot is ours.

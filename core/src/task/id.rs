@@ -41,18 +41,39 @@ impl fmt::Display for Id {
 }
 
 /// Sets the current task id while it polls (or drops) its future.
-pub(crate) struct TaskIdGuard(Option<Id>);
+///
+/// It keeps a pointer to this thread's `CURRENT`, so that restoring the
+/// previous id costs no second thread-local lookup (in a `cdylib` each
+/// lookup is a call into the dynamic linker).
+pub(crate) struct TaskIdGuard {
+    /// This thread's `CURRENT` (null if it was unreachable).
+    current: *const Cell<Option<Id>>,
+    prev: Option<Id>,
+}
 
 impl TaskIdGuard {
     pub(crate) fn enter(id: Id) -> TaskIdGuard {
-        TaskIdGuard(CURRENT.try_with(|c| c.replace(Some(id))).unwrap_or(None))
+        CURRENT
+            .try_with(|c| TaskIdGuard {
+                current: c,
+                prev: c.replace(Some(id)),
+            })
+            .unwrap_or(TaskIdGuard {
+                current: std::ptr::null(),
+                prev: None,
+            })
     }
 }
 
 impl Drop for TaskIdGuard {
     fn drop(&mut self) {
-        let prev = self.0;
-        let _ = CURRENT.try_with(|c| c.set(prev));
+        // SAFETY: `CURRENT` is a const-initialized `Cell` without drop glue,
+        // so its storage lives as long as its thread; the guard is `!Send`
+        // (raw pointer) and used as a local of the thread that made it, so
+        // the pointer is valid here.
+        if let Some(c) = unsafe { self.current.as_ref() } {
+            c.set(self.prev);
+        }
     }
 }
 

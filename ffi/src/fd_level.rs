@@ -1,0 +1,187 @@
+//! The task of a level-triggered fd watch (Linux, current-thread runtime,
+//! callback inline; see `fd.rs` for when it is chosen).
+//!
+//! A hand-written future rather than an `async` loop: a ping-pong over a
+//! socketpair runs one pass per message, and this keeps the pass to what
+//! it must do.
+//!
+//! # One pass
+//! 1. A stopped slot ends the task.
+//! 2. A changed interest whose directions differ redoes the registration
+//!    (`AsyncFd::level_triggered` on the same dup); if that fails, the
+//!    callback gets RT_ERROR once and the task ends.
+//! 3. Each direction of interest is polled in its own waker slot of the
+//!    registration (both slots hold this task's waker when both directions
+//!    are wanted). Nothing ready: `Pending`.
+//! 4. The readiness is cleared before the callback runs; if the fd is
+//!    still ready afterwards, the next reactor turn reports it again.
+//!    Hangup and error bits stay reported once set (they cannot be
+//!    cleared), so after such a pass the task yields before the next one.
+//!
+//! # Invariants
+//! - `afd` is `Some` except during step 2's re-registration.
+//! - The callback only runs through the slot, inside this task's poll:
+//!   one call at a time, and never after the slot stopped.
+use crate::fd::{reported, sticky, to_interest, Ctl, StopOnDrop, WatchFn, DIRECTIONS};
+use crate::fd::{RT_ERROR, RT_READABLE, RT_WRITABLE};
+use runtime_core::io::{AsyncFd, AsyncFdReadyGuard, Ready};
+use std::future::Future;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::pin::{pin, Pin};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// The watch task's future (see the module docs).
+pub(crate) struct LevelWatch {
+    ctl: Arc<Ctl>,
+    afd: Option<AsyncFd<OwnedFd>>,
+    /// The RT_READABLE / RT_WRITABLE bits `afd` is registered for.
+    registered: u32,
+    cb: WatchFn,
+    /// Stops the slot when the task ends, however it ends.
+    _stop: StopOnDrop,
+}
+
+/// What one look at the registration found.
+enum Look {
+    /// These RT_* bits are ready; `calm` is false after a hangup or error.
+    Ready { bits: u32, calm: bool },
+    /// Reported readiness that our interest does not cover (cleared).
+    Nothing { calm: bool },
+    /// The registration failed (reactor gone).
+    Broken,
+}
+
+impl LevelWatch {
+    pub(crate) fn new(
+        ctl: Arc<Ctl>,
+        afd: AsyncFd<OwnedFd>,
+        registered: u32,
+        cb: WatchFn,
+        stop: StopOnDrop,
+    ) -> LevelWatch {
+        LevelWatch {
+            ctl,
+            afd: Some(afd),
+            registered,
+            cb,
+            _stop: stop,
+        }
+    }
+
+    fn call(&self, ready: u32) {
+        let (cb, fd) = (self.cb, self.ctl.fd);
+        // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)` may run on
+        // any runtime thread until stopped.
+        let _ = self.ctl.slot.invoke(|a| unsafe { cb(a, fd, ready) });
+    }
+
+    /// Step 2: follows an interest change; `false` ends the task.
+    fn follow_interest(&mut self) -> bool {
+        let new = self.ctl.interest.load(Ordering::SeqCst);
+        if new & DIRECTIONS == self.registered {
+            return true;
+        }
+        let afd = self
+            .afd
+            .take()
+            .expect("registration present between passes");
+        match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
+            Ok(a) => {
+                self.afd = Some(a);
+                self.registered = new & DIRECTIONS;
+                true
+            }
+            // The dup is closed; report once and end the watch.
+            Err(_) => {
+                self.call(RT_ERROR);
+                false
+            }
+        }
+    }
+
+    /// Step 3: polls each wanted direction, clearing what it reports.
+    fn look(&self, cx: &mut Context<'_>, interest: u32) -> Poll<Look> {
+        let afd = self
+            .afd
+            .as_ref()
+            .expect("registration present between passes");
+        let mut seen = None;
+        if interest & RT_READABLE != 0 && take(afd.poll_read_ready(cx), &mut seen).is_err() {
+            return Poll::Ready(Look::Broken);
+        }
+        if interest & RT_WRITABLE != 0 && take(afd.poll_write_ready(cx), &mut seen).is_err() {
+            return Poll::Ready(Look::Broken);
+        }
+        let Some(seen) = seen else {
+            return Poll::Pending;
+        };
+        let calm = !sticky(seen);
+        Poll::Ready(match reported(seen, afd.as_raw_fd(), interest) {
+            0 => Look::Nothing { calm },
+            bits => Look::Ready { bits, calm },
+        })
+    }
+
+    /// Yields the worker once: the task is woken again after other ready
+    /// tasks ran and the driver was polled.
+    fn yield_once(cx: &mut Context<'_>) -> Poll<()> {
+        // A fresh `yield_now` defers our waker and returns `Pending` on its
+        // first poll; dropping it afterwards keeps the deferred wake.
+        let _ = pin!(runtime_core::task::yield_now()).poll(cx);
+        Poll::Pending
+    }
+}
+
+/// Adds what one direction's poll reported to `seen` and clears it there;
+/// `Err` if the registration failed.
+fn take(
+    poll: Poll<std::io::Result<AsyncFdReadyGuard<'_, OwnedFd>>>,
+    seen: &mut Option<Ready>,
+) -> Result<(), ()> {
+    match poll {
+        Poll::Ready(Ok(mut g)) => {
+            *seen = Some(seen.unwrap_or(Ready::EMPTY) | g.ready());
+            g.clear_ready();
+            Ok(())
+        }
+        Poll::Ready(Err(_)) => Err(()),
+        Poll::Pending => Ok(()),
+    }
+}
+
+impl Future for LevelWatch {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            if this.ctl.slot.is_stopped() {
+                return Poll::Ready(());
+            }
+            if this.ctl.poll_changed(cx) {
+                if !this.follow_interest() {
+                    return Poll::Ready(());
+                }
+                continue;
+            }
+            let interest = this.ctl.interest.load(Ordering::SeqCst);
+            match this.look(cx, interest) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Look::Broken) => {
+                    this.call(RT_ERROR);
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Look::Nothing { calm: true }) => {}
+                Poll::Ready(Look::Nothing { calm: false }) => return LevelWatch::yield_once(cx),
+                Poll::Ready(Look::Ready { bits, calm }) => {
+                    this.call(bits);
+                    if !calm {
+                        return LevelWatch::yield_once(cx);
+                    }
+                }
+            }
+        }
+    }
+}
