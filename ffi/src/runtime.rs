@@ -26,7 +26,7 @@ use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 use std::ffi::{c_char, CStr};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -161,31 +161,20 @@ impl Shared {
     /// spawning thread, the memory goes to that thread's own cache and is
     /// reused by its next spawn (benches `c_pool_work`).
     ///
-    /// The queue and shutdown pair up as a Dekker handshake: this pushes,
-    /// then (after a SeqCst fence) looks at `shut`; shutdown sets `shut`,
-    /// then (after a SeqCst fence) empties the queue. So either shutdown
-    /// sees the slot or this call does, and drops it: none stays queued
-    /// after shutdown (a slot holds the runtime, so one left behind would
-    /// keep the runtime's memory and fds alive).
+    /// `shut` is checked under the queue's lock, which shutdown takes (in
+    /// `take_retired`) after setting `shut`: either this sees `shut` and
+    /// drops the slot itself, or shutdown's take finds it. None stays
+    /// queued after shutdown (a slot holds the runtime, so one left behind
+    /// would keep the runtime's memory and fds alive). After the unlock
+    /// this never touches `self` again: shutdown may take the slot at once
+    /// and drop the runtime's last reference with it.
     pub(crate) fn retire(&self, slot: Arc<TaskShared>) {
-        if self.is_shut() {
+        let mut g = self.retired.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_shut() || g.len() >= RETIRED_CAP {
+            drop(g);
             return drop(slot);
         }
-        {
-            let mut g = self.retired.lock().unwrap_or_else(|e| e.into_inner());
-            if g.len() >= RETIRED_CAP {
-                drop(g);
-                return drop(slot);
-            }
-            g.push(slot);
-        }
-        fence(Ordering::SeqCst);
-        if self.is_shut() {
-            // Shutdown may be over and our slot the runtime's last holder:
-            // take everything out first, drop it after the last use of
-            // `self` (dropping the last slot may free `self`).
-            drop(self.take_retired());
-        }
+        g.push(slot);
     }
 
     /// Every retired slot.
@@ -269,9 +258,8 @@ impl Shared {
     /// still running when it expired).
     fn shutdown(&self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        // Before `take_retired` below locks the queue (see `retire`).
         self.shut.store(true, Ordering::Release);
-        // Pairs with the fence in `retire`.
-        fence(Ordering::SeqCst);
         self.request_stop();
         let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(rt) = rt {

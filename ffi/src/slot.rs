@@ -7,31 +7,36 @@
 //!   [`Slot::invoke`]; its owner (the timer or watch task, or the job it
 //!   posted and awaits) never overlaps two calls, so it is never contended.
 //! - `STOPPED`: no new call may start. Set once, by [`Slot::stop`].
+//! - `RELEASING`: a `stop` that found no call running is releasing the
+//!   argument (running `drop_arg`). Set with `STOPPED`, cleared after.
 //! - `WAITING`: a `stop` on another thread is waiting (on `cond`, under
-//!   `lock`) for the running call to return.
+//!   `lock`) for `RUNNING` and `RELEASING` to clear.
 //!
-//! `runner` is the [`thread_token`](crate::callback::thread_token) of the
-//! thread inside the callback; it is written before `RUNNING` is set and
-//! read only by a `stop` that saw `RUNNING`. `ptr` is the argument's
+//! `runner` / `releaser` are the [`thread_token`]s of the thread inside the
+//! callback / inside `drop_arg`; each is written before its bit is visible
+//! to other threads' `stop`s (or is only compared by its own thread), and
+//! read only by a `stop` that saw that bit. `ptr` is the argument's
 //! pointer, fixed at creation. `arg` (the owner of `drop_arg`) is taken
-//! exactly once: by whichever of `stop` and `invoke` sees `STOPPED` and
-//! `RUNNING` meet.
+//! exactly once: by `invoke` if `STOPPED` came during its call, otherwise
+//! by the `stop` that set `STOPPED`.
 //!
 //! # Protocol
 //! `invoke` moves `0 → RUNNING` (failing if `STOPPED`), calls, then moves
 //! `RUNNING → 0`. If that fails, `STOPPED` came during the call: it
 //! releases the argument while still `RUNNING`, then clears `RUNNING` and,
-//! if `WAITING`, notifies under the lock. `stop` sets `STOPPED`; if no call
-//! was running it releases the argument itself; if a call runs on another
-//! thread it sets `WAITING` and waits, under the lock, until `RUNNING`
-//! clears (so `drop_arg` has run when it returns); from inside the
-//! callback itself it returns at once (the callback is the caller, and its
-//! `invoke` releases the argument on return). Either way, once `stop`
-//! returns no call of this slot will start again.
+//! if `WAITING`, notifies under the lock. `stop` sets `STOPPED`; if nothing
+//! was running it also sets `RELEASING`, releases the argument, clears
+//! `RELEASING` and notifies waiters the same way. Any other `stop` (a call
+//! or a release in progress) waits, under the lock, until `RUNNING` and
+//! `RELEASING` clear, so when it returns `drop_arg` has run, unless the
+//! call or the release in progress is on its own thread (a callback or
+//! `drop_arg` stopping its own slot): then it returns at once, and the
+//! argument is released when that callback returns. Either way, once
+//! `stop` returns no call of this slot will start again.
 //!
 //! The common path (a call with no stop anywhere near) costs two
 //! uncontended compare-exchanges and takes no lock.
-use crate::callback::{on_runtime_thread_as, Arg, SendPtr};
+use crate::callback::{on_runtime_thread_as, thread_token, Arg, SendPtr};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -39,6 +44,7 @@ use std::sync::{Condvar, Mutex};
 const RUNNING: usize = 1;
 const STOPPED: usize = 2;
 const WAITING: usize = 4;
+const RELEASING: usize = 8;
 
 /// A stoppable callback argument.
 pub(crate) struct Slot {
@@ -46,6 +52,8 @@ pub(crate) struct Slot {
     /// The thread token of the thread inside the callback (see the module
     /// docs).
     runner: AtomicUsize,
+    /// The thread token of the `stop` releasing the argument.
+    releaser: AtomicUsize,
     /// The argument's pointer, passed to every call.
     ptr: SendPtr,
     /// The argument's owner; taken (and its `drop_arg` run) exactly once.
@@ -71,6 +79,7 @@ impl Slot {
         Slot {
             state: AtomicUsize::new(0),
             runner: AtomicUsize::new(0),
+            releaser: AtomicUsize::new(0),
             ptr: SendPtr(arg.get()),
             arg: Mutex::new(Some(arg)),
             lock: Mutex::new(()),
@@ -111,11 +120,7 @@ impl Slot {
                 // still RUNNING, so a waiting stop returns only after
                 // `drop_arg` ran.
                 self.release();
-                let prev = self.state.fetch_and(!RUNNING, Ordering::AcqRel);
-                if prev & WAITING != 0 {
-                    drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
-                    self.cond.notify_all();
-                }
+                self.clear(RUNNING);
             }
             Invoked::Ran
         })
@@ -126,20 +131,61 @@ impl Slot {
         self.state.load(Ordering::Acquire) & STOPPED != 0
     }
 
+    /// Clears `bit` (`RUNNING` or `RELEASING`, after the argument was
+    /// released) and wakes waiting `stop`s.
+    fn clear(&self, bit: usize) {
+        let prev = self.state.fetch_and(!bit, Ordering::AcqRel);
+        if prev & WAITING != 0 {
+            // Taking the lock orders this after a waiter's check of the
+            // state: it is either asleep on the condvar or sees the bit
+            // cleared.
+            drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+            self.cond.notify_all();
+        }
+    }
+
     /// Stops the slot; see the module docs. Idempotent.
     pub(crate) fn stop(&self) {
-        let prev = self.state.fetch_or(STOPPED, Ordering::AcqRel);
-        if prev & RUNNING == 0 {
-            // No call in progress, and none can start now.
-            self.release();
-            return;
+        let me = thread_token();
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let busy = s & (RUNNING | RELEASING) != 0;
+            if s & STOPPED != 0 && !busy {
+                return; // stopped, and the argument already released
+            }
+            // First stop with nothing running: it releases the argument.
+            let releases = s & STOPPED == 0 && !busy;
+            let new = if releases {
+                s | STOPPED | RELEASING
+            } else {
+                s | STOPPED
+            };
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if releases => {
+                    // Only our own thread compares with this before we
+                    // clear RELEASING (others find a token that is not
+                    // theirs, stale or not, and wait).
+                    self.releaser.store(me, Ordering::Relaxed);
+                    self.release();
+                    self.clear(RELEASING);
+                    return;
+                }
+                Ok(_) => break,
+                Err(now) => s = now,
+            }
         }
-        if self.runner.load(Ordering::Relaxed) == crate::callback::thread_token() {
-            return; // our own callback: `invoke` releases it on return
+        // A call or a release is in progress.
+        let own = (s & RUNNING != 0 && self.runner.load(Ordering::Relaxed) == me)
+            || (s & RELEASING != 0 && self.releaser.load(Ordering::Relaxed) == me);
+        if own {
+            return; // from inside it: released when it returns
         }
         let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.state.fetch_or(WAITING, Ordering::AcqRel);
-        while self.state.load(Ordering::Acquire) & RUNNING != 0 {
+        while self.state.load(Ordering::Acquire) & (RUNNING | RELEASING) != 0 {
             g = self.cond.wait(g).unwrap_or_else(|e| e.into_inner());
         }
     }
@@ -241,5 +287,45 @@ mod tests {
             assert_eq!(drops.load(Ordering::SeqCst), 1);
             drop(d2);
         }
+    }
+
+    #[test]
+    fn a_second_stop_waits_for_the_first_stops_release() {
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        static DONE: AtomicU32 = AtomicU32::new(0);
+        unsafe extern "C" fn slow_drop(_: *mut c_void) {
+            STARTED.store(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            DONE.store(1, Ordering::SeqCst);
+        }
+        let slot = Arc::new(Slot::new(Arg::new(std::ptr::null_mut(), Some(slow_drop))));
+        let s2 = slot.clone();
+        let first = std::thread::spawn(move || s2.stop());
+        while STARTED.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        slot.stop();
+        assert_eq!(
+            DONE.load(Ordering::SeqCst),
+            1,
+            "returned while drop_arg ran"
+        );
+        first.join().unwrap();
+    }
+
+    #[test]
+    fn drop_arg_may_stop_its_own_slot() {
+        static SLOT: std::sync::OnceLock<Arc<Slot>> = std::sync::OnceLock::new();
+        static DROPPED: AtomicU32 = AtomicU32::new(0);
+        unsafe extern "C" fn stop_self(_: *mut c_void) {
+            SLOT.get().unwrap().stop();
+            DROPPED.fetch_add(1, Ordering::SeqCst);
+        }
+        let slot = SLOT
+            .get_or_init(|| Arc::new(Slot::new(Arg::new(std::ptr::null_mut(), Some(stop_self)))));
+        slot.stop();
+        assert_eq!(DROPPED.load(Ordering::SeqCst), 1);
+        slot.stop();
+        assert_eq!(DROPPED.load(Ordering::SeqCst), 1);
     }
 }

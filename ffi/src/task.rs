@@ -186,11 +186,10 @@ fn retire(slot: Arc<TaskShared>) {
     let rt: *const Shared = Arc::as_ptr(&slot.rt);
     // SAFETY: `slot` holds a strong reference to the `Shared` behind `rt`,
     // so it is alive when `retire` starts. Inside, `slot` is either dropped
-    // after the last use of `*rt` or pushed into `rt`'s own queue, from
-    // where only a thread that holds its own strong reference takes it (a
-    // spawner, through `shared_of`, or shutdown, through the runtime's
-    // handle): dropping it there can never release the last reference
-    // while `retire` still runs.
+    // after the last use of `*rt`, or pushed into `rt`'s queue under its
+    // lock, after which `retire` touches `*rt` only to unlock: another
+    // thread (shutdown) may take the slot and drop the last reference as
+    // soon as the lock is free, never before.
     unsafe { (*rt).retire(slot) }
 }
 

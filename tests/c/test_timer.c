@@ -125,6 +125,32 @@ static void test_stop_from_own_callback(void) {
     rt_runtime_free(rt);
 }
 
+/* A fired one-shot releases its argument from its own task; an
+ * rt_timer_stop that comes meanwhile must still return only after
+ * drop_arg finished (it used to find the argument taken and return). */
+static atomic_int slow_drop_started, slow_drop_done;
+static void slow_drop(void *p) {
+    (void)p;
+    atomic_store(&slow_drop_started, 1);
+    h_sleep_ms(100);
+    atomic_store(&slow_drop_done, 1);
+}
+
+static void test_stop_waits_for_the_tasks_own_release(void) {
+    rt_runtime *rt = h_runtime(2);
+    atomic_store(&fired, 0);
+    atomic_store(&slow_drop_started, 0);
+    atomic_store(&slow_drop_done, 0);
+    rt_timer *t;
+    CHECK_OK(rt_timer_start(rt, 0, 0, on_fire, &fired, slow_drop, &t));
+    CHECK(h_wait_flag(&slow_drop_started));
+    CHECK_EQ(atomic_load(&fired), 1);
+    CHECK_OK(rt_timer_stop(t));
+    CHECK_EQ(atomic_load(&slow_drop_done), 1);
+    rt_timer_free(t);
+    rt_runtime_free(rt);
+}
+
 static void test_absurd_delays(void) {
     rt_runtime *rt = h_runtime(1);
     atomic_store(&fired, 0);
@@ -273,6 +299,7 @@ int main(void) {
     RUN(test_repeating_and_sync_stop);
     RUN(test_stop_waits_for_running_callback);
     RUN(test_stop_from_own_callback);
+    RUN(test_stop_waits_for_the_tasks_own_release);
     RUN(test_absurd_delays);
     RUN(test_timer_errors_and_shutdown);
     RUN(test_timers_on_queue_serialised);
