@@ -77,7 +77,9 @@ pub(crate) struct Config {
 struct Core {
     tasks: VecDeque<Notified<Arc<Handle>>>,
     tick: u32,
-    driver: Option<Driver>,
+    /// Boxed: it is taken out and put back around every park, and a
+    /// pointer moves in one register where the driver would be copied.
+    driver: Option<Box<Driver>>,
     is_shutdown: bool,
 }
 
@@ -123,7 +125,7 @@ impl CurrentThread {
         let core = Box::new(Core {
             tasks: VecDeque::with_capacity(64),
             tick: 0,
-            driver: Some(driver),
+            driver: Some(Box::new(driver)),
             is_shutdown: false,
         });
         (
