@@ -8,7 +8,7 @@
 //! runs inline in `rt_timer_start` and never runs twice at once. Repeating
 //! timers tick at fixed deadlines (`start + delay + k * repeat`); ticks
 //! missed while the callback or the runtime was busy are skipped, not
-//! bunched. A timer started without a handle on no queue ([`Inline`])
+//! bunched. A timer started without a handle on no queue (`Inline`)
 //! cannot be stopped by anyone, so its task owns the argument and calls
 //! the callback directly: no slot, one allocation per timer.
 //!
@@ -16,7 +16,7 @@
 //! `rt_timer_stop` stops the slot (synchronously: see `slot.rs`) and
 //! aborts the task. When the task ends for any reason (one-shot fired,
 //! aborted, runtime shut down) its guard stops the slot (or, for an
-//! [`Inline`] timer, drops the argument), which runs `drop_arg` exactly
+//! `Inline` timer, drops the argument), which runs `drop_arg` exactly
 //! once.
 //!
 //! # Ownership
