@@ -39,19 +39,36 @@ pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
 }
 
 fn with_budget<R>(b: Option<u8>, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<u8>);
+    /// Restores the previous budget through a pointer to this thread's
+    /// `CURRENT` (null if it was unreachable), so that leaving costs no
+    /// second thread-local lookup.
+    struct Reset {
+        cell: *const Cell<Option<u8>>,
+        prev: Option<u8>,
+    }
     impl Drop for Reset {
         fn drop(&mut self) {
-            let prev = self.0;
-            let _ = CURRENT.try_with(|c| c.set(prev));
+            // SAFETY: `CURRENT` is a const-initialized `Cell` without drop
+            // glue, so its storage lives as long as its thread, and this
+            // guard is a local of that thread (`!Send` through the raw
+            // pointer).
+            if let Some(c) = unsafe { self.cell.as_ref() } {
+                c.set(self.prev);
+            }
         }
     }
-    let prev = CURRENT.with(|c| c.replace(b));
-    let _reset = Reset(prev);
+    let _reset = CURRENT
+        .try_with(|c| Reset {
+            cell: c,
+            prev: c.replace(b),
+        })
+        .unwrap_or(Reset {
+            cell: std::ptr::null(),
+            prev: None,
+        });
     f()
 }
 
-/// Whether the current task poll still has budget left.
 #[allow(dead_code)]
 pub(crate) fn has_budget_remaining() -> bool {
     CURRENT.try_with(|c| c.get() != Some(0)).unwrap_or(true)
