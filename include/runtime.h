@@ -337,7 +337,9 @@ enum rt_status rt_watch_set_interest(struct rt_watch *w, uint32_t interest);
 // running (unless this is called from inside it, which then finishes
 // normally), never runs again, and the fd may be closed (and its number
 // reused, even for a new watch); `drop_arg` has run (or runs when that
-// callback returns). Idempotent.
+// callback returns). Idempotent. The same lock-cycle rule as for
+// rt_timer_stop applies: not from a callback or `drop_arg` that this
+// watch's callback or `drop_arg` is waiting on.
 //
 // The runtime's private duplicate of the fd is released by the watch's
 // task right after (on the current-thread flavor: in the next
@@ -713,8 +715,10 @@ enum rt_status rt_timer_start_on(struct rt_queue *q,
 // (unless this is called from inside `cb` itself, which then finishes
 // normally) and will never run again, and `drop_arg` has run or runs
 // when that `cb` returns. Idempotent; stopping a fired one-shot is RT_OK.
-// Must not be called from another timer's or watch's callback while that
-// one is waited on by this one's callback (a lock cycle).
+// Must not be called from another timer's or watch's callback or
+// `drop_arg` while that one is waited on by this one's callback or
+// `drop_arg` (a lock cycle: e.g. two `drop_arg`s that each stop the
+// other's timer, started at the same time from two threads).
 //
 // Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (the timer was already stopped by
 // the shutdown).

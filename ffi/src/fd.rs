@@ -136,7 +136,10 @@ impl Ctl {
 pub(crate) struct StopOnDrop(pub(crate) Arc<Ctl>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.stop();
+        // The task's own stop: nobody waits for it, so it never blocks the
+        // worker on a call or release running elsewhere.
+        self.0.slot.stop_nowait();
+        self.0.rt.release_fd(self.0.fd, self.0.claim);
     }
 }
 
@@ -510,7 +513,9 @@ pub unsafe extern "C" fn rt_watch_set_interest(w: *mut rt_watch, interest: u32) 
 /// running (unless this is called from inside it, which then finishes
 /// normally), never runs again, and the fd may be closed (and its number
 /// reused, even for a new watch); `drop_arg` has run (or runs when that
-/// callback returns). Idempotent.
+/// callback returns). Idempotent. The same lock-cycle rule as for
+/// rt_timer_stop applies: not from a callback or `drop_arg` that this
+/// watch's callback or `drop_arg` is waiting on.
 ///
 /// The runtime's private duplicate of the fd is released by the watch's
 /// task right after (on the current-thread flavor: in the next

@@ -33,6 +33,8 @@
 //! `drop_arg` stopping its own slot): then it returns at once, and the
 //! argument is released when that callback returns. Either way, once
 //! `stop` returns no call of this slot will start again.
+//! [`Slot::stop_nowait`] (the owning task's own stop when it ends) never
+//! waits: whatever is in progress releases the argument when it ends.
 //!
 //! The common path (a call with no stop anywhere near) costs two
 //! uncontended compare-exchanges and takes no lock.
@@ -62,6 +64,14 @@ pub(crate) struct Slot {
     /// `RUNNING` against the notification.
     lock: Mutex<()>,
     cond: Condvar,
+}
+
+/// Whether a stop waits for a call or release in progress on another
+/// thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    ForOthers,
+    No,
 }
 
 /// What [`Slot::invoke`] did.
@@ -146,6 +156,20 @@ impl Slot {
 
     /// Stops the slot; see the module docs. Idempotent.
     pub(crate) fn stop(&self) {
+        self.stop_with(Wait::ForOthers);
+    }
+
+    /// As [`Slot::stop`], but returns at once when a call or a release is
+    /// in progress on another thread (it then releases the argument when
+    /// it ends). For the timer's or watch's own task when it ends: nobody
+    /// waits for that stop, and a runtime worker must not block on C code
+    /// running elsewhere (a `drop_arg` that waits for the runtime would
+    /// never return).
+    pub(crate) fn stop_nowait(&self) {
+        self.stop_with(Wait::No);
+    }
+
+    fn stop_with(&self, wait: Wait) {
         let me = thread_token();
         let mut s = self.state.load(Ordering::Acquire);
         loop {
@@ -180,8 +204,8 @@ impl Slot {
         // A call or a release is in progress.
         let own = (s & RUNNING != 0 && self.runner.load(Ordering::Relaxed) == me)
             || (s & RELEASING != 0 && self.releaser.load(Ordering::Relaxed) == me);
-        if own {
-            return; // from inside it: released when it returns
+        if own || wait == Wait::No {
+            return; // the call or release in progress releases it
         }
         let mut g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.state.fetch_or(WAITING, Ordering::AcqRel);

@@ -55,11 +55,13 @@ pub struct rt_sleep {
     rt: Arc<Shared>,
 }
 
-/// Stops the slot when dropped.
+/// Stops the slot (without waiting) when dropped.
 struct StopOnDrop(Arc<Slot>);
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        self.0.stop();
+        // The task's own stop: nobody waits for it, so it never blocks the
+        // worker on a call or release running elsewhere.
+        self.0.stop_nowait();
     }
 }
 
@@ -294,8 +296,10 @@ pub unsafe extern "C" fn rt_timer_start_on(
 /// (unless this is called from inside `cb` itself, which then finishes
 /// normally) and will never run again, and `drop_arg` has run or runs
 /// when that `cb` returns. Idempotent; stopping a fired one-shot is RT_OK.
-/// Must not be called from another timer's or watch's callback while that
-/// one is waited on by this one's callback (a lock cycle).
+/// Must not be called from another timer's or watch's callback or
+/// `drop_arg` while that one is waited on by this one's callback or
+/// `drop_arg` (a lock cycle: e.g. two `drop_arg`s that each stop the
+/// other's timer, started at the same time from two threads).
 ///
 /// Errors: RT_ERR_NULL; RT_ERR_SHUTDOWN (the timer was already stopped by
 /// the shutdown).

@@ -151,6 +151,39 @@ static void test_stop_waits_for_the_tasks_own_release(void) {
     rt_runtime_free(rt);
 }
 
+/* The reverse: rt_timer_stop on a user thread runs a slow drop_arg while
+ * the timer's own task fires, finds the slot stopped and ends. That task's
+ * own stop must not wait for the foreign drop_arg: it would block the only
+ * worker, and this drop_arg waits for another timer on that worker. */
+static atomic_int other_ticks, ticks_seen;
+static void other_tick(void *p) {
+    (void)p;
+    atomic_fetch_add(&other_ticks, 1);
+}
+static void noop_cb(void *p) { (void)p; }
+static void drop_waiting_for_ticks(void *p) {
+    (void)p;
+    int start = atomic_load(&other_ticks);
+    long long t0 = h_now_ms();
+    while (h_now_ms() - t0 < 2000 && atomic_load(&other_ticks) - start < 5) h_sleep_ms(1);
+    atomic_store(&ticks_seen, atomic_load(&other_ticks) - start);
+}
+
+static void test_task_stop_never_waits_for_a_foreign_release(void) {
+    rt_runtime *rt = h_runtime(1);
+    atomic_store(&other_ticks, 0);
+    atomic_store(&ticks_seen, 0);
+    rt_timer *t1, *t2;
+    CHECK_OK(rt_timer_start(rt, 1, 1, other_tick, NULL, NULL, &t2));
+    CHECK_OK(rt_timer_start(rt, 1, 1, noop_cb, NULL, drop_waiting_for_ticks, &t1));
+    h_sleep_ms(20);
+    CHECK_OK(rt_timer_stop(t1));
+    CHECK(atomic_load(&ticks_seen) >= 5);
+    rt_timer_free(t1);
+    rt_timer_free(t2);
+    rt_runtime_free(rt);
+}
+
 static void test_absurd_delays(void) {
     rt_runtime *rt = h_runtime(1);
     atomic_store(&fired, 0);
@@ -300,6 +333,7 @@ int main(void) {
     RUN(test_stop_waits_for_running_callback);
     RUN(test_stop_from_own_callback);
     RUN(test_stop_waits_for_the_tasks_own_release);
+    RUN(test_task_stop_never_waits_for_a_foreign_release);
     RUN(test_absurd_delays);
     RUN(test_timer_errors_and_shutdown);
     RUN(test_timers_on_queue_serialised);

@@ -48,27 +48,30 @@ fn with_budget<R>(b: Option<u8>, f: impl FnOnce() -> R) -> R {
     }
     impl Drop for Reset {
         fn drop(&mut self) {
-            // SAFETY: `CURRENT` is a const-initialized `Cell` without drop
-            // glue, so its storage lives as long as its thread, and this
-            // guard is a local of that thread (`!Send` through the raw
-            // pointer).
+            // SAFETY: the pointer came from this thread's `CURRENT` (a
+            // const-initialized `Cell` without drop glue), whose storage
+            // stays valid until the thread exits; this guard is a local of
+            // that thread's stack (`!Send` through the raw pointer), dropped
+            // before then.
             if let Some(c) = unsafe { self.cell.as_ref() } {
                 c.set(self.prev);
             }
         }
     }
-    let _reset = CURRENT
-        .try_with(|c| Reset {
-            cell: c,
-            prev: c.replace(b),
-        })
-        .unwrap_or(Reset {
+    let _reset = match CURRENT.try_with(|c| Reset {
+        cell: c,
+        prev: c.replace(b),
+    }) {
+        Ok(r) => r,
+        Err(_) => Reset {
             cell: std::ptr::null(),
             prev: None,
-        });
+        },
+    };
     f()
 }
 
+/// Whether the current task poll still has budget left.
 #[allow(dead_code)]
 pub(crate) fn has_budget_remaining() -> bool {
     CURRENT.try_with(|c| c.get() != Some(0)).unwrap_or(true)
