@@ -15,6 +15,7 @@
 //! - A `RestoreOnPending` returned by `poll_proceed` gives the unit back if
 //!   the leaf operation ends up `Pending` without making progress, so waiting
 //!   never costs budget.
+use super::scoped_set::ScopedSet;
 use std::cell::Cell;
 use std::task::{Context, Poll};
 
@@ -39,35 +40,7 @@ pub(crate) fn with_unconstrained<R>(f: impl FnOnce() -> R) -> R {
 }
 
 fn with_budget<R>(b: Option<u8>, f: impl FnOnce() -> R) -> R {
-    /// Restores the previous budget through a pointer to this thread's
-    /// `CURRENT` (null if it was unreachable), so that leaving costs no
-    /// second thread-local lookup.
-    struct Reset {
-        cell: *const Cell<Option<u8>>,
-        prev: Option<u8>,
-    }
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            // SAFETY: the pointer came from this thread's `CURRENT` (a
-            // const-initialized `Cell` without drop glue), whose storage
-            // stays valid until the thread exits; this guard is a local of
-            // that thread's stack (`!Send` through the raw pointer), dropped
-            // before then.
-            if let Some(c) = unsafe { self.cell.as_ref() } {
-                c.set(self.prev);
-            }
-        }
-    }
-    let _reset = match CURRENT.try_with(|c| Reset {
-        cell: c,
-        prev: c.replace(b),
-    }) {
-        Ok(r) => r,
-        Err(_) => Reset {
-            cell: std::ptr::null(),
-            prev: None,
-        },
-    };
+    let _reset = ScopedSet::enter(&CURRENT, b);
     f()
 }
 

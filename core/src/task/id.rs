@@ -1,5 +1,6 @@
 //! Task ids: unique for the life of the process, and the "current task"
 //! thread-local that `task::id()` reads.
+use super::scoped_set::ScopedSet;
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
@@ -41,38 +42,14 @@ impl fmt::Display for Id {
 }
 
 /// Sets the current task id while it polls (or drops) its future.
-///
-/// It keeps a pointer to this thread's `CURRENT`, so that restoring the
-/// previous id costs no second thread-local lookup (in a `cdylib` each
-/// lookup is a call into the dynamic linker).
 pub(crate) struct TaskIdGuard {
-    /// This thread's `CURRENT` (null if it was unreachable).
-    current: *const Cell<Option<Id>>,
-    prev: Option<Id>,
+    _set: ScopedSet<Option<Id>>,
 }
 
 impl TaskIdGuard {
     pub(crate) fn enter(id: Id) -> TaskIdGuard {
-        CURRENT
-            .try_with(|c| TaskIdGuard {
-                current: c,
-                prev: c.replace(Some(id)),
-            })
-            .unwrap_or(TaskIdGuard {
-                current: std::ptr::null(),
-                prev: None,
-            })
-    }
-}
-
-impl Drop for TaskIdGuard {
-    fn drop(&mut self) {
-        // SAFETY: `CURRENT` is a const-initialized `Cell` without drop glue,
-        // so its storage lives as long as its thread; the guard is `!Send`
-        // (raw pointer) and used as a local of the thread that made it, so
-        // the pointer is valid here.
-        if let Some(c) = unsafe { self.current.as_ref() } {
-            c.set(self.prev);
+        TaskIdGuard {
+            _set: ScopedSet::enter(&CURRENT, Some(id)),
         }
     }
 }

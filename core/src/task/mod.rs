@@ -52,6 +52,7 @@ mod join;
 mod join_set;
 pub(crate) mod list;
 pub(crate) mod raw;
+mod scoped_set;
 mod spawn;
 mod state;
 mod waker;
