@@ -371,17 +371,12 @@ impl Future for Acquire<'_> {
                 drop(old);
                 return Poll::Pending;
             }
-            // Woken by `close`: remove our node and give back what was
-            // assigned so far.
+            // Woken by `close` (our node is unlinked, and no releaser
+            // touches it again): remove it and give back what was assigned
+            // so far, as a dropped waiter does.
+            drop(waiters);
             let key = this.key.take().expect("queued waiter without a key");
-            let (old, _) = waiters.remove_with_waker(key);
-            let assigned = this.num - needed;
-            if assigned > 0 {
-                this.sem.release_locked(assigned, waiters);
-            } else {
-                drop(waiters);
-            }
-            drop(old);
+            this.sem.cancel(key, this.num, &this.needed);
             coop.made_progress();
             return Poll::Ready(Err(AcquireError));
         }
