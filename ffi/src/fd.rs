@@ -39,7 +39,7 @@ use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::fd_level::LevelWatch;
 use crate::queue::{clone_queue, rt_queue, Target};
 use crate::runtime::{rt_runtime, shared_of, Shared};
-use crate::slot::Slot;
+use crate::slot::{Slot, Wait};
 use crate::task::rt_poll;
 use crate::waker::rt_waker;
 use runtime_core::io::{AsyncFd, Interest, Ready};
@@ -126,9 +126,10 @@ impl Ctl {
         }
         self.changed.load(Ordering::Relaxed) && self.changed.swap(false, Ordering::SeqCst)
     }
-    /// Stops the callback (synchronously) and releases the fd claim.
-    fn stop(&self) {
-        self.slot.stop();
+    /// Stops the callback (synchronously unless `wait` is [`Wait::No`])
+    /// and releases the fd claim.
+    fn stop(&self, wait: Wait) {
+        self.slot.stop_with(wait);
         self.rt.release_fd(self.fd, self.claim);
     }
 }
@@ -138,8 +139,7 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         // The task's own stop: nobody waits for it, so it never blocks the
         // worker on a call or release running elsewhere.
-        self.0.slot.stop_nowait();
-        self.0.rt.release_fd(self.0.fd, self.0.claim);
+        self.0.stop(Wait::No);
     }
 }
 
@@ -263,14 +263,8 @@ fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<AsyncFd<Ow
 /// Runs the watch's callback with `ready` on `target`; false if the
 /// target refused it (shutdown).
 async fn run_callback(ctl: &Arc<Ctl>, target: &Target, cb: WatchFn, ready: u32) -> bool {
-    if let Target::Direct = target {
-        // SAFETY: as below.
-        let _ = ctl.slot.invoke(|a| unsafe { cb(a, ctl.fd, ready) });
-        return true;
-    }
-    let c = ctl.clone();
     target
-        .run(move || {
+        .run_on(ctl, move |c| {
             // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)` may run
             // on any runtime thread until stopped.
             let _ = c.slot.invoke(|a| unsafe { cb(a, c.fd, ready) });
@@ -531,7 +525,7 @@ pub unsafe extern "C" fn rt_watch_stop(w: *mut rt_watch) -> rt_status {
     error::status("rt_watch_stop", || {
         // SAFETY: NULL or live per the contract.
         let w = unsafe { non_null(w, "w") }?;
-        w.ctl.stop();
+        w.ctl.stop(Wait::ForOthers);
         w.abort.abort();
         w.rt.check_open()
     })
@@ -550,7 +544,7 @@ pub unsafe extern "C" fn rt_watch_free(w: *mut rt_watch) {
     // SAFETY: owned pointer from Box::into_raw per the contract.
     let w = unsafe { Box::from_raw(w) };
     error::quiet("rt_watch_free", move || {
-        w.ctl.stop();
+        w.ctl.stop(Wait::ForOthers);
         w.abort.abort();
     });
 }

@@ -164,22 +164,28 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    /// Runs `f` on the target and waits until it ran (or was dropped).
-    /// Returns `false` if the queue refused it (shutdown).
-    pub(crate) async fn run(&self, f: impl FnOnce() + Send + 'static) -> bool {
+    /// Runs `f(on)` on the target and waits until it ran (or was
+    /// dropped). Returns `false` if the queue refused it (shutdown). Inline
+    /// it borrows `on`; only a queue job takes a reference of its own.
+    pub(crate) async fn run_on<T: Send + Sync + 'static>(
+        &self,
+        on: &Arc<T>,
+        f: impl FnOnce(&T) + Send + 'static,
+    ) -> bool {
         match self {
             // `f` marks its own call into C (`Slot::invoke`).
             Target::Direct => {
-                f();
+                f(on);
                 true
             }
             Target::Queue(q) => {
+                let on = on.clone();
                 let sig = Arc::new(Signal::default());
                 let guard = SetOnDrop(sig.clone());
                 if q.post(move || {
                     Box::new(move || {
                         let _g = guard;
-                        f();
+                        f(&on);
                     })
                 })
                 .is_err()

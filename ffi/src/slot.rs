@@ -69,8 +69,10 @@ pub(crate) struct Slot {
 /// Whether a stop waits for a call or release in progress on another
 /// thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Wait {
+pub(crate) enum Wait {
+    /// A user's stop: returns only once nothing runs (see the module docs).
     ForOthers,
+    /// The owning task's own stop (see [`Slot::stop_nowait`]).
     No,
 }
 
@@ -169,7 +171,8 @@ impl Slot {
         self.stop_with(Wait::No);
     }
 
-    fn stop_with(&self, wait: Wait) {
+    /// [`Slot::stop`] or [`Slot::stop_nowait`], as `wait` says.
+    pub(crate) fn stop_with(&self, wait: Wait) {
         let me = thread_token();
         let mut s = self.state.load(Ordering::Acquire);
         loop {

@@ -126,23 +126,14 @@ struct Slotted {
 impl Fire for Slotted {
     async fn fire(&mut self) -> bool {
         let cb = self.cb;
-        let ran = match &self.target {
-            Target::Direct => {
+        let ran = self
+            .target
+            .run_on(&self.slot, move |s| {
                 // SAFETY: the rt_timer_start contract: `cb(arg)` may run on
                 // any runtime thread until the timer is stopped.
-                let _ = self.slot.invoke(|a| unsafe { cb(a) });
-                true
-            }
-            Target::Queue(_) => {
-                let s = self.slot.clone();
-                self.target
-                    .run(move || {
-                        // SAFETY: as above.
-                        let _ = s.invoke(|a| unsafe { cb(a) });
-                    })
-                    .await
-            }
-        };
+                let _ = s.invoke(|a| unsafe { cb(a) });
+            })
+            .await;
         ran && !self.slot.is_stopped()
     }
 }
