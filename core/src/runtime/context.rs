@@ -60,9 +60,14 @@ pub(crate) fn defer(waker: &Waker) {
 
 /// Whether any yield is deferred on this thread.
 pub(crate) fn has_deferred() -> bool {
+    deferred_len() > 0
+}
+
+/// How many yields are deferred on this thread.
+pub(crate) fn deferred_len() -> usize {
     DEFERRED
-        .try_with(|d| d.borrow().as_ref().is_some_and(|l| !l.is_empty()))
-        .unwrap_or(false)
+        .try_with(|d| d.borrow().as_ref().map_or(0, Vec::len))
+        .unwrap_or(0)
 }
 
 /// Wakes every deferred waker; call with the scheduler core in context.

@@ -49,6 +49,16 @@ impl<T> Remote<T> {
             }
         }
     }
+    /// Like `steal_into`, but moves at most `limit` tasks (at least one).
+    pub(super) fn steal_into_limit(&self, dst: &Local<T>, limit: usize) -> Option<T> {
+        loop {
+            match self.0.steal_batch_with_limit_and_pop(&dst.0, limit.max(1)) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
     pub(super) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

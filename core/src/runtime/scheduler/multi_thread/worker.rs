@@ -16,7 +16,9 @@
 //!    locality), then the local queue;
 //! 3. a batch from the inject queue;
 //! 4. stealing: a bounded number of *searching* workers take half of a
-//!    random sibling's queue;
+//!    random sibling's queue; a worker that still has yielded tasks of its
+//!    own to run does not search, and takes only a sibling's surplus over
+//!    its own share (`steal_surplus`);
 //! 5. otherwise park (see `park.rs`; the parked worker holding the driver
 //!    drives I/O and timers).
 //!
@@ -238,13 +240,19 @@ impl Context {
                 core = self.run_task(task, core);
                 continue;
             }
-            if let Some(task) = core.steal_work(handle) {
+            let deferred = context::deferred_len();
+            let stolen = if deferred == 0 {
+                core.steal_work(handle)
+            } else {
+                core.steal_surplus(handle, deferred)
+            };
+            if let Some(task) = stolen {
                 core = self.run_task(task, core);
                 continue;
             }
             // Out of work: yielded tasks run again, after a look at the
             // driver; only with nothing deferred does the worker sleep.
-            if context::has_deferred() {
+            if deferred > 0 {
                 core = self.park_yield(core);
                 // A shutdown unpark is only remembered by a yield: look now.
                 core.maintenance(handle);
@@ -345,6 +353,17 @@ impl Context {
     }
 }
 
+/// Siblings a worker with yielded tasks of its own looks at for a surplus
+/// (see `Core::steal_surplus`).
+const SURPLUS_PROBES: usize = 2;
+
+/// How many of a sibling's `queued` tasks a worker with `deferred` yielded
+/// tasks of its own takes: half the difference, so both end up with about
+/// as much to run; none unless the sibling has at least two more.
+fn surplus_share(queued: usize, deferred: usize) -> Option<usize> {
+    (queued > deferred + 1).then(|| (queued - deferred) / 2)
+}
+
 /// Most tasks a worker takes from the inject queue at once.
 const MAX_INJECT_BATCH: usize = 128;
 
@@ -408,6 +427,37 @@ impl Core {
             }
         }
         self.pop_inject_batch(handle)
+    }
+
+    /// Stealing by a worker that still has `deferred` yielded tasks of its
+    /// own to run: it is not idle, so it does not become a searcher, and it
+    /// takes only a surplus: from one of up to `SURPLUS_PROBES` random
+    /// siblings whose queue holds more than `deferred + 1` tasks, half the
+    /// difference. Balanced workers that all yield (every queue about as
+    /// long as every deferred list) so keep their tasks and their caches,
+    /// where stealing half of whichever sibling is mid-pass (as Tokio does)
+    /// moves tasks between cores on every pass; an unbalanced share still
+    /// evens out, a pass at a time.
+    fn steal_surplus(&mut self, handle: &Handle, deferred: usize) -> Option<Notif> {
+        let remotes = &handle.shared.remotes;
+        let n = remotes.len();
+        if n < 2 {
+            return None;
+        }
+        for _ in 0..SURPLUS_PROBES.min(n - 1) {
+            // A random sibling other than this worker.
+            let j = (self.index + 1 + self.rng.usize(..n - 1)) % n;
+            let Some(limit) = surplus_share(remotes[j].steal.len(), deferred) else {
+                continue;
+            };
+            let before = self.run_queue.len();
+            if let Some(t) = remotes[j].steal.steal_into_limit(&self.run_queue, limit) {
+                self.stats.steal_operations += 1;
+                self.stats.steals += 1 + (self.run_queue.len() - before) as u64;
+                return Some(t);
+            }
+        }
+        None
     }
 
     fn transition_to_searching(&mut self, handle: &Handle) -> bool {
@@ -649,5 +699,23 @@ impl Handle {
             *self.shared.alive.lock() -= 1;
             self.shutdown_core(core);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::surplus_share;
+
+    #[test]
+    fn surplus_share_evens_out_two_workers() {
+        // Balanced, or one short: nothing moves.
+        assert_eq!(surplus_share(50, 50), None);
+        assert_eq!(surplus_share(51, 50), None);
+        assert_eq!(surplus_share(0, 0), None);
+        // Two more: one moves, and both then have the same.
+        assert_eq!(surplus_share(52, 50), Some(1));
+        assert_eq!(surplus_share(2, 0), Some(1));
+        // 100 queued against 20 deferred: 40 move, leaving 60 / 60.
+        assert_eq!(surplus_share(100, 20), Some(40));
     }
 }
