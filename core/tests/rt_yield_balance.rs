@@ -73,3 +73,78 @@ fn an_even_share_of_yielders_stays_put() {
         "{steals} tasks stolen over {polls} polls"
     );
 }
+
+#[test]
+fn a_yielding_worker_still_takes_work_from_a_stuck_sibling() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn thread_tag() -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::thread::current().id().hash(&mut h);
+        h.finish() | 1
+    }
+
+    let rt = runtime();
+    let stop = Arc::new(AtomicBool::new(false));
+    // One task per worker that yields until stopped: each worker always has
+    // a yielded task of its own, so none is idle and none parks.
+    let seen: Arc<[AtomicU64; 2]> = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let yielders: Vec<_> = (0..2)
+        .map(|i| {
+            let (stop, seen) = (stop.clone(), seen.clone());
+            rt.spawn(async move {
+                while !stop.load(SeqCst) {
+                    seen[i].store(thread_tag(), SeqCst);
+                    runtime_core::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (a, b) = (seen[0].load(SeqCst), seen[1].load(SeqCst));
+        if a != 0 && b != 0 && a != b {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the yielders never spread");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // A task that queues two tasks on its worker (a third sits in the LIFO
+    // slot, which no one can steal) and then blocks that worker.
+    let unblocked = Arc::new(AtomicBool::new(false));
+    let ran_while_blocked = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::channel();
+    let blocker = {
+        let unblocked = unblocked.clone();
+        let ran_while_blocked = ran_while_blocked.clone();
+        rt.spawn(async move {
+            for _ in 0..3 {
+                let (unblocked, ran, tx) =
+                    (unblocked.clone(), ran_while_blocked.clone(), tx.clone());
+                runtime_core::spawn(async move {
+                    if !unblocked.load(SeqCst) {
+                        ran.fetch_add(1, SeqCst);
+                    }
+                    tx.send(()).unwrap();
+                });
+            }
+            std::thread::sleep(Duration::from_millis(1500));
+            unblocked.store(true, SeqCst);
+        })
+    };
+    for _ in 0..3 {
+        rx.recv().unwrap();
+    }
+    stop.store(true, SeqCst);
+    rt.block_on(async {
+        blocker.await.unwrap();
+        for y in yielders {
+            y.await.unwrap();
+        }
+    });
+    // The two queued tasks ran on the other worker while theirs was blocked.
+    assert_eq!(ran_while_blocked.load(SeqCst), 2);
+}

@@ -18,12 +18,17 @@
 //! 4. stealing: a bounded number of *searching* workers take half of a
 //!    random sibling's queue; a worker that still has yielded tasks of its
 //!    own to run does not search, and takes only a sibling's surplus over
-//!    its own share (`steal_surplus`);
+//!    its own share, or half the queue of a sibling stuck in one poll
+//!    (`steal_surplus`);
 //! 5. otherwise park (see `park.rs`; the parked worker holding the driver
 //!    drives I/O and timers).
 //!
 //! Every `event_interval` ticks a busy worker polls the driver without
 //! blocking, so timers and I/O events are processed even when no one parks.
+//!
+//! Who touches what: `Core` is the worker's own; of the shared `Remote`,
+//! siblings use the stealer and the unparker, and read `progress`, which
+//! only its worker writes (a `Relaxed` store of its tick per task).
 //!
 //! # Shutdown protocol
 //! `Handle::shutdown` sets `is_shutdown` and unparks every worker. Each
@@ -46,7 +51,7 @@ use crate::task::list::OwnedTasks;
 use crate::task::{coop, Notified, Schedule, Task};
 use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Polls of LIFO-slot tasks in a row before the slot is bypassed, so two
@@ -73,7 +78,16 @@ pub(crate) struct Shared {
 pub(super) struct Remote {
     pub(super) steal: queue::Remote<Notif>,
     pub(super) unpark: Unparker,
+    /// The worker's tick, published as it takes each task: a sibling that
+    /// sees it unchanged between two looks knows the worker is stuck in
+    /// one poll (see `Core::steal_surplus`).
+    progress: Progress,
 }
+
+/// A worker's published tick, alone in its cache line: its owner writes it
+/// for every task, siblings read it only when deciding whether to steal.
+#[repr(align(128))]
+struct Progress(AtomicU32);
 
 /// Scheduler tuning.
 #[derive(Clone, Debug)]
@@ -92,6 +106,8 @@ pub(crate) struct Core {
     run_queue: Local<Notif>,
     is_searching: bool,
     is_shutdown: bool,
+    /// Each sibling's `progress` as this worker last saw it.
+    seen: Box<[u32]>,
     park: Option<Parker>,
     rng: fastrand::Rng,
     stats: Stats,
@@ -134,6 +150,7 @@ pub(super) fn build(
         remotes.push(Remote {
             steal,
             unpark: park.unparker(),
+            progress: Progress(AtomicU32::new(0)),
         });
         cores.push(Box::new(Core {
             index,
@@ -143,6 +160,7 @@ pub(super) fn build(
             run_queue: local,
             is_searching: false,
             is_shutdown: false,
+            seen: vec![u32::MAX; n].into_boxed_slice(),
             park: Some(park),
             rng: fastrand::Rng::with_seed(seed.wrapping_add(index as u64 * 0x9E37_79B9)),
             stats: Stats::default(),
@@ -229,6 +247,10 @@ impl Context {
         let handle = &*self.handle;
         while !core.is_shutdown {
             core.tick = core.tick.wrapping_add(1);
+            handle.shared.remotes[core.index]
+                .progress
+                .0
+                .store(core.tick, Ordering::Relaxed);
             if core.tick % handle.shared.config.event_interval == 0 {
                 core = self.park_yield(core);
                 core.maintenance(handle);
@@ -438,17 +460,34 @@ impl Core {
     /// where stealing half of whichever sibling is mid-pass (as Tokio does)
     /// moves tasks between cores on every pass; an unbalanced share still
     /// evens out, a pass at a time.
+    ///
+    /// A sibling whose published tick has not moved since this worker last
+    /// looked is stuck in one poll (a task that blocks), so whatever waits
+    /// in its queue is taken as an idle worker would take it (half).
     fn steal_surplus(&mut self, handle: &Handle, deferred: usize) -> Option<Notif> {
         let remotes = &handle.shared.remotes;
         let n = remotes.len();
         if n < 2 {
             return None;
         }
-        for _ in 0..SURPLUS_PROBES.min(n - 1) {
-            // A random sibling other than this worker.
-            let j = (self.index + 1 + self.rng.usize(..n - 1)) % n;
-            let Some(limit) = surplus_share(remotes[j].steal.len(), deferred) else {
+        // Distinct siblings: a second look at the same one in the same
+        // pass would find its tick unchanged.
+        let first = self.rng.usize(..n - 1);
+        for k in 0..SURPLUS_PROBES.min(n - 1) {
+            let j = (self.index + 1 + (first + k) % (n - 1)) % n;
+            let queued = remotes[j].steal.len();
+            if queued == 0 {
                 continue;
+            }
+            let tick = remotes[j].progress.0.load(Ordering::Relaxed);
+            let stuck = std::mem::replace(&mut self.seen[j], tick) == tick;
+            let limit = if stuck {
+                queued
+            } else {
+                match surplus_share(queued, deferred) {
+                    Some(limit) => limit,
+                    None => continue,
+                }
             };
             let before = self.run_queue.len();
             if let Some(t) = remotes[j].steal.steal_into_limit(&self.run_queue, limit) {
