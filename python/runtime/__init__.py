@@ -94,21 +94,29 @@ def default_runtime() -> Runtime:
         return _default
 
 
-def _sleep_zero_type() -> type:
-    """The future type of ``rt.sleep(0)`` (built on first use, so importing
-    ``runtime`` does not import asyncio).
+def _sleep_zero_types() -> "tuple[type, type]":
+    """The future types of ``rt.sleep(0, result)`` and of ``rt.sleep(0)``
+    (built on first use, so importing ``runtime`` does not import asyncio).
 
-    It is an ``asyncio.Future``, created already completed (a zero delay has
-    nothing to wait for), so it works wherever a future does (``gather``,
-    ``wait_for``, done callbacks). Awaiting it does what ``asyncio.sleep(0)``
-    does: one bare ``yield``, after which the task is resumed on the next
-    pass of the loop, then the result. (Awaiting a plain completed future
-    would not yield at all; a plain future completed by a ``call_soon``
-    callback would take two passes.)
+    Both are ``asyncio.Future`` subclasses whose instances are created
+    already completed (a zero delay has nothing to wait for), so they work
+    wherever a future does (``gather``, ``wait_for``, done callbacks).
+    Awaiting one does what ``asyncio.sleep(0)`` does: one bare ``yield``,
+    after which the task is resumed on the next pass of the loop, then the
+    result. (Awaiting a plain completed future would not yield at all; a
+    plain future completed by a ``call_soon`` callback would take two
+    passes.)
+
+    The second type serves ``rt.sleep(0)`` with no result: a completed
+    future can no longer change (its result, its state, its callbacks run
+    at once), so each loop keeps one such future, made on first use, and
+    every ``rt.sleep(0)`` on that loop returns it. Its ``await`` is a
+    C-level iterator over ``(None,)``: one yield, then ``None``.
     """
     global _SleepZero
     if _SleepZero is None:
         import asyncio
+        import functools
 
         class SleepZeroFuture(asyncio.Future):  # type: ignore[type-arg]
             __slots__ = ()
@@ -119,12 +127,22 @@ def _sleep_zero_type() -> type:
 
             __iter__ = __await__
 
+        class SleepZeroNoneFuture(SleepZeroFuture):
+            __slots__ = ()
+
+            # Called without `self` (a staticmethod): a fresh iterator that
+            # yields once and then returns None.
+            __await__ = __iter__ = staticmethod(  # type: ignore[assignment]
+                functools.partial(iter, (None,))
+            )
+
         SleepZeroFuture.__module__ = __name__
-        _SleepZero = SleepZeroFuture
+        SleepZeroNoneFuture.__module__ = __name__
+        _SleepZero = (SleepZeroFuture, SleepZeroNoneFuture)
     return _SleepZero
 
 
-_SleepZero: "type | None" = None
+_SleepZero: "tuple[type, type] | None" = None
 
 
 def _after_fork_in_child() -> None:

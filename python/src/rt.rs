@@ -474,7 +474,8 @@ impl PyRuntime {
     /// `await rt.sleep(seconds, result=None)` from a running asyncio loop:
     /// sleeps on the runtime's timer wheel, then returns `result`. A delay
     /// of zero or less (or NaN) gives an already-completed future whose
-    /// `await` yields to the loop once, like `asyncio.sleep(0)`.
+    /// `await` yields to the loop once, like `asyncio.sleep(0)`; with no
+    /// result, that is the loop's one shared completed future.
     #[pyo3(signature = (seconds, result=None))]
     fn sleep<'py>(
         &self,

@@ -236,26 +236,46 @@ impl AbortOnDone {
 /// `await rt.sleep(0, result)` (or a negative or NaN delay): as
 /// `asyncio.sleep(0)` does, gives the loop one pass and returns `result`.
 /// There is no deadline to wait for, so no runtime thread is involved: the
-/// future (of type `runtime._sleep_zero_type()`, an `asyncio.Future`
-/// subclass) is created completed, and awaiting it yields to the loop once
-/// before returning the result, exactly as `asyncio.sleep(0)` does.
+/// future (of a type from `runtime._sleep_zero_types()`, `asyncio.Future`
+/// subclasses) is created completed, and awaiting it yields to the loop
+/// once before returning the result, exactly as `asyncio.sleep(0)` does.
+///
+/// With no result (`None`), the future is the running loop's shared one:
+/// a completed future can no longer change, so one per loop serves every
+/// `rt.sleep(0)` there. It lives in the loop's attribute
+/// [`SHARED_ATTR`] (a reference cycle through the future's loop, which the
+/// garbage collector frees with the loop); a loop that takes no attributes
+/// gets a fresh future each time.
 pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    static FUTURE_TYPE: pyo3::sync::GILOnceCell<Py<PyAny>> = pyo3::sync::GILOnceCell::new();
-    // Fails (RuntimeError) outside a running loop. The loop is passed on
-    // so that the future's constructor does not look it up again.
+    static TYPES: pyo3::sync::GILOnceCell<(Py<PyAny>, Py<PyAny>)> = pyo3::sync::GILOnceCell::new();
+    // Fails (RuntimeError) outside a running loop.
     let lp = delivery::running_loop(py)?;
-    let ty = FUTURE_TYPE.get_or_try_init(py, || -> PyResult<_> {
-        Ok(py
-            .import("runtime")?
-            .call_method0("_sleep_zero_type")?
-            .unbind())
+    let shared = result.is_none(py);
+    if shared {
+        if let Ok(fut) = lp.getattr(pyo3::intern!(py, SHARED_ATTR)) {
+            return Ok(fut);
+        }
+    }
+    let (general, none) = TYPES.get_or_try_init(py, || -> PyResult<_> {
+        py.import("runtime")?
+            .call_method0("_sleep_zero_types")?
+            .extract::<(Py<PyAny>, Py<PyAny>)>()
     })?;
+    let ty = if shared { none } else { general };
+    // The loop is passed on so that the constructor does not look it up.
     let kwargs = pyo3::types::PyDict::new(py);
-    kwargs.set_item(pyo3::intern!(py, "loop"), lp)?;
+    kwargs.set_item(pyo3::intern!(py, "loop"), &lp)?;
     let fut = ty.bind(py).call((), Some(&kwargs))?;
     fut.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
+    if shared {
+        // A loop without instance attributes keeps no shared future.
+        let _ = lp.setattr(pyo3::intern!(py, SHARED_ATTR), &fut);
+    }
     Ok(fut)
 }
+
+/// The loop attribute that holds the loop's shared `rt.sleep(0)` future.
+const SHARED_ATTR: &str = "_runtime_sleep_zero";
 
 /// `await rt.sleep(seconds, result)`: an asyncio future on the running loop
 /// that the runtime's timer completes.

@@ -285,6 +285,73 @@ def test_sleep_zero_takes_one_loop_pass_like_asyncio(mrt, run_loop):
     run_loop(main())
 
 
+def test_sleep_zero_shares_one_completed_future_per_loop(mrt, run_loop):
+    """rt.sleep(0) with no result returns the running loop's one completed
+    future (it can no longer change); a result, or another loop, gets a
+    future of its own; it still yields once per await."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        f = mrt.sleep(0)
+        assert f is mrt.sleep(0) and f is mrt.sleep(-5) and f is mrt.sleep(float("nan"))
+        assert isinstance(f, asyncio.Future)
+        assert f.done() and f.result() is None and f.get_loop() is loop
+        assert not f.cancel() and not f.cancelled()
+        with pytest.raises(asyncio.InvalidStateError):
+            f.set_result(1)
+        assert f.result() is None  # unchanged
+        # Another runtime's sleep(0) on the same loop: the same future.
+        other = runtime.Runtime(workers=1)
+        try:
+            assert other.sleep(0) is f
+        finally:
+            other.shutdown(wait=True)
+        # A result gives a fresh future each time.
+        g = mrt.sleep(0, "r")
+        assert g is not f and g is not mrt.sleep(0, "r") and await g == "r"
+        # A done callback on the shared future runs once, on the loop, and
+        # is not kept for later callers.
+        seen = []
+        f.add_done_callback(seen.append)
+        await asyncio.sleep(0)
+        assert seen == [f]
+        await mrt.sleep(0)
+        assert seen == [f]
+        # Concurrent awaiters of the shared future each take one pass.
+        order = []
+
+        async def step(name):
+            order.append(name + "1")
+            await mrt.sleep(0)
+            order.append(name + "2")
+
+        await asyncio.gather(step("a"), step("b"))
+        assert order == ["a1", "b1", "a2", "b2"]
+        return f
+
+    first = run_loop(main())
+    second = run_loop(main())
+    assert first is not second  # one per loop
+
+
+def test_sleep_zero_shared_future_does_not_keep_the_loop_alive(mrt):
+    import gc
+    import weakref
+
+    async def main():
+        assert await mrt.sleep(0) is None
+        return weakref.ref(asyncio.get_running_loop()), weakref.ref(mrt.sleep(0))
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop_ref, fut_ref = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    del loop
+    gc.collect()
+    assert loop_ref() is None and fut_ref() is None
+
+
 def test_sleep_zero_after_shutdown_raises(run_loop):
     r = runtime.Runtime(workers=1)
     r.shutdown(wait=True)
