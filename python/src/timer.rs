@@ -250,17 +250,21 @@ pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bo
     static TYPES: pyo3::sync::GILOnceCell<(Py<PyAny>, Py<PyAny>)> = pyo3::sync::GILOnceCell::new();
     // Fails (RuntimeError) outside a running loop.
     let lp = delivery::running_loop(py)?;
-    let shared = result.is_none(py);
-    if shared {
-        if let Ok(fut) = lp.getattr(pyo3::intern!(py, SHARED_ATTR)) {
-            return Ok(fut);
-        }
-    }
     let (general, none) = TYPES.get_or_try_init(py, || -> PyResult<_> {
         py.import("runtime")?
             .call_method0("_sleep_zero_types")?
             .extract::<(Py<PyAny>, Py<PyAny>)>()
     })?;
+    let shared = result.is_none(py);
+    if shared {
+        // Only our own future counts (a loop with a catch-all
+        // `__getattr__` could answer anything).
+        if let Ok(fut) = lp.getattr(pyo3::intern!(py, SHARED_ATTR)) {
+            if fut.get_type().is(none.bind(py)) {
+                return Ok(fut);
+            }
+        }
+    }
     let ty = if shared { none } else { general };
     // The loop is passed on so that the constructor does not look it up.
     let kwargs = pyo3::types::PyDict::new(py);

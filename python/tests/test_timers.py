@@ -334,6 +334,31 @@ def test_sleep_zero_shares_one_completed_future_per_loop(mrt, run_loop):
     assert first is not second  # one per loop
 
 
+def test_sleep_zero_ignores_a_foreign_value_in_its_loop_attribute(mrt):
+    """Whatever else answers to the loop attribute that holds the shared
+    future (a catch-all `__getattr__`, a stray assignment) is not
+    returned: rt.sleep(0) still gives a completed future of its own."""
+
+    class CatchAllLoop(asyncio.SelectorEventLoop):
+        def __getattr__(self, name):
+            return "not a future"
+
+    async def main():
+        f = mrt.sleep(0)
+        assert isinstance(f, asyncio.Future) and f.done() and f.result() is None
+        assert await f is None
+        assert mrt.sleep(0) is f
+        return True
+
+    stray = asyncio.new_event_loop()
+    stray.__dict__["_runtime_sleep_zero"] = "junk"
+    for loop in (CatchAllLoop(), stray):
+        try:
+            assert loop.run_until_complete(main())
+        finally:
+            loop.close()
+
+
 def test_sleep_zero_shared_future_does_not_keep_the_loop_alive(mrt):
     import gc
     import weakref
