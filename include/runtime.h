@@ -22,6 +22,8 @@
  *   rt_completion and rt_queue are reference-counted: each *_new / *_clone
  *   reference is released by one *_free. Objects stay valid after their
  *   runtime is shut down or freed (calls then return RT_ERR_SHUTDOWN).
+ *   rt_work is not opaque: it is storage the caller owns (like uv_work_t),
+ *   used by the library from rt_queue_work until the item's done callback.
  * - On the multi-thread flavor callbacks run concurrently on worker threads
  *   (everything bound to one rt_queue runs one at a time, in order); on the
  *   current-thread flavor they run inside rt_runtime_run/run_once.
@@ -200,6 +202,25 @@ typedef void (*rt_timer_fn)(void *arg);
 
 // A C wake callback.
 typedef void (*rt_wake_fn)(void *data);
+
+// Storage for one queued work item, owned by the caller (embed it in your
+// own struct, as with uv_work_t). rt_queue_work fills it; it must stay
+// valid, and must not be moved or queued again, until `done` is called.
+// Its fields are private to the library.
+typedef struct rt_work {
+  size_t _private[4];
+} rt_work;
+
+// The work body: runs once on a blocking-pool thread (where blocking
+// calls are allowed).
+typedef void (*rt_work_fn)(struct rt_work *w);
+
+// Called exactly once per queued item, last: with RT_OK after `work`
+// returned (on the same pool thread); or, without `work` having run, with
+// RT_ERR_CANCELLED (rt_work_cancel, or no pool thread could be started)
+// or RT_ERR_SHUTDOWN (the runtime shut down first). The storage is the
+// caller's again once `done` is called: it may free or reuse it.
+typedef void (*rt_work_done_fn)(struct rt_work *w, enum rt_status st);
 
 #ifdef __cplusplus
 extern "C" {
@@ -465,11 +486,12 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 // `drop_arg`/`drop_state` is called exactly once (on this thread or a
 // runtime thread) before this returns RT_OK.
 //
-// `timeout_ms` bounds the wait for callbacks and rt_spawn_blocking bodies
-// that are running at the time (RT_FOREVER: no limit; 0: don't wait).
-// If it expires first, the runtime is still shut down, but this returns
-// RT_ERR_TIMEOUT: the remaining `drop_arg`s run when those callbacks
-// finish, and calling rt_runtime_shutdown again waits for them.
+// `timeout_ms` bounds the wait for callbacks, rt_spawn_blocking bodies
+// and rt_queue_work items that are running at the time (RT_FOREVER: no
+// limit; 0: don't wait). If it expires first, the runtime is still shut
+// down, but this returns RT_ERR_TIMEOUT: the remaining `drop_arg`s and
+// `done`s run when those callbacks finish, and calling
+// rt_runtime_shutdown again waits for them.
 //
 // Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 // when called from inside one of this library's callbacks on a runtime
@@ -480,8 +502,8 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 enum rt_status rt_runtime_shutdown(struct rt_runtime *rt, uint64_t timeout_ms);
 
 // Shuts the runtime down if needed (as rt_runtime_shutdown with
-// RT_FOREVER: waits for running callbacks and blocking bodies, and for
-// every pending `drop_arg`) and frees it. NULL is ignored. Objects made from the runtime stay valid
+// RT_FOREVER: waits for running callbacks, blocking bodies and work
+// items, and for every pending `drop_arg` and `done`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 // and must still be freed; they report RT_ERR_SHUTDOWN.
 //
 // Called from inside one of the runtime's own callbacks, the shutdown is
@@ -805,6 +827,38 @@ void rt_waker_free(struct rt_waker *w);
 // # Safety
 // `wake` and `drop_data` must be callable from any thread with `data`.
 struct rt_waker *rt_waker_new(void *data, rt_wake_fn wake, rt_drop_fn drop_data);
+
+// Queues `work(w)` on the runtime's blocking pool; `done(w, status)`
+// follows it on the same thread (see rt_work_done_fn). The one-call,
+// allocation-free counterpart of rt_spawn_blocking + rt_task_on_complete,
+// for work whose result the caller keeps in its own storage.
+//
+// On RT_OK `done` is called exactly once, possibly before this returns
+// (with RT_ERR_SHUTDOWN, when a shutdown races the call). On an error it
+// is not called and `*w` is untouched.
+//
+// Errors: RT_ERR_NULL (`rt`, `w`, `work`, `done`), RT_ERR_SHUTDOWN.
+//
+// # Safety
+// `rt` NULL or live; `w` NULL or valid, writable storage for an rt_work
+// that is not queued; `work`/`done` callable from any thread.
+enum rt_status rt_queue_work(struct rt_runtime *rt,
+                             struct rt_work *w,
+                             rt_work_fn work,
+                             rt_work_done_fn done);
+
+// Keeps a queued item from running, if no pool thread has taken it yet:
+// its `done` is then called with RT_ERR_CANCELLED (when a pool thread
+// reaches it, or at shutdown), and `work` never runs.
+//
+// Errors: RT_ERR_NULL; RT_ERR_INVALID when the item has already started
+// (or was cancelled before); its `done` comes as usual.
+//
+// # Safety
+// `w` NULL or an item queued with rt_queue_work whose storage is still
+// valid: its `done` has not been called, or the caller keeps the storage
+// alive past `done` while it may call this.
+enum rt_status rt_work_cancel(struct rt_work *w);
 
 #ifdef __cplusplus
 }  // extern "C"

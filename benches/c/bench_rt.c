@@ -172,7 +172,8 @@ static rt_runtime *rt_pool(void) {
     return rt;
 }
 
-static uint64_t pool_work(unsigned workers) {
+/* One task handle per item: rt_spawn_blocking + rt_task_on_complete. */
+static uint64_t pool_tasks(unsigned workers) {
     (void)workers;
     rt_runtime *rt = rt_pool();
     pool_state s;
@@ -184,6 +185,44 @@ static uint64_t pool_work(unsigned workers) {
         OK(rt_spawn_blocking(rt, work_fn, (void *)i, NULL, &t));
         OK(rt_task_on_complete(t, work_done, &s));
         rt_task_free(t);
+    }
+    while (sem_wait(&s.all_done) != 0) {}
+    sem_destroy(&s.all_done);
+    return atomic_load(&s.sum);
+}
+
+/* Caller-owned items: rt_queue_work, as uv_queue_work. */
+typedef struct {
+    rt_work w; /* first: the callbacks get its address */
+    uintptr_t in, out;
+    pool_state *s;
+} qitem;
+
+static void qwork_fn(rt_work *w) {
+    qitem *q = (qitem *)w;
+    q->out = q->in * 3 + 1;
+}
+
+static void qdone_fn(rt_work *w, enum rt_status st) {
+    qitem *q = (qitem *)w;
+    CHECK(st == RT_OK);
+    pool_state *s = q->s;
+    atomic_fetch_add(&s->sum, q->out);
+    if (atomic_fetch_add(&s->done, 1) + 1 == N_WORK) sem_post(&s->all_done);
+}
+
+static uint64_t pool_work(unsigned workers) {
+    (void)workers;
+    static qitem items[N_WORK];
+    rt_runtime *rt = rt_pool();
+    pool_state s;
+    atomic_init(&s.done, 0);
+    atomic_init(&s.sum, 0);
+    sem_init(&s.all_done, 0, 0);
+    for (uintptr_t i = 0; i < N_WORK; i++) {
+        items[i].in = i;
+        items[i].s = &s;
+        OK(rt_queue_work(rt, &items[i].w, qwork_fn, qdone_fn));
     }
     while (sem_wait(&s.all_done) != 0) {}
     sem_destroy(&s.all_done);
@@ -220,6 +259,7 @@ int main(int argc, char **argv) {
         {"c_wakeups", wakeups},
         {"c_socketpair_pingpong", pingpong},
         {"c_pool_work", pool_work},
+        {"c_pool_tasks", pool_tasks},
         {"c_cpu_fanout", cpu_fanout},
     };
     int rc = bench_main(argc, argv, rows, sizeof rows / sizeof rows[0]);

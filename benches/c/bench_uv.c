@@ -165,6 +165,29 @@ static uint64_t pool_work(unsigned workers) {
     return pool_sum;
 }
 
+/* One heap-allocated request per item, freed by its after_work callback:
+ * what a libuv program does when each item needs its own object (the
+ * counterpart of a task handle per item). */
+static void after_work_free_cb(uv_work_t *req, int status) {
+    after_work_cb(req, status);
+    free(req);
+}
+
+static uint64_t pool_tasks(unsigned workers) {
+    (void)workers;
+    uv_loop_t *loop = uv_default_loop();
+    pool_sum = pool_done = 0;
+    for (uintptr_t i = 0; i < N_WORK; i++) {
+        work_item *w = malloc(sizeof *w);
+        CHECK(w != NULL);
+        w->in = i;
+        UVOK(uv_queue_work(loop, &w->req, work_cb, after_work_free_cb));
+    }
+    UVOK(uv_run(loop, UV_RUN_DEFAULT));
+    CHECK(pool_done == N_WORK);
+    return pool_sum;
+}
+
 /* ---- CPU-bound fan-out over the pool ------------------------------------- */
 
 typedef struct {
@@ -203,6 +226,7 @@ int main(int argc, char **argv) {
         {"c_wakeups", wakeups},
         {"c_socketpair_pingpong", pingpong},
         {"c_pool_work", pool_work},
+        {"c_pool_tasks", pool_tasks},
         {"c_cpu_fanout", cpu_fanout},
     };
     if (argc > 2 && strcmp(argv[1], "c_cpu_fanout") == 0)

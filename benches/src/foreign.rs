@@ -136,7 +136,16 @@ fn c_rows() -> Vec<Row> {
         c(
             "c_pool_work",
             format!(
-                "{} tiny work items + completion callback each: rt_spawn_blocking + rt_task_on_complete vs uv_queue_work (default pool of 4); one loop thread",
+                "{} tiny work items in caller-owned storage + completion callback each: rt_queue_work vs uv_queue_work (pools of 4); one loop thread",
+                th(C_WORK)
+            ),
+            tp(C_WORK, "items"),
+            true,
+        ),
+        c(
+            "c_pool_tasks",
+            format!(
+                "{} tiny work items, one heap object each: rt_spawn_blocking + rt_task_on_complete + rt_task_free vs uv_queue_work on a malloc'd request freed in after_work (pools of 4); one loop thread",
                 th(C_WORK)
             ),
             tp(C_WORK, "items"),

@@ -17,6 +17,8 @@
 //! - `rt_task`: one owner too, released by `rt_task_free`; behind it is one
 //!   reference to the task's reference-counted join slot (the runtime holds
 //!   the others while the task runs).
+//! - `rt_work`: storage the caller owns (like `uv_work_t`); the runtime
+//!   uses it from `rt_queue_work` until the item's `done` callback.
 //! - `rt_completion`, `rt_queue`: reference-counted (`Arc`); each
 //!   `*_new`/`*_clone` reference is released by one `*_free`.
 //! - `void *arg` handed to the runtime with a `drop_arg` is owned by the
@@ -35,3 +37,4 @@ pub(crate) mod slot;
 pub mod task;
 pub mod timer;
 pub mod waker;
+pub mod work;

@@ -270,7 +270,13 @@ impl Shared {
                 None => drop(rt),
             }
         }
-        let left = self.live.wait_released(deadline);
+        let mut left = self.live.wait_released(deadline);
+        // rt_queue_work items are not counted in `live`: those still
+        // running are over when the pool's threads have exited.
+        let remaining = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        if !self.handle.wait_blocking_threads_exited(remaining) {
+            left += 1;
+        }
         drop(self.take_retired());
         left
     }
@@ -393,11 +399,12 @@ pub unsafe extern "C" fn rt_runtime_new(
 /// `drop_arg`/`drop_state` is called exactly once (on this thread or a
 /// runtime thread) before this returns RT_OK.
 ///
-/// `timeout_ms` bounds the wait for callbacks and rt_spawn_blocking bodies
-/// that are running at the time (RT_FOREVER: no limit; 0: don't wait).
-/// If it expires first, the runtime is still shut down, but this returns
-/// RT_ERR_TIMEOUT: the remaining `drop_arg`s run when those callbacks
-/// finish, and calling rt_runtime_shutdown again waits for them.
+/// `timeout_ms` bounds the wait for callbacks, rt_spawn_blocking bodies
+/// and rt_queue_work items that are running at the time (RT_FOREVER: no
+/// limit; 0: don't wait). If it expires first, the runtime is still shut
+/// down, but this returns RT_ERR_TIMEOUT: the remaining `drop_arg`s and
+/// `done`s run when those callbacks finish, and calling
+/// rt_runtime_shutdown again waits for them.
 ///
 /// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 /// when called from inside one of this library's callbacks on a runtime
@@ -426,9 +433,9 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
             n => Err(Error::new(
                 rt_status::RT_ERR_TIMEOUT,
                 format!(
-                    "shut down, but {n} argument(s) are still held by callbacks that were \
-                     running when {timeout_ms} ms expired; their drop_arg runs when they \
-                     finish (call again to wait longer)"
+                    "shut down, but {n} argument(s) or rt_queue_work item(s) are still held \
+                     by callbacks that were running when {timeout_ms} ms expired; their \
+                     drop_arg / done runs when they finish (call again to wait longer)"
                 ),
             )),
         }
@@ -436,8 +443,8 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
 }
 
 /// Shuts the runtime down if needed (as rt_runtime_shutdown with
-/// RT_FOREVER: waits for running callbacks and blocking bodies, and for
-/// every pending `drop_arg`) and frees it. NULL is ignored. Objects made from the runtime stay valid
+/// RT_FOREVER: waits for running callbacks, blocking bodies and work
+/// items, and for every pending `drop_arg` and `done`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 /// and must still be freed; they report RT_ERR_SHUTDOWN.
 ///
 /// Called from inside one of the runtime's own callbacks, the shutdown is

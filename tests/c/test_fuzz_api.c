@@ -2,8 +2,8 @@
  * coverage-guided). Every step picks an operation at random, on a random
  * live handle or on NULL / invalid arguments, and checks that the call
  * answers with a status instead of crashing. At the end every handle is
- * released and the runtime freed, and every drop_arg must have run exactly
- * once. Under valgrind and ASan (ffi/test.sh) this also checks memory.
+ * released and the runtime freed, and every drop_arg (and every queued
+ * rt_work's done) must have run exactly once. Under valgrind and ASan (ffi/test.sh) this also checks memory.
  *
  *   FUZZ_SEED=n    seed (default: fixed, so CI is reproducible)
  *   FUZZ_STEPS=n   steps per round (default 4000)
@@ -51,7 +51,24 @@ static void watch_cb(void *arg, int fd, uint32_t ready) {
     }
 }
 
+/* A caller-owned rt_queue_work item; freed by the driver once done ran. */
 typedef struct {
+    rt_work w;
+    atomic_int dones;
+} witem;
+static atomic_int work_dones;
+static void witem_work(rt_work *w) {
+    (void)w;
+    atomic_fetch_add(&ran, 1);
+}
+static void witem_done(rt_work *w, rt_status st) {
+    CHECK(st == RT_OK || st == RT_ERR_CANCELLED || st == RT_ERR_SHUTDOWN);
+    CHECK_EQ(atomic_fetch_add(&((witem *)w)->dones, 1), 0); /* exactly once */
+    atomic_fetch_add(&work_dones, 1);
+}
+
+typedef struct {
+    witem *works[MAXH];
     rt_task *tasks[MAXH];
     rt_timer *timers[MAXH];
     rt_completion *comps[MAXH];
@@ -67,7 +84,7 @@ static int valid_status(rt_status st) { return (int)st >= 0 && (int)st <= 8; }
 static void step(rt_runtime *rt, pool *p) {
     unsigned i = rnd(MAXH);
     rt_status st = RT_OK;
-    switch (rnd(18)) {
+    switch (rnd(19)) {
     case 0:
         if (!p->tasks[i]) st = rt_spawn(rt, task_fn, new_arg(), drop_arg, &p->tasks[i]);
         break;
@@ -164,6 +181,19 @@ static void step(rt_runtime *rt, pool *p) {
         st = rt_runtime_metrics(rt, &m);
         break;
     }
+    case 17: /* caller-owned work items: queue, cancel, free once done */
+        if (!p->works[i]) {
+            witem *w = calloc(1, sizeof *w);
+            st = rt_queue_work(rt, &w->w, witem_work, witem_done);
+            if (st == RT_OK) p->works[i] = w;
+            else free(w);
+        } else if (atomic_load(&p->works[i]->dones)) {
+            free(p->works[i]);
+            p->works[i] = NULL;
+        } else {
+            st = rt_work_cancel(&p->works[i]->w); /* RT_ERR_INVALID once started */
+        }
+        break;
     default:
         /* let the runtime run a little (drives a current-thread runtime) */
         (void)rt_runtime_run_once(rt, 0);
@@ -205,6 +235,13 @@ static void round_once(unsigned steps) {
         }
     }
     rt_runtime_free(rt);
+    /* Every queued item's done has run by now, exactly once. */
+    for (int i = 0; i < MAXH; i++) {
+        if (p.works[i]) {
+            CHECK_EQ(atomic_load(&p.works[i]->dones), 1);
+            free(p.works[i]);
+        }
+    }
 }
 
 static void test_random_call_sequences(void) {
@@ -216,8 +253,9 @@ static void test_random_call_sequences(void) {
     unsigned n_rounds = rounds ? (unsigned)atoi(rounds) : 8;
     for (unsigned r = 0; r < n_rounds; r++) round_once(n_steps);
     CHECK_EQ(atomic_load(&created), atomic_load(&dropped));
-    printf("fuzz: %u rounds x %u steps, %d arguments created and dropped, %d callbacks ran\n",
-           n_rounds, n_steps, atomic_load(&created), atomic_load(&ran));
+    printf("fuzz: %u rounds x %u steps, %d arguments created and dropped, %d callbacks ran, "
+           "%d work items done\n",
+           n_rounds, n_steps, atomic_load(&created), atomic_load(&ran), atomic_load(&work_dones));
 }
 
 int main(void) {

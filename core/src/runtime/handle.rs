@@ -2,7 +2,7 @@
 use super::builder::RuntimeFlavor;
 use super::context::{self, TryCurrentError};
 use super::metrics::RuntimeMetrics;
-use super::{driver, scheduler, BlockingWork};
+use super::{driver, scheduler, BlockingWork, RawBlockingWork};
 use crate::task::{Id, JoinHandle};
 use std::fmt;
 use std::future::Future;
@@ -71,6 +71,32 @@ impl Handle {
     /// `JoinHandle`, no allocation besides the caller's `Arc`.
     pub fn spawn_blocking_work(&self, work: Arc<dyn BlockingWork>) {
         self.inner.blocking_spawner().spawn_work(&self.inner, work)
+    }
+
+    /// Queues a [`RawBlockingWork`] item on this runtime's blocking pool:
+    /// its `run` is called once on a pool thread, or its `cancel` instead
+    /// if the runtime shuts down before a thread reaches it (or no pool
+    /// thread can be started; then `cancel` runs before this returns).
+    ///
+    /// The allocation-free form of
+    /// [`spawn_blocking_work`](Handle::spawn_blocking_work), for items whose
+    /// memory the caller owns.
+    pub fn spawn_blocking_raw(&self, work: RawBlockingWork) {
+        self.inner.blocking_spawner().spawn_raw(&self.inner, work)
+    }
+
+    /// Waits until the runtime has been shut down and every blocking-pool
+    /// thread has exited, for at most `timeout` (`None`: no limit).
+    /// Returns whether that happened (a thread calling this from the pool
+    /// itself waits for the others only).
+    ///
+    /// A shutdown with a timeout (`Runtime::shutdown_timeout`) leaves
+    /// blocking work that is still running to finish on detached threads;
+    /// an embedder that must know when all of it is over (before unloading
+    /// the code it calls) waits here.
+    pub fn wait_blocking_threads_exited(&self, timeout: Option<std::time::Duration>) -> bool {
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        self.inner.blocking_spawner().wait_exited(deadline)
     }
 
     /// Blocks the current thread on `future`, with this runtime entered (so

@@ -15,7 +15,7 @@ pub(crate) mod park;
 mod runtime;
 pub(crate) mod scheduler;
 
-pub use blocking::BlockingWork;
+pub use blocking::{BlockingWork, CancelReason, RawBlockingWork};
 pub use builder::{Builder, RuntimeFlavor};
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};

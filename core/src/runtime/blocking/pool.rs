@@ -1,40 +1,62 @@
 //! The blocking pool's threads and queue.
 //!
-//! Design: one mutex-guarded FIFO queue of jobs (`spawn_blocking` tasks and
-//! [`BlockingWork`] items) and a condvar. A spawn hands its job
-//! to an idle thread (one `notify_one`, counted in `num_notify` so a wakeup
-//! is never lost or double-counted) or, when none is idle and fewer than
-//! `thread_cap` threads exist, starts a new thread. Idle threads exit after
-//! `keep_alive` without work, so the pool shrinks back to zero.
+//! Design: a lock-free FIFO queue of jobs (`spawn_blocking` tasks and
+//! [`BlockingWork`] items, in a `crossbeam_deque::Injector`), and a mutex
+//! plus condvar for the threads' bookkeeping only (how many exist, how many
+//! sleep, how many wake-ups are owed). A stream of short jobs therefore
+//! costs a spawner one lock-free push and a pool thread one lock-free pop
+//! per job: neither side touches the mutex while threads are busy or
+//! spinning, so the two do not fight over one cache line per job. A spawn
+//! that finds no spinning thread to leave its job to takes the mutex and
+//! hands the job to an idle thread (one `notify_one`, counted in
+//! `num_notify` so a wake-up is never lost or double-counted) or, when none
+//! is idle and fewer than `thread_cap` threads exist, starts a new thread.
+//! Idle threads exit after `keep_alive` without work, so the pool shrinks
+//! back to zero.
 //!
-//! Invariants (all under `shared`'s lock):
-//! - `num_idle` counts threads waiting on the condvar that have not yet been
-//!   claimed by a notification; `num_notify <= num_idle` before a claim.
+//! Invariants:
+//! - Under `shared`'s lock: `num_idle` counts threads waiting on the
+//!   condvar that have not yet been claimed by a notification;
+//!   `num_notify <= num_idle` before a claim.
 //! - `num_spinning` counts threads between running work and going idle,
-//!   polling the queue; a spawn that leaves at most one queued job per
-//!   spinner wakes nobody, since each spinner re-checks the queue under
-//!   the lock before it goes idle.
-//! - Once `shutdown` is set no task is queued again; queued tasks are
-//!   cancelled (their `JoinHandle`s see a cancellation) by the threads as
-//!   they exit; running tasks finish.
+//!   polling the queue. A spawn that sees at most one queued job per
+//!   spinner wakes nobody. This cannot strand a job: the spawner pushes,
+//!   fences and then reads `num_spinning`; a spinner decrements it, fences
+//!   and then looks at the queue. Of two sequentially consistent sides one
+//!   sees the other, so either the spawner saw no spinner (and wakes or
+//!   starts a thread) or the spinner sees the job.
+//! - A thread about to sleep counts itself idle and looks at the queue once
+//!   more, both under the lock; a spawner pushes before it takes the lock
+//!   to look for idle threads. So either the sleeper sees the job or the
+//!   spawner sees the sleeper and notifies it.
+//! - Once `shutdown` is set no job runs any more: jobs still queued, or
+//!   pushed by a spawner racing the shutdown, are cancelled (their
+//!   `JoinHandle`s see a cancellation, a `BlockingWork` gets `cancel`).
+//!   Each job is run or cancelled exactly once, by whoever pops it.
 //!
-//! Shutdown protocol: set `shutdown`, `notify_all`, then wait (bounded or
-//! not) until `num_th == 0`, and join the threads that exited.
+//! Shutdown protocol: set `shutdown`, `notify_all` under the lock, then
+//! wait (bounded or not) until `num_th == 0`, join the threads that exited
+//! and cancel what is left in the queue. A spawner re-reads `shutdown`
+//! after its push (with a fence between, pairing with the store): if it
+//! sees it set, it cancels whatever is queued itself; if not, its job was
+//! queued before the flag was set, and a pool thread, which looks at the
+//! queue after it sees the flag, or the shutting-down thread, cancels it.
 //!
 //! Thread-creation failure (the OS refuses with EAGAIN/ENOMEM, or a
 //! generated thread name is invalid): if the pool has other threads, the
-//! task stays queued and one of them runs it when free; if it has none, the
-//! task is taken back out of the queue and shut down, so its `JoinHandle`
-//! returns a cancelled `JoinError` at once (and the error is printed to
+//! job stays queued and one of them runs it when free; if it has none, the
+//! queue is emptied and its jobs are cancelled, so their `JoinHandle`s
+//! return a cancelled `JoinError` at once (and the error is printed to
 //! stderr): never a panic, never a task waiting forever for a thread that
 //! will not come. Both paths are exercised by `core/tests/rt_fault_threads.rs`.
-use super::{BlockingSchedule, BlockingTask, BlockingWork, Job};
+use super::{BlockingSchedule, BlockingTask, BlockingWork, CancelReason, Job, RawBlockingWork};
 use crate::runtime::{context, scheduler};
 use crate::task::{Id, JoinHandle};
+use crossbeam_deque::{Injector, Steal};
 use parking_lot::{Condvar, Mutex};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +74,14 @@ pub(crate) struct Spawner {
 }
 
 struct Inner {
+    /// The jobs, in spawn order.
+    queue: Injector<Job>,
+    /// Threads polling the queue after running work (see `spin_for_work`),
+    /// neither idle nor running. On its own cache line: spinners write it
+    /// when they start and stop, spawners read it on every spawn.
+    num_spinning: Padded<AtomicUsize>,
+    /// Set once by `BlockingPool::shutdown`.
+    shutdown: AtomicBool,
     shared: Mutex<Shared>,
     condvar: Condvar,
     /// Signalled when the last thread exits during shutdown.
@@ -63,22 +93,21 @@ struct Inner {
     metrics: Metrics,
 }
 
+/// Keeps a hot atomic off its neighbours' cache line.
+#[repr(align(128))]
+struct Padded<T>(T);
+
 #[derive(Default)]
 struct Metrics {
     num_threads: AtomicUsize,
     num_idle: AtomicUsize,
-    queue_depth: AtomicUsize,
 }
 
+/// The threads' bookkeeping, under `Inner::shared`.
 struct Shared {
-    queue: VecDeque<Job>,
     num_th: usize,
     num_idle: usize,
     num_notify: usize,
-    /// Threads looking at the queue for a few microseconds after running
-    /// work (`spin_for_work`), neither idle nor running.
-    num_spinning: usize,
-    shutdown: bool,
     next_thread_id: usize,
     threads: HashMap<usize, std::thread::JoinHandle<()>>,
 }
@@ -105,13 +134,13 @@ impl BlockingPool {
         BlockingPool {
             spawner: Spawner {
                 inner: Arc::new(Inner {
+                    queue: Injector::new(),
+                    num_spinning: Padded(AtomicUsize::new(0)),
+                    shutdown: AtomicBool::new(false),
                     shared: Mutex::new(Shared {
-                        queue: VecDeque::new(),
                         num_th: 0,
                         num_idle: 0,
                         num_notify: 0,
-                        num_spinning: 0,
-                        shutdown: false,
                         next_thread_id: 0,
                         threads: HashMap::new(),
                     }),
@@ -134,15 +163,18 @@ impl BlockingPool {
 
     /// Stops the pool: queued tasks are cancelled, running ones finish.
     /// Waits up to `timeout` (forever if `None`) for the threads to exit;
-    /// threads still running after that are detached. Idempotent.
+    /// threads still running after that are detached (each cancels what it
+    /// finds queued when its job returns). Idempotent.
     pub(crate) fn shutdown(&mut self, timeout: Option<Duration>) {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
         let inner = &self.spawner.inner;
+        inner.shutdown.store(true, Ordering::SeqCst);
         let mut s = inner.shared.lock();
-        s.shutdown = true;
         inner.condvar.notify_all();
+        // For `wait_exited` callers waiting for the shutdown itself.
+        inner.shutdown_cv.notify_all();
         // Never wait on ourselves: a blocking-pool thread dropping its own
         // runtime, or a runtime thread, must not hang.
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -160,16 +192,9 @@ impl BlockingPool {
         }
         let exited = s.num_th == 0;
         let threads: Vec<_> = s.threads.drain().map(|(_, t)| t).collect();
-        let stranded: Vec<_> = if exited {
-            s.queue.drain(..).collect()
-        } else {
-            Vec::new()
-        };
         drop(s);
-        for job in stranded {
-            job.shutdown();
-        }
         if exited {
+            inner.cancel_queued(CancelReason::Shutdown);
             for t in threads {
                 let _ = t.join();
             }
@@ -184,11 +209,17 @@ impl Drop for BlockingPool {
 }
 
 thread_local! {
-    static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The address of the pool (`Inner`) whose thread this is; 0 on other
+    /// threads.
+    static POOL_OF_THREAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn pool_of_thread() -> usize {
+    POOL_OF_THREAD.try_with(|c| c.get()).unwrap_or(0)
 }
 
 fn is_pool_thread() -> bool {
-    IS_POOL_THREAD.try_with(|c| c.get()).unwrap_or(false)
+    pool_of_thread() != 0
 }
 
 impl Spawner {
@@ -204,45 +235,56 @@ impl Spawner {
             BlockingSchedule::new(rt),
             Id::next(),
         );
-        if let Err((job, _)) = self.spawn_job(Job::Task(task), rt) {
-            job.shutdown();
-        }
+        let _ = self.spawn_job(Job::Task(task), rt);
         join
     }
 
     /// Queues a [`BlockingWork`] item; if it cannot be queued (shut down,
     /// no thread), its `cancel` runs here.
     pub(crate) fn spawn_work(&self, rt: &scheduler::Handle, work: Arc<dyn BlockingWork>) {
-        if let Err((job, _)) = self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt) {
-            job.shutdown();
-        }
+        let _ = self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt);
     }
 
-    fn spawn_job(&self, job: Job, rt: &scheduler::Handle) -> Result<(), (Job, SpawnError)> {
+    /// Queues a [`RawBlockingWork`] item; if it cannot be queued (shut
+    /// down, no thread), its `cancel` runs here.
+    pub(crate) fn spawn_raw(&self, rt: &scheduler::Handle, work: RawBlockingWork) {
+        let _ = self.spawn_job(Job::Raw(work, BlockingSchedule::new(rt)), rt);
+    }
+
+    /// Queues `job`. On an error the job was cancelled here (with, when no
+    /// thread could be started, every other job queued meanwhile).
+    fn spawn_job(&self, job: Job, rt: &scheduler::Handle) -> Result<(), SpawnError> {
         let inner = &self.inner;
-        let mut s = inner.shared.lock();
-        if s.shutdown {
-            return Err((job, SpawnError::ShuttingDown));
+        if inner.shutdown.load(Ordering::Acquire) {
+            job.shutdown(CancelReason::Shutdown);
+            return Err(SpawnError::ShuttingDown);
         }
-        s.queue.push_back(job);
-        inner
-            .metrics
-            .queue_depth
-            .store(s.queue.len(), Ordering::Relaxed);
-        if s.queue.len() <= s.num_spinning {
+        inner.queue.push(job);
+        // Pairs with the fences in `shutdown` (a store) and `run` (after a
+        // spinner leaves): see the module's invariants.
+        fence(Ordering::SeqCst);
+        if inner.shutdown.load(Ordering::Relaxed) {
+            // Shut down since the check above: nobody may be left to
+            // cancel what we pushed.
+            inner.cancel_queued(CancelReason::Shutdown);
+            return Err(SpawnError::ShuttingDown);
+        }
+        let spinning = inner.num_spinning.0.load(Ordering::Relaxed);
+        if spinning > 0 && inner.queue.len() <= spinning {
             // A spinning thread takes each queued job within microseconds:
             // no wake-up (a futex call here and a context switch there per
             // job, which is what a stream of short jobs would cost). Jobs
             // beyond the spinners' count wake or start threads as usual.
             return Ok(());
         }
+        let mut s = inner.shared.lock();
         if s.num_idle > s.num_notify {
             s.num_notify += 1;
             inner.condvar.notify_one();
             return Ok(());
         }
         if s.num_th >= inner.thread_cap {
-            // Every thread is busy; the task waits its turn in the queue.
+            // Every thread is busy; the job waits its turn in the queue.
             return Ok(());
         }
         let id = s.next_thread_id;
@@ -255,16 +297,18 @@ impl Spawner {
                 Ok(())
             }
             Err(e) if s.num_th == 0 => {
-                let job = s.queue.pop_back().expect("just pushed");
-                inner
-                    .metrics
-                    .queue_depth
-                    .store(s.queue.len(), Ordering::Relaxed);
+                // No thread will come for what is queued: cancel it all
+                // (our job and any pushed by a spawner racing us, which
+                // found or will find no thread either). Outside the lock: a
+                // `BlockingWork::cancel` may spawn again. A thread started
+                // meanwhile by another spawner may run some of the jobs
+                // instead; whoever pops a job runs or cancels it.
                 drop(s);
+                inner.cancel_queued(CancelReason::NoThreads);
                 eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
-                Err((job, SpawnError::NoThreads))
+                Err(SpawnError::NoThreads)
             }
-            // Other threads exist and will reach the queued task.
+            // Other threads exist and will reach the queued job.
             Err(_) => Ok(()),
         }
     }
@@ -281,11 +325,35 @@ impl Spawner {
         let rt = rt.clone();
         let inner = self.inner.clone();
         b.spawn(move || {
-            IS_POOL_THREAD.with(|c| c.set(true));
+            POOL_OF_THREAD.with(|c| c.set(Arc::as_ptr(&inner) as usize));
             let _cx = context::set_current(&rt);
             drop(rt);
             inner.run(id);
         })
+    }
+
+    /// Waits until the pool is shut down and every pool thread has exited
+    /// (other than the calling one, when it is one of them), up to
+    /// `deadline` (`None`: no limit). Returns whether that happened.
+    pub(crate) fn wait_exited(&self, deadline: Option<Instant>) -> bool {
+        let inner = &*self.inner;
+        let own = usize::from(pool_of_thread() == Arc::as_ptr(&self.inner) as usize);
+        let mut s = inner.shared.lock();
+        // `shutdown` is set before `BlockingPool::shutdown` takes the lock
+        // to signal `shutdown_cv`, so it is seen here or signalled later.
+        while !inner.shutdown.load(Ordering::SeqCst) || s.num_th > own {
+            match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    let _ = inner.shutdown_cv.wait_for(&mut s, d - now);
+                }
+                None => inner.shutdown_cv.wait(&mut s),
+            }
+        }
+        true
     }
 
     pub(crate) fn num_threads(&self) -> usize {
@@ -297,7 +365,7 @@ impl Spawner {
     }
 
     pub(crate) fn queue_depth(&self) -> usize {
-        self.inner.metrics.queue_depth.load(Ordering::Relaxed)
+        self.inner.queue.len()
     }
 }
 
@@ -307,10 +375,30 @@ impl Spawner {
 const SPIN_ROUNDS: u32 = 32;
 
 impl Inner {
-    /// Returns once the queue looks non-empty or `SPIN_ROUNDS` passed.
+    /// The next queued job, if any.
+    fn pop(&self) -> Option<Job> {
+        loop {
+            match self.queue.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                // Lost a race with another thread taking a job: look again.
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    /// Cancels every queued job (shutdown, or no thread to run them).
+    fn cancel_queued(&self, reason: CancelReason) {
+        while let Some(job) = self.pop() {
+            job.shutdown(reason);
+        }
+    }
+
+    /// Returns once the queue looks non-empty, the pool is shutting down,
+    /// or `SPIN_ROUNDS` passed.
     fn spin_for_work(&self) {
         for i in 0..SPIN_ROUNDS {
-            if self.metrics.queue_depth.load(Ordering::Relaxed) > 0 {
+            if !self.queue.is_empty() || self.shutdown.load(Ordering::Relaxed) {
                 return;
             }
             if i < SPIN_ROUNDS / 2 {
@@ -322,24 +410,20 @@ impl Inner {
     }
 
     fn run(&self, id: usize) {
-        let mut s = self.shared.lock();
         'main: loop {
             let mut ran = false;
-            while let Some(job) = s.queue.pop_front() {
-                self.metrics
-                    .queue_depth
-                    .store(s.queue.len(), Ordering::Relaxed);
-                let shutdown = s.shutdown;
-                drop(s);
-                if shutdown {
-                    job.shutdown();
+            while let Some(job) = self.pop() {
+                if self.shutdown.load(Ordering::Acquire) {
+                    job.shutdown(CancelReason::Shutdown);
                 } else {
                     job.run();
                 }
                 ran = true;
-                s = self.shared.lock();
             }
-            if s.shutdown {
+            // The flag before the queue: whatever a spawner pushed before
+            // it could see the flag is visible to the cancel below.
+            if self.shutdown.load(Ordering::SeqCst) {
+                self.cancel_queued(CancelReason::Shutdown);
                 break 'main;
             }
             if ran {
@@ -348,19 +432,24 @@ impl Inner {
                 // of a stream does not cost a wake-up and a context switch.
                 // Not counted idle meanwhile, so spawners do not notify us;
                 // counted spinning, so they leave a job to us.
-                s.num_spinning += 1;
-                drop(s);
+                self.num_spinning.0.fetch_add(1, Ordering::SeqCst);
                 self.spin_for_work();
-                s = self.shared.lock();
-                s.num_spinning -= 1;
-                if s.shutdown || !s.queue.is_empty() {
-                    // New work, or a shutdown whose notify_all came while we
-                    // were not waiting: the top of the loop runs (or, after
-                    // shutdown, cancels) what is queued, then leaves.
+                self.num_spinning.0.fetch_sub(1, Ordering::SeqCst);
+                // Pairs with the spawner's fence: a job pushed by one that
+                // counted us as spinning is visible here.
+                fence(Ordering::SeqCst);
+                if !self.queue.is_empty() || self.shutdown.load(Ordering::Relaxed) {
                     continue 'main;
                 }
             }
+            let mut s = self.shared.lock();
             s.num_idle += 1;
+            // A spawner that pushed before we took the lock found us not
+            // idle and did not notify us: look once more before sleeping.
+            if !self.queue.is_empty() || self.shutdown.load(Ordering::Relaxed) {
+                s.num_idle -= 1;
+                continue 'main;
+            }
             self.metrics.num_idle.store(s.num_idle, Ordering::Relaxed);
             loop {
                 let timed_out = self.condvar.wait_for(&mut s, self.keep_alive).timed_out();
@@ -369,23 +458,35 @@ impl Inner {
                     s.num_idle -= 1;
                     break;
                 }
-                if s.shutdown {
+                if self.shutdown.load(Ordering::Relaxed) {
                     s.num_idle -= 1;
                     break;
                 }
                 if timed_out {
                     // Idle past keep-alive: exit, detaching our handle.
+                    // A job pushed meanwhile found us idle and notified us
+                    // (handled above), or will find us gone and start a
+                    // thread: it takes the lock after we leave it.
                     s.num_idle -= 1;
                     self.metrics.num_idle.store(s.num_idle, Ordering::Relaxed);
                     s.threads.remove(&id);
-                    break 'main;
+                    self.exit(s);
+                    return;
                 }
             }
             self.metrics.num_idle.store(s.num_idle, Ordering::Relaxed);
         }
+        let s = self.shared.lock();
+        self.exit(s);
+    }
+
+    /// Counts the calling thread out of the pool.
+    fn exit(&self, mut s: parking_lot::MutexGuard<'_, Shared>) {
         s.num_th -= 1;
         self.metrics.num_threads.store(s.num_th, Ordering::Relaxed);
-        if s.shutdown && s.num_th == 0 {
+        if self.shutdown.load(Ordering::Relaxed) && s.num_th <= 1 {
+            // At 1 too: `wait_exited` called from the last pool thread
+            // waits for the others only.
             self.shutdown_cv.notify_all();
         }
     }

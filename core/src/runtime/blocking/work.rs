@@ -16,7 +16,7 @@
 //! clock is paused, an item keeps the clock from auto-advancing from the
 //! moment it is queued until `run` or `cancel` returned, as blocking tasks
 //! do.
-use super::BlockingSchedule;
+use super::{BlockingSchedule, CancelReason, RawBlockingWork};
 use crate::task::Notified;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -45,6 +45,8 @@ pub(crate) enum Job {
     /// A [`BlockingWork`] item; the schedule value only holds the paused
     /// clock's auto-advance inhibition until the item is done.
     Work(Arc<dyn BlockingWork>, BlockingSchedule),
+    /// A [`RawBlockingWork`] item (the schedule value as for `Work`).
+    Raw(RawBlockingWork, BlockingSchedule),
 }
 
 impl Job {
@@ -55,14 +57,18 @@ impl Job {
             Job::Work(work, _inhibit) => guarded("run", || {
                 crate::task::coop::with_unconstrained(|| work.run())
             }),
+            Job::Raw(work, _inhibit) => {
+                crate::task::coop::with_unconstrained(|| work.run());
+            }
         }
     }
 
     /// The job will never run: cancel it.
-    pub(crate) fn shutdown(self) {
+    pub(crate) fn shutdown(self, reason: CancelReason) {
         match self {
             Job::Task(task) => task.shutdown(),
             Job::Work(work, _inhibit) => guarded("cancel", || work.cancel()),
+            Job::Raw(work, _inhibit) => work.cancel(reason),
         }
     }
 }
