@@ -18,7 +18,10 @@
 //!   thread that runs the callbacks turns that reactor, so a ready fd can
 //!   never keep a poll spinning while its callback waits elsewhere; an
 //!   interest change that changes the directions redoes the registration.
-//!   The task is the hand-written future in `fd_level.rs`.
+//!   The task is the hand-written future in `fd_level.rs`; in the common
+//!   case (no interest change, hangup or error pending) the callback does
+//!   not even go through it: the registration's event hook runs it from
+//!   the reactor's dispatch, as libuv's loop calls a `uv_poll` callback.
 //! - **Edge-triggered** (everywhere else): the reactor reports changes,
 //!   so before each callback the task asks the kernel (`poll(2)` with a
 //!   zero timeout) what is ready *now*: if nothing of interest is, it
@@ -119,6 +122,11 @@ impl Ctl {
     }
     /// Whether the interest changed (consuming the flag); registers the
     /// task's waker on first use.
+    /// Whether an interest change waits for the task (not consumed).
+    pub(crate) fn change_pending(&self) -> bool {
+        self.changed.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
         if self.waker.get().is_none() {
             let _ = self.waker.set(cx.waker().clone());

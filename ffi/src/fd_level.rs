@@ -18,12 +18,27 @@
 //!    Hangup and error bits stay reported once set (they cannot be
 //!    cleared), so after such a pass the task yields before the next one.
 //!
+//! # Inline events
+//! The registration also carries an event hook (`AsyncFd::set_event_hook`,
+//! installed by [`install_hook`]): the reactor hands each event to it on
+//! the thread turning the runtime, and in the common case (the watch is
+//! running, its interest unchanged, no hangup or error) the hook runs the
+//! callback right there and consumes the event, as libuv's loop calls a
+//! `uv_poll` callback: no task wake-up, no scheduling, no poll of the
+//! registration. Any other event falls through to the task, which handles
+//! it as described above. A ping-pong over a socketpair runs one hook call
+//! per message (benches `c_socketpair_pingpong`).
+//!
 //! # Invariants
-//! - `afd` is `Some` except during step 2's re-registration.
-//! - The callback only runs through the slot, inside this task's poll:
-//!   one call at a time, and never after the slot stopped.
+//! - `afd` is `Some` except during step 2's re-registration; every
+//!   registration `afd` holds carries a hook built for its directions.
+//! - The callback only runs through the slot, inside this task's poll or
+//!   the hook, both on the one thread that turns the current-thread
+//!   runtime (a C callback cannot turn it: rt_runtime_run from a callback
+//!   fails): one call at a time, and never after the slot stopped.
 use crate::fd::{reported, sticky, to_interest, Ctl, StopOnDrop, WatchFn, DIRECTIONS};
 use crate::fd::{RT_ERROR, RT_READABLE, RT_WRITABLE};
+use runtime_core::io::EventHook;
 use runtime_core::io::{AsyncFd, AsyncFdReadyGuard, Ready};
 use std::future::Future;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -61,6 +76,7 @@ impl LevelWatch {
         cb: WatchFn,
         stop: StopOnDrop,
     ) -> LevelWatch {
+        install_hook(&afd, &ctl, cb, registered);
         LevelWatch {
             ctl,
             afd: Some(afd),
@@ -71,10 +87,7 @@ impl LevelWatch {
     }
 
     fn call(&self, ready: u32) {
-        let (cb, fd) = (self.cb, self.ctl.fd);
-        // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)` may run on
-        // any runtime thread until stopped.
-        let _ = self.ctl.slot.invoke(|a| unsafe { cb(a, fd, ready) });
+        call(&self.ctl, self.cb, ready);
     }
 
     /// Step 2: follows an interest change; `false` ends the task.
@@ -89,6 +102,7 @@ impl LevelWatch {
             .expect("registration present between passes");
         match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
             Ok(a) => {
+                install_hook(&a, &self.ctl, self.cb, new & DIRECTIONS);
                 self.afd = Some(a);
                 self.registered = new & DIRECTIONS;
                 true
@@ -131,6 +145,44 @@ impl LevelWatch {
         // first poll; dropping it afterwards keeps the deferred wake.
         let _ = pin!(runtime_core::task::yield_now()).poll(cx);
         Poll::Pending
+    }
+}
+
+/// Runs the callback through the slot (nothing if it stopped).
+fn call(ctl: &Ctl, cb: WatchFn, ready: u32) {
+    let fd = ctl.fd;
+    // SAFETY: the rt_fd_watch contract: `cb(arg, fd, ready)` may run on
+    // any runtime thread until stopped.
+    let _ = ctl.slot.invoke(|a| unsafe { cb(a, fd, ready) });
+}
+
+/// Gives `afd` (registered for the RT_* `registered` directions) the hook
+/// that runs the callback from the reactor (see "Inline events").
+fn install_hook(afd: &AsyncFd<OwnedFd>, ctl: &Arc<Ctl>, cb: WatchFn, registered: u32) {
+    let ctl = ctl.clone();
+    let hook: Box<EventHook> = Box::new(move |ready| inline_event(&ctl, cb, registered, ready));
+    // A fresh registration has no hook yet.
+    let _ = afd.set_event_hook(hook);
+}
+
+/// The hook: runs the callback for `ready` and consumes the event when
+/// the task would do just that; otherwise leaves the event to the task
+/// (stopped slot, pending interest change, hangup or error, readiness
+/// outside the interest).
+fn inline_event(ctl: &Ctl, cb: WatchFn, registered: u32, ready: Ready) -> bool {
+    if sticky(ready) || ctl.slot.is_stopped() || ctl.change_pending() {
+        return false;
+    }
+    let interest = ctl.interest.load(Ordering::SeqCst);
+    if interest & DIRECTIONS != registered {
+        return false;
+    }
+    match reported(ready, ctl.fd, interest) {
+        0 => false,
+        bits => {
+            call(ctl, cb, bits);
+            true
+        }
     }
 }
 

@@ -155,6 +155,30 @@ impl<T: AsRawFd> AsyncFd<T> {
         })
     }
 
+    /// Installs `hook`, once per `AsyncFd` (a second call gives its hook
+    /// back in `Err`): the I/O driver then calls `hook(ready)` with the
+    /// readiness of each event this registration receives, on the thread
+    /// turning the driver, before any task waiting on this `AsyncFd` is
+    /// woken. If the hook returns `true` the event is consumed: its
+    /// read/write readiness is cleared and no task is woken for it. If it
+    /// returns `false`, waiting tasks are woken as usual. A shutdown of the
+    /// driver never goes through the hook. The hook is dropped with the
+    /// registration.
+    ///
+    /// This is the embedding hook under callback-style APIs (the C ABI's
+    /// fd watches on a current-thread runtime call their C callback from
+    /// here, as libuv's loop does): an event costs no task wake-up and no
+    /// poll. The hook must not block; return `true` only when the readiness
+    /// has been dealt with, e.g. on a [`level_triggered`](Self::level_triggered)
+    /// registration (reported again on the next turn while still ready),
+    /// or after reading or writing until `WouldBlock`.
+    pub fn set_event_hook(
+        &self,
+        hook: Box<crate::io::EventHook>,
+    ) -> Result<(), Box<crate::io::EventHook>> {
+        self.registration.set_event_hook(hook)
+    }
+
     /// The wrapped value.
     pub fn get_ref(&self) -> &T {
         self.inner.as_ref().expect("present until drop")

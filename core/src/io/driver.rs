@@ -12,8 +12,9 @@
 //!   Registering and deregistering only touch the registry and the slab.
 //! - Dispatch: after `poll` returns, the driver looks all event tokens up in
 //!   the slab under one lock acquisition (ignoring stale generations), drops
-//!   the lock, then stores readiness and wakes each entry's waiters. No
-//!   waker is ever invoked while a driver lock is held.
+//!   the lock, then stores readiness and wakes each entry's waiters (or
+//!   hands the event to the entry's event hook, see [`ScheduledIo`]). No
+//!   waker or hook is ever invoked while a driver lock is held.
 //!
 //! # Unpark protocol
 //!
@@ -146,8 +147,7 @@ impl Driver {
             }
         }
         for (io, ready) in self.dispatch.drain(..) {
-            io.set_readiness(ready);
-            io.wake(ready);
+            io.dispatch(ready);
         }
     }
 

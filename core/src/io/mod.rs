@@ -48,6 +48,7 @@ pub use async_fd::{
 };
 pub use interest::Interest;
 pub use ready::Ready;
+pub use scheduled_io::EventHook;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{

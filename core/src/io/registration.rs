@@ -57,6 +57,14 @@ impl Registration {
         self.handle.deregister(io, &self.shared)
     }
 
+    /// See `AsyncFd::set_event_hook`.
+    pub(crate) fn set_event_hook(
+        &self,
+        hook: Box<crate::io::EventHook>,
+    ) -> Result<(), Box<crate::io::EventHook>> {
+        self.shared.set_hook(hook)
+    }
+
     pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         self.poll_ready(cx, Direction::Read)
     }

@@ -30,6 +30,13 @@
 //! `writable()` / `ready()` futures, so any number of tasks may await the
 //! same resource concurrently.
 //!
+//! An event hook ([`EventHook`], installed once by
+//! `AsyncFd::set_event_hook`; read without a lock) lets an embedder handle
+//! events on the driver's thread instead of waking a task: [`ScheduledIo::dispatch`] stores the readiness, calls the hook
+//! outside the lock, and when the hook consumed the event clears its
+//! read/write bits (the tick check keeps any later event) and wakes
+//! nobody. Shutdown never goes through the hook.
+//!
 //! Lost-wakeup freedom: the reactor stores readiness *before* locking the
 //! waiters; a task stores its waker *under the lock* and re-reads readiness
 //! after doing so. Either the task sees the new bits, or the reactor's lock
@@ -41,7 +48,13 @@ use crate::loom::sync::Mutex;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
+
+/// A function the I/O driver calls with each event of one registration, on
+/// the thread turning the driver; `true` means the event was consumed (see
+/// [`AsyncFd::set_event_hook`](crate::io::AsyncFd::set_event_hook)).
+pub type EventHook = dyn Fn(Ready) -> bool + Send + Sync;
 
 const READY_MASK: u32 = 0x3f;
 const SHUTDOWN: u32 = 1 << 7;
@@ -115,12 +128,24 @@ pub(crate) enum ClearOutcome {
 }
 
 /// The shared state of one registration (see the module docs).
-#[derive(Debug)]
 pub(crate) struct ScheduledIo {
     /// The mio token this entry was registered with (slot + generation).
     token: mio::Token,
     readiness: AtomicU32,
     waiters: Mutex<Waiters>,
+    /// Called by `dispatch` before waking anyone; set at most once.
+    hook: OnceLock<Box<EventHook>>,
+}
+
+impl std::fmt::Debug for ScheduledIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScheduledIo")
+            .field("token", &self.token)
+            .field("readiness", &self.readiness)
+            .field("waiters", &self.waiters)
+            .field("hook", &self.hook.get().is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -146,6 +171,7 @@ impl ScheduledIo {
             token,
             readiness: AtomicU32::new(0),
             waiters: Mutex::new(Waiters::default()),
+            hook: OnceLock::new(),
         }
     }
 
@@ -203,6 +229,28 @@ impl ScheduledIo {
             Ok(_) => ClearOutcome::Cleared,
             Err(_) => ClearOutcome::Stale,
         }
+    }
+
+    /// Installs the event hook; `Err` gives it back if one is installed.
+    pub(crate) fn set_hook(&self, hook: Box<EventHook>) -> Result<(), Box<EventHook>> {
+        self.hook.set(hook)
+    }
+
+    /// Reactor side, for each event: stores `ready`, then offers it to the
+    /// hook if there is one; an event the hook consumed has its read/write
+    /// bits cleared (unless a later event bumped their tick) and wakes
+    /// nobody, any other wakes the waiters interested in it. The hook runs
+    /// under no lock: it is embedder code, which may poll or drop this
+    /// registration (the driver holds its own reference meanwhile).
+    pub(crate) fn dispatch(&self, ready: Ready) {
+        self.set_readiness(ready);
+        if let Some(hook) = self.hook.get() {
+            if hook(ready) {
+                let _ = self.clear_readiness(self.ready_event(ready));
+                return;
+            }
+        }
+        self.wake(ready);
     }
 
     /// Marks the registration shut down and wakes everyone.
