@@ -64,8 +64,7 @@ pub(crate) struct Driver {
     inner: Arc<Inner>,
     poll: mio::Poll,
     events: mio::Events,
-    /// Scratch buffers reused across turns (no allocation per turn).
-    tokens: Vec<(mio::Token, Ready)>,
+    /// Scratch buffer reused across turns (no allocation per turn).
     dispatch: Vec<(Arc<ScheduledIo>, Ready)>,
 }
 
@@ -108,7 +107,6 @@ impl Driver {
             inner: inner.clone(),
             poll,
             events: mio::Events::with_capacity(nevents),
-            tokens: Vec::new(),
             dispatch: Vec::new(),
         };
         let handle = Handle { inner };
@@ -124,25 +122,21 @@ impl Driver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => panic!("unexpected error when polling the I/O driver: {e:?}"),
         }
-        self.tokens.clear();
-        for event in self.events.iter() {
-            let token = event.token();
-            if token == WAKE_TOKEN {
-                // See "Unpark protocol": the swap synchronises with the
-                // unparker so its writes are visible after we return.
-                handle.inner.wake_pending.swap(false, Ordering::SeqCst);
-            } else {
-                self.tokens.push((token, Ready::from_mio(event)));
-            }
-        }
-        if self.tokens.is_empty() {
-            return;
-        }
         {
-            let set = handle.inner.registrations.lock();
-            for &(token, ready) in &self.tokens {
+            // Taken at the first registration's event, held for the rest
+            // of the batch: one lock per turn, none for a wake-up alone.
+            let mut set = None;
+            for event in self.events.iter() {
+                let token = event.token();
+                if token == WAKE_TOKEN {
+                    // See "Unpark protocol": the swap synchronises with the
+                    // unparker so its writes are visible after we return.
+                    handle.inner.wake_pending.swap(false, Ordering::SeqCst);
+                    continue;
+                }
+                let set = set.get_or_insert_with(|| handle.inner.registrations.lock());
                 if let Some(io) = set.get(token) {
-                    self.dispatch.push((io.clone(), ready));
+                    self.dispatch.push((io.clone(), Ready::from_mio(event)));
                 }
             }
         }
