@@ -495,7 +495,9 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 //
 // Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 // when called from inside one of this library's callbacks on a runtime
-// thread (use rt_runtime_stop, or shut down from another thread).
+// thread, or from inside this runtime's own blocking work (an
+// rt_spawn_blocking body, an rt_queue_work item): use rt_runtime_stop, or
+// shut down from another thread.
 //
 // # Safety
 // `rt` must be NULL or a live runtime from rt_runtime_new.
@@ -506,8 +508,8 @@ enum rt_status rt_runtime_shutdown(struct rt_runtime *rt, uint64_t timeout_ms);
 // items, and for every pending `drop_arg` and `done`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 // and must still be freed; they report RT_ERR_SHUTDOWN.
 //
-// Called from inside one of the runtime's own callbacks, the shutdown is
-// handed to a helper thread instead of deadlocking.
+// Called from inside one of the runtime's own callbacks or blocking work,
+// the shutdown is handed to a helper thread instead of deadlocking.
 //
 // # Safety
 // `rt` must be NULL or a live runtime; it is invalid afterwards.
@@ -833,9 +835,11 @@ struct rt_waker *rt_waker_new(void *data, rt_wake_fn wake, rt_drop_fn drop_data)
 // allocation-free counterpart of rt_spawn_blocking + rt_task_on_complete,
 // for work whose result the caller keeps in its own storage.
 //
-// On RT_OK `done` is called exactly once, possibly before this returns
-// (with RT_ERR_SHUTDOWN, when a shutdown races the call). On an error it
-// is not called and `*w` is untouched.
+// On RT_OK `done` is called exactly once, possibly before this returns:
+// with RT_ERR_SHUTDOWN when a shutdown races the call, or with
+// RT_ERR_CANCELLED when the pool has no thread and cannot start one (then
+// other items queued meanwhile are cancelled on this thread too). On an
+// error it is not called and `*w` is untouched.
 //
 // Errors: RT_ERR_NULL (`rt`, `w`, `work`, `done`), RT_ERR_SHUTDOWN.
 //

@@ -1,7 +1,7 @@
 //! `Handle::spawn_blocking_raw`: caller-owned items on the blocking pool.
 //! Each item gets exactly one of `run` / `cancel` (with the reason), a
 //! `RawBlockingWork` dropped unqueued is cancelled, and
-//! `wait_blocking_threads_exited` reports when detached work is over. Also
+//! `wait_blocking_idle` reports when detached work is over. Also
 //! the pool's hand-off under bursts: no job is stranded by the lock-free
 //! queue's spinning / sleeping protocol.
 use runtime_core::runtime::{Builder, CancelReason, RawBlockingWork};
@@ -138,14 +138,14 @@ fn an_item_dropped_unqueued_is_cancelled() {
 }
 
 #[test]
-fn wait_blocking_threads_exited_covers_work_left_running() {
+fn wait_blocking_idle_covers_work_left_running() {
     let rt = Builder::new_multi_thread()
         .worker_threads(1)
         .build()
         .unwrap();
     let handle = rt.handle().clone();
     // Not shut down: times out.
-    assert!(!handle.wait_blocking_threads_exited(Some(Duration::from_millis(20))));
+    assert!(!handle.wait_blocking_idle(Some(Duration::from_millis(20))));
     let (tx, rx) = mpsc::channel();
     let it = Item {
         gate: Mutex::new(Some(rx)),
@@ -157,12 +157,67 @@ fn wait_blocking_threads_exited_covers_work_left_running() {
     });
     // The shutdown gives up on the running item, which goes on.
     rt.shutdown_timeout(Duration::from_millis(10));
-    assert!(!handle.wait_blocking_threads_exited(Some(Duration::from_millis(20))));
+    assert!(!handle.wait_blocking_idle(Some(Duration::from_millis(20))));
     assert_eq!(it.runs.load(SeqCst), 0);
     tx.send(()).unwrap();
-    assert!(handle.wait_blocking_threads_exited(Some(Duration::from_secs(10))));
+    assert!(handle.wait_blocking_idle(Some(Duration::from_secs(10))));
     assert_eq!(it.runs.load(SeqCst), 1);
-    assert!(handle.wait_blocking_threads_exited(None));
+    assert!(handle.wait_blocking_idle(None));
+}
+
+/// Idle pool threads (kept alive for 10 s after their last job) do not
+/// count: right after a shutdown with nothing running, a zero wait
+/// succeeds.
+#[test]
+fn idle_threads_do_not_count_as_work() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let items: Vec<Item> = (0..8).map(|_| Item::default()).collect();
+    for it in &items {
+        handle.spawn_blocking_raw(raw(it));
+    }
+    wait_until("all items ran", || items.iter().all(|i| finished(i) == 1));
+    rt.shutdown_timeout(Duration::ZERO);
+    assert!(handle.wait_blocking_idle(Some(Duration::ZERO)));
+}
+
+/// Inside its own blocking work a thread waits for the other work only,
+/// and knows it is inside.
+#[test]
+fn blocking_work_sees_itself_and_waits_for_the_rest_only() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    assert!(!handle.is_in_blocking_work());
+    let h = handle.clone();
+    let (tx, rx) = mpsc::channel();
+    let inside = rt.spawn_blocking(move || {
+        let me = h.is_in_blocking_work();
+        rx.recv().unwrap(); // until the runtime is shut down
+        (me, h.wait_blocking_idle(Some(Duration::from_secs(10))))
+    });
+    let other = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let h2 = handle.clone();
+    // Another runtime's blocking work is not this runtime's.
+    let elsewhere = other.spawn_blocking(move || h2.is_in_blocking_work());
+    assert!(!other.block_on(elsewhere).unwrap());
+    rt.shutdown_timeout(Duration::from_millis(10));
+    tx.send(()).unwrap();
+    let (me, idle) = other.block_on(inside).unwrap();
+    assert!(
+        me,
+        "a spawn_blocking closure is inside its runtime's blocking work"
+    );
+    assert!(idle, "waited for itself");
 }
 
 /// Bursts of items with pauses between them, so that pool threads are
@@ -241,5 +296,35 @@ fn spawners_racing_shutdown_lose_no_item() {
                 assert_eq!(*why, CancelReason::Shutdown);
             }
         }
+    }
+}
+
+/// Two jobs where the first waits for the second, queued while a thread
+/// spins after earlier work: the second must get a thread of its own (the
+/// pool may grow to 4), never wait behind the first. A spawner that left
+/// it to a spinner which was at that moment taking the first job would
+/// deadlock the pair (the 2 s wait below fails instead).
+#[test]
+fn a_job_is_never_left_behind_a_job_that_waits_for_it() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .build()
+        .unwrap();
+    for i in 0..10_000 {
+        rt.block_on(async {
+            // A pool thread now spins, looking for work.
+            runtime_core::task::spawn_blocking(|| ()).await.unwrap();
+            let (tx, rx) = mpsc::channel::<()>();
+            let first = runtime_core::task::spawn_blocking(move || {
+                rx.recv_timeout(Duration::from_secs(2)).is_ok()
+            });
+            let second = runtime_core::task::spawn_blocking(move || tx.send(()).unwrap());
+            assert!(
+                first.await.unwrap(),
+                "iteration {i}: the second job waited behind the first"
+            );
+            second.await.unwrap();
+        });
     }
 }

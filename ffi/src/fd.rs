@@ -122,6 +122,11 @@ impl Ctl {
     }
     /// Whether the interest changed (consuming the flag); registers the
     /// task's waker on first use.
+    /// The runtime the watch belongs to.
+    pub(crate) fn rt(&self) -> &Shared {
+        &self.rt
+    }
+
     /// Whether an interest change waits for the task (not consumed).
     pub(crate) fn change_pending(&self) -> bool {
         self.changed.load(Ordering::SeqCst)

@@ -116,6 +116,10 @@ pub(crate) struct Shared {
     fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
     /// Arguments (`drop_arg`/`drop_state`) not yet released.
     pub(crate) live: Arc<crate::callback::Live>,
+    /// fd callbacks run from the reactor's event hook (`fd_level.rs`),
+    /// which no task poll counts; written and read only by the thread that
+    /// turns the current-thread runtime.
+    pub(crate) inline_calls: std::sync::atomic::AtomicU64,
     /// Join slots of finished `rt_spawn_blocking` jobs, for the next thread
     /// that spawns one to drop (see [`Shared::retire`]). Emptied by
     /// shutdown; a slot retired after shutdown began is dropped at once.
@@ -271,10 +275,10 @@ impl Shared {
             }
         }
         let mut left = self.live.wait_released(deadline);
-        // rt_queue_work items are not counted in `live`: those still
-        // running are over when the pool's threads have exited.
+        // rt_queue_work items are not counted in `live`: they are over
+        // when the blocking pool has nothing queued, running or cancelling.
         let remaining = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        if !self.handle.wait_blocking_threads_exited(remaining) {
+        if !self.handle.wait_blocking_idle(remaining) {
             left += 1;
         }
         drop(self.take_retired());
@@ -382,6 +386,7 @@ pub unsafe extern "C" fn rt_runtime_new(
             stop: Mutex::new(StopState::default()),
             fds: Mutex::new((0, std::collections::HashMap::new())),
             live: Arc::default(),
+            inline_calls: std::sync::atomic::AtomicU64::new(0),
             retired: Mutex::new(Vec::new()),
         });
         let boxed = Box::into_raw(Box::new(rt_runtime { shared }));
@@ -408,7 +413,9 @@ pub unsafe extern "C" fn rt_runtime_new(
 ///
 /// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 /// when called from inside one of this library's callbacks on a runtime
-/// thread (use rt_runtime_stop, or shut down from another thread).
+/// thread, or from inside this runtime's own blocking work (an
+/// rt_spawn_blocking body, an rt_queue_work item): use rt_runtime_stop, or
+/// shut down from another thread.
 ///
 /// # Safety
 /// `rt` must be NULL or a live runtime from rt_runtime_new.
@@ -421,6 +428,15 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
             return Err(Error::new(
                 rt_status::RT_ERR_WOULD_DEADLOCK,
                 "cannot shut a runtime down from inside one of its callbacks",
+            ));
+        }
+        if rt.shared.handle.is_in_blocking_work() {
+            // The shutdown waits for the runtime's blocking work, this
+            // body included.
+            return Err(Error::new(
+                rt_status::RT_ERR_WOULD_DEADLOCK,
+                "cannot shut a runtime down from inside its own blocking work \
+                 (rt_spawn_blocking body, rt_queue_work item); do it from another thread",
             ));
         }
         let t = if timeout_ms == RT_FOREVER {
@@ -447,8 +463,8 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
 /// items, and for every pending `drop_arg` and `done`) and frees it. NULL is ignored. Objects made from the runtime stay valid
 /// and must still be freed; they report RT_ERR_SHUTDOWN.
 ///
-/// Called from inside one of the runtime's own callbacks, the shutdown is
-/// handed to a helper thread instead of deadlocking.
+/// Called from inside one of the runtime's own callbacks or blocking work,
+/// the shutdown is handed to a helper thread instead of deadlocking.
 ///
 /// # Safety
 /// `rt` must be NULL or a live runtime; it is invalid afterwards.
@@ -461,7 +477,7 @@ pub unsafe extern "C" fn rt_runtime_free(rt: *mut rt_runtime) {
     // returns to us here.
     let rt = unsafe { Box::from_raw(rt) };
     error::quiet("rt_runtime_free", move || {
-        if in_runtime_callback() {
+        if in_runtime_callback() || rt.shared.handle.is_in_blocking_work() {
             let shared = rt.shared.clone();
             let _ = std::thread::Builder::new()
                 .name("runtime-shutdown".into())
@@ -654,11 +670,15 @@ fn turn(shared: &Shared, runtime: &Runtime, timeout_ms: u64) {
     let mut left = timeout_ms;
     loop {
         let wait = left.min(SLICE_MS);
+        let inline = shared.inline_calls.load(Ordering::Relaxed);
         let polls = runtime.turn(Duration::from_millis(wait));
         if timeout_ms != RT_FOREVER {
             left -= wait;
         }
-        if shared.take_stop() || polls > 0 || left == 0 {
+        // An fd callback run straight from the reactor (fd_level.rs) is
+        // progress too, though no task ran for it.
+        let called = shared.inline_calls.load(Ordering::Relaxed) != inline;
+        if shared.take_stop() || polls > 0 || called || left == 0 {
             return;
         }
     }

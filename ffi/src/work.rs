@@ -4,9 +4,11 @@
 //! The caller's `rt_work` holds a [`WorkState`]: the two callbacks and the
 //! item's state. The item is queued as a core [`RawBlockingWork`] pointing
 //! at it, so the pool's queue holds the caller's pointer: nothing is
-//! allocated, and no count shared with other threads is touched, per item
-//! (each such count costs a cache-line transfer between the queueing
-//! thread and the pool thread: benches `c_pool_work`).
+//! allocated per item, and on a multi-thread runtime no count shared by
+//! the queueing thread and the pool thread is touched per item (each such
+//! count costs a cache-line transfer between them: benches `c_pool_work`;
+//! on a current-thread runtime the item holds the paused clock's
+//! auto-advance back, as every blocking job does).
 //!
 //! Invariants:
 //! - `state` goes `QUEUED` → `RUNNING` (a pool thread took it) or `QUEUED`
@@ -16,10 +18,12 @@
 //!   runtime reads the storage only before it, so `done` may free or reuse
 //!   it.
 //! - Shutdown: the pool cancels every item still queued (`done` with
-//!   RT_ERR_SHUTDOWN); items running finish on their pool threads, and a
+//!   RT_ERR_SHUTDOWN); items running finish on their pool threads. A
 //!   shutdown that waits for running work (rt_runtime_shutdown,
-//!   rt_runtime_free) waits for those threads to exit
-//!   ([`Shared::shutdown`]), so every `done` has returned when it does.
+//!   rt_runtime_free) waits until the pool has nothing queued, running or
+//!   being cancelled (`Handle::wait_blocking_idle`, in `Shared::shutdown`),
+//!   so every `done` has returned when it does. Only the pool's threads,
+//!   or a thread counted as one of them meanwhile, cancel queued items.
 use crate::callback::{off_runtime_thread, on_runtime_thread};
 use crate::error::{self, non_null, rt_status, Error};
 use crate::runtime::{rt_runtime, shared_of};
@@ -71,9 +75,11 @@ const CANCELLED: usize = 3;
 /// allocation-free counterpart of rt_spawn_blocking + rt_task_on_complete,
 /// for work whose result the caller keeps in its own storage.
 ///
-/// On RT_OK `done` is called exactly once, possibly before this returns
-/// (with RT_ERR_SHUTDOWN, when a shutdown races the call). On an error it
-/// is not called and `*w` is untouched.
+/// On RT_OK `done` is called exactly once, possibly before this returns:
+/// with RT_ERR_SHUTDOWN when a shutdown races the call, or with
+/// RT_ERR_CANCELLED when the pool has no thread and cannot start one (then
+/// other items queued meanwhile are cancelled on this thread too). On an
+/// error it is not called and `*w` is untouched.
 ///
 /// Errors: RT_ERR_NULL (`rt`, `w`, `work`, `done`), RT_ERR_SHUTDOWN.
 ///

@@ -5,6 +5,7 @@
  * while ready, never when not ready, interest changes take effect, hangups
  * are reported, a stopped watch lets go of its fd. */
 #include "harness.h"
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -297,6 +298,48 @@ static void test_ping_pong(void) {
     rt_runtime_free(rt);
 }
 
+/* rt_runtime_run_once(RT_FOREVER) returns once an fd callback ran: the
+ * callback runs from the reactor with no task polled for it, and that
+ * still counts as something having happened. A watchdog stops the loop
+ * after 3 s if it does not return. */
+static void *write_later(void *arg) {
+    h_sleep_ms(30);
+    CHECK(write(*(int *)arg, "x", 1) == 1);
+    return NULL;
+}
+static atomic_int run_once_returned;
+static void *stop_later(void *arg) {
+    for (int i = 0; i < 300 && !atomic_load(&run_once_returned); i++) h_sleep_ms(10);
+    if (!atomic_load(&run_once_returned)) (void)rt_runtime_stop((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_run_once_forever_returns_after_an_fd_callback(void) {
+    rt_runtime *rt = h_runtime_current_thread();
+    int sv[2];
+    socket_pair(sv);
+    count_state s = {0, 1, 0, 0}; /* drains on its first call */
+    rt_watch *w;
+    CHECK_OK(rt_fd_watch(rt, sv[0], RT_READABLE, count_cb, &s, NULL, &w));
+    CHECK_OK(rt_runtime_run_once(rt, 0)); /* the watch task registers */
+    atomic_store(&run_once_returned, 0);
+    pthread_t writer, watchdog;
+    pthread_create(&writer, NULL, write_later, &sv[1]);
+    pthread_create(&watchdog, NULL, stop_later, rt);
+    long long t0 = h_now_ms();
+    CHECK_OK(rt_runtime_run_once(rt, RT_FOREVER));
+    atomic_store(&run_once_returned, 1);
+    long long took = h_now_ms() - t0;
+    CHECK_EQ(s.calls, 1);
+    CHECK(took < 2000);
+    pthread_join(writer, NULL);
+    pthread_join(watchdog, NULL);
+    rt_watch_free(w);
+    close(sv[0]);
+    close(sv[1]);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_called_while_ready_and_only_then);
     RUN(test_interest_switches);
@@ -304,5 +347,6 @@ int main(void) {
     RUN(test_hangup_then_stop_inside);
     RUN(test_hangup_keeps_the_loop_turning);
     RUN(test_ping_pong);
+    RUN(test_run_once_forever_returns_after_an_fd_callback);
     DONE();
 }

@@ -256,6 +256,54 @@ static void test_errors_leave_the_storage_untouched(void) {
     rt_runtime_free(rt);
 }
 
+/* Idle pool threads (kept alive after their work) are not running work:
+ * a shutdown that does not wait at all still reports RT_OK. */
+static void test_shutdown_with_idle_pool_threads_is_ok(void) {
+    rt_runtime *rt = h_runtime_pool(1, 4);
+    reset();
+    job *j[8];
+    for (int i = 0; i < 8; i++) {
+        j[i] = new_job(i);
+        CHECK_OK(rt_queue_work(rt, &j[i]->w, work_fn, done_fn));
+    }
+    CHECK(wait_total(8));
+    CHECK_OK(rt_runtime_shutdown(rt, 0));
+    rt_runtime_free(rt);
+    for (int i = 0; i < 8; i++) free(j[i]);
+}
+
+/* From inside the runtime's own blocking work, a shutdown would wait for
+ * itself: refused; rt_runtime_free hands the shutdown to another thread. */
+static rt_runtime *inside_rt;
+static rt_status inside_st;
+static void work_shuts_down(rt_work *w) {
+    (void)w;
+    inside_st = rt_runtime_shutdown(inside_rt, RT_FOREVER);
+}
+static void work_frees(rt_work *w) {
+    (void)w;
+    rt_runtime_free(inside_rt); /* returns at once; the runtime goes later */
+    atomic_fetch_add(&((job *)w)->works, 1);
+}
+
+static void test_shutdown_from_own_work_is_refused_and_free_is_handed_off(void) {
+    inside_rt = h_runtime(1);
+    reset();
+    inside_st = RT_OK;
+    job *a = new_job(0);
+    CHECK_OK(rt_queue_work(inside_rt, &a->w, work_shuts_down, done_fn));
+    CHECK(wait_total(1));
+    CHECK_EQ(inside_st, RT_ERR_WOULD_DEADLOCK);
+    job *b = new_job(0);
+    CHECK_OK(rt_queue_work(inside_rt, &b->w, work_frees, done_fn));
+    CHECK(wait_total(2)); /* work and done both ran, nothing hung */
+    CHECK_EQ(atomic_load(&b->works), 1);
+    CHECK_EQ(atomic_load(&b->status), RT_OK);
+    h_sleep_ms(50); /* let the helper thread finish the shutdown */
+    free(a);
+    free(b);
+}
+
 int main(void) {
     RUN(test_items_run_then_complete_on_a_pool_thread);
     RUN(test_done_may_free_its_item);
@@ -266,5 +314,7 @@ int main(void) {
     RUN(test_work_may_block);
     RUN(test_current_thread_runtime);
     RUN(test_errors_leave_the_storage_untouched);
+    RUN(test_shutdown_with_idle_pool_threads_is_ok);
+    RUN(test_shutdown_from_own_work_is_refused_and_free_is_handed_off);
     DONE();
 }

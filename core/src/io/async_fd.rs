@@ -163,7 +163,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// read/write readiness is cleared and no task is woken for it. If it
     /// returns `false`, waiting tasks are woken as usual. A shutdown of the
     /// driver never goes through the hook. The hook is dropped with the
-    /// registration.
+    /// registration. A hook that panics is reported on stderr and counts
+    /// as returning `false`.
     ///
     /// This is the embedding hook under callback-style APIs (the C ABI's
     /// fd watches on a current-thread runtime call their C callback from

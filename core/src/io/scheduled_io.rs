@@ -245,7 +245,15 @@ impl ScheduledIo {
     pub(crate) fn dispatch(&self, ready: Ready) {
         self.set_readiness(ready);
         if let Some(hook) = self.hook.get() {
-            if hook(ready) {
+            // A panicking hook must not unwind out of the driver's
+            // dispatch loop (the rest of the batch would go unwoken): it
+            // counts as declining the event.
+            let consumed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(ready)))
+                .unwrap_or_else(|_| {
+                    eprintln!("runtime: an I/O event hook panicked; the event wakes waiters");
+                    false
+                });
+            if consumed {
                 let _ = self.clear_readiness(self.ready_event(ready));
                 return;
             }

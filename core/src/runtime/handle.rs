@@ -85,18 +85,28 @@ impl Handle {
         self.inner.blocking_spawner().spawn_raw(&self.inner, work)
     }
 
-    /// Waits until the runtime has been shut down and every blocking-pool
-    /// thread has exited, for at most `timeout` (`None`: no limit).
-    /// Returns whether that happened (a thread calling this from the pool
-    /// itself waits for the others only).
+    /// Waits until the runtime has been shut down and no blocking work is
+    /// queued, running or being cancelled on its pool (a `spawn_blocking`
+    /// closure, a queued item's `run`/`cancel`), for at most `timeout`
+    /// (`None`: no limit). Returns whether that happened. Work the calling
+    /// thread is itself running does not count; idle pool threads still
+    /// exiting do not either.
     ///
     /// A shutdown with a timeout (`Runtime::shutdown_timeout`) leaves
     /// blocking work that is still running to finish on detached threads;
-    /// an embedder that must know when all of it is over (before unloading
-    /// the code it calls) waits here.
-    pub fn wait_blocking_threads_exited(&self, timeout: Option<std::time::Duration>) -> bool {
+    /// an embedder that must know when all of it is over (before freeing
+    /// what it uses, or unloading the code it calls) waits here.
+    pub fn wait_blocking_idle(&self, timeout: Option<std::time::Duration>) -> bool {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        self.inner.blocking_spawner().wait_exited(deadline)
+        self.inner.blocking_spawner().wait_idle(deadline)
+    }
+
+    /// Whether the calling thread is running blocking work of this runtime
+    /// (inside a `spawn_blocking` closure or a queued item's `run` or
+    /// `cancel`). A thread there must not wait for the runtime's blocking
+    /// work to end: it would wait for itself.
+    pub fn is_in_blocking_work(&self) -> bool {
+        self.inner.blocking_spawner().in_job()
     }
 
     /// Blocks the current thread on `future`, with this runtime entered (so

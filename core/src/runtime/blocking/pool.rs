@@ -21,26 +21,35 @@
 //! - `num_spinning` counts threads between running work and going idle,
 //!   polling the queue. A spawn that sees at most one queued job per
 //!   spinner wakes nobody. This cannot strand a job: the spawner pushes,
-//!   fences and then reads `num_spinning`; a spinner decrements it, fences
-//!   and then looks at the queue. Of two sequentially consistent sides one
-//!   sees the other, so either the spawner saw no spinner (and wakes or
-//!   starts a thread) or the spinner sees the job.
+//!   fences, reads the queue's length and then `num_spinning`; a spinner
+//!   decrements it, fences and then looks at the queue (and only then
+//!   takes a job). Of two sequentially consistent sides one sees the
+//!   other, so either the spawner saw no spinner for its job (and wakes or
+//!   starts a thread) or a spinner it counted takes the job; and a spinner
+//!   that took a job between the two reads was no longer counted by the
+//!   second, so a job is never left to a spinner busy with another one
+//!   (which could wait for it forever).
 //! - A thread about to sleep counts itself idle and looks at the queue once
 //!   more, both under the lock; a spawner pushes before it takes the lock
 //!   to look for idle threads. So either the sleeper sees the job or the
 //!   spawner sees the sleeper and notifies it.
-//! - Once `shutdown` is set no job runs any more: jobs still queued, or
-//!   pushed by a spawner racing the shutdown, are cancelled (their
-//!   `JoinHandle`s see a cancellation, a `BlockingWork` gets `cancel`).
-//!   Each job is run or cancelled exactly once, by whoever pops it.
+//! - Once `shutdown` is set no job runs any more: jobs still queued are
+//!   cancelled (their `JoinHandle`s see a cancellation, a `BlockingWork`
+//!   gets `cancel`). Each job is run or cancelled exactly once, by whoever
+//!   pops it, and only threads counted in `active` pop: the pool's
+//!   threads, the thread shutting the pool down, and a spawner that found
+//!   no thread at all (`drain_as_pool`). So when `active` is zero after a
+//!   shutdown and the queue is empty, no embedder code of any job is still
+//!   running (`wait_idle`).
 //!
-//! Shutdown protocol: set `shutdown`, `notify_all` under the lock, then
-//! wait (bounded or not) until `num_th == 0`, join the threads that exited
-//! and cancel what is left in the queue. A spawner re-reads `shutdown`
-//! after its push (with a fence between, pairing with the store): if it
-//! sees it set, it cancels whatever is queued itself; if not, its job was
-//! queued before the flag was set, and a pool thread, which looks at the
-//! queue after it sees the flag, or the shutting-down thread, cancels it.
+//! Shutdown protocol: set `shutdown`, wait until no spawn is in flight
+//! (`spawning`: a spawner counts itself before it reads the flag and until
+//! its job is queued and handed off, so a spawn either sees the flag and
+//! cancels its own job, never queueing it, or finishes queueing first),
+//! `notify_all` under the lock, then wait (bounded or not) until
+//! `num_th == 0`, join the threads that exited and cancel what is left in
+//! the queue. A pool thread that sees the flag cancels what it finds
+//! queued, then exits.
 //!
 //! Thread-creation failure (the OS refuses with EAGAIN/ENOMEM, or a
 //! generated thread name is invalid): if the pool has other threads, the
@@ -82,6 +91,13 @@ struct Inner {
     num_spinning: Padded<AtomicUsize>,
     /// Set once by `BlockingPool::shutdown`.
     shutdown: AtomicBool,
+    /// `spawn_job` calls between their read of `shutdown` and the end of
+    /// their hand-off.
+    spawning: AtomicUsize,
+    /// Threads inside their run-or-cancel loop (`run_queued`): taking,
+    /// running or cancelling jobs. On its own cache line: pool threads
+    /// write it once per batch of jobs.
+    active: Padded<AtomicUsize>,
     shared: Mutex<Shared>,
     condvar: Condvar,
     /// Signalled when the last thread exits during shutdown.
@@ -137,6 +153,8 @@ impl BlockingPool {
                     queue: Injector::new(),
                     num_spinning: Padded(AtomicUsize::new(0)),
                     shutdown: AtomicBool::new(false),
+                    spawning: AtomicUsize::new(0),
+                    active: Padded(AtomicUsize::new(0)),
                     shared: Mutex::new(Shared {
                         num_th: 0,
                         num_idle: 0,
@@ -171,9 +189,16 @@ impl BlockingPool {
         }
         let inner = &self.spawner.inner;
         inner.shutdown.store(true, Ordering::SeqCst);
+        // Spawns that read the flag before it was set finish queueing (and
+        // starting a thread) first; later ones see it and cancel their own
+        // job. A spawn takes microseconds and runs no embedder code while
+        // counted, so this cannot wait on ourselves.
+        while inner.spawning.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
         let mut s = inner.shared.lock();
         inner.condvar.notify_all();
-        // For `wait_exited` callers waiting for the shutdown itself.
+        // For `wait_idle` callers waiting for the shutdown itself.
         inner.shutdown_cv.notify_all();
         // Never wait on ourselves: a blocking-pool thread dropping its own
         // runtime, or a runtime thread, must not hang.
@@ -194,7 +219,7 @@ impl BlockingPool {
         let threads: Vec<_> = s.threads.drain().map(|(_, t)| t).collect();
         drop(s);
         if exited {
-            inner.cancel_queued(CancelReason::Shutdown);
+            inner.drain_as_pool(CancelReason::Shutdown);
             for t in threads {
                 let _ = t.join();
             }
@@ -209,17 +234,19 @@ impl Drop for BlockingPool {
 }
 
 thread_local! {
-    /// The address of the pool (`Inner`) whose thread this is; 0 on other
-    /// threads.
-    static POOL_OF_THREAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-fn pool_of_thread() -> usize {
-    POOL_OF_THREAD.try_with(|c| c.get()).unwrap_or(0)
+    /// Whether this thread is a blocking-pool thread (of any runtime).
+    static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The address of the pool (`Inner`) whose jobs this thread is running
+    /// or cancelling right now (`run_queued`); 0 otherwise.
+    static IN_JOBS_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn is_pool_thread() -> bool {
-    pool_of_thread() != 0
+    IS_POOL_THREAD.try_with(|c| c.get()).unwrap_or(false)
+}
+
+fn in_jobs_of() -> usize {
+    IN_JOBS_OF.try_with(|c| c.get()).unwrap_or(0)
 }
 
 impl Spawner {
@@ -255,22 +282,46 @@ impl Spawner {
     /// thread could be started, every other job queued meanwhile).
     fn spawn_job(&self, job: Job, rt: &scheduler::Handle) -> Result<(), SpawnError> {
         let inner = &self.inner;
-        if inner.shutdown.load(Ordering::Acquire) {
+        // Counted from before the flag is read until the job is queued and
+        // handed off: `shutdown` waits for spawns in flight after setting
+        // the flag (see "Shutdown protocol").
+        inner.spawning.fetch_add(1, Ordering::SeqCst);
+        if inner.shutdown.load(Ordering::SeqCst) {
+            inner.spawning.fetch_sub(1, Ordering::SeqCst);
             job.shutdown(CancelReason::Shutdown);
             return Err(SpawnError::ShuttingDown);
         }
         inner.queue.push(job);
-        // Pairs with the fences in `shutdown` (a store) and `run` (after a
-        // spinner leaves): see the module's invariants.
+        let handed = self.hand_off(rt);
+        inner.spawning.fetch_sub(1, Ordering::SeqCst);
+        handed.map_err(|e| {
+            eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
+            // No thread will come for what is queued: cancel it all (our
+            // job and any pushed by a spawner racing us, which found or
+            // will find no thread either), on this thread counted as one
+            // of the pool's (`drain_as_pool`), outside every lock: a
+            // cancel may spawn again. A thread started meanwhile by another
+            // spawner may run some of the jobs instead; whoever pops a job
+            // runs or cancels it.
+            inner.drain_as_pool(CancelReason::NoThreads);
+            SpawnError::NoThreads
+        })
+    }
+
+    /// After a push: makes sure a thread will take the job (a spinner, an
+    /// idle thread notified, or a new thread). `Err` when the pool has no
+    /// thread and none could be started.
+    fn hand_off(&self, rt: &scheduler::Handle) -> std::io::Result<()> {
+        let inner = &self.inner;
+        // Pairs with the fence in `run` (after a spinner leaves): see the
+        // module's invariants. The length is read before the spinners:
+        // a spinner stops counting itself before it takes a job, so a job
+        // taken between the two reads is one that the count no longer
+        // promises to take.
         fence(Ordering::SeqCst);
-        if inner.shutdown.load(Ordering::Relaxed) {
-            // Shut down since the check above: nobody may be left to
-            // cancel what we pushed.
-            inner.cancel_queued(CancelReason::Shutdown);
-            return Err(SpawnError::ShuttingDown);
-        }
-        let spinning = inner.num_spinning.0.load(Ordering::Relaxed);
-        if spinning > 0 && inner.queue.len() <= spinning {
+        let len = inner.queue.len();
+        let spinning = inner.num_spinning.0.load(Ordering::SeqCst);
+        if spinning > 0 && len <= spinning {
             // A spinning thread takes each queued job within microseconds:
             // no wake-up (a futex call here and a context switch there per
             // job, which is what a stream of short jobs would cost). Jobs
@@ -296,18 +347,7 @@ impl Spawner {
                 s.threads.insert(id, handle);
                 Ok(())
             }
-            Err(e) if s.num_th == 0 => {
-                // No thread will come for what is queued: cancel it all
-                // (our job and any pushed by a spawner racing us, which
-                // found or will find no thread either). Outside the lock: a
-                // `BlockingWork::cancel` may spawn again. A thread started
-                // meanwhile by another spawner may run some of the jobs
-                // instead; whoever pops a job runs or cancels it.
-                drop(s);
-                inner.cancel_queued(CancelReason::NoThreads);
-                eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
-                Err(SpawnError::NoThreads)
-            }
+            Err(e) if s.num_th == 0 => Err(e),
             // Other threads exist and will reach the queued job.
             Err(_) => Ok(()),
         }
@@ -325,23 +365,28 @@ impl Spawner {
         let rt = rt.clone();
         let inner = self.inner.clone();
         b.spawn(move || {
-            POOL_OF_THREAD.with(|c| c.set(Arc::as_ptr(&inner) as usize));
+            IS_POOL_THREAD.with(|c| c.set(true));
             let _cx = context::set_current(&rt);
             drop(rt);
             inner.run(id);
         })
     }
 
-    /// Waits until the pool is shut down and every pool thread has exited
-    /// (other than the calling one, when it is one of them), up to
-    /// `deadline` (`None`: no limit). Returns whether that happened.
-    pub(crate) fn wait_exited(&self, deadline: Option<Instant>) -> bool {
+    /// Waits until the pool is shut down and no job is queued, running or
+    /// being cancelled (other than the ones the calling thread is inside
+    /// of), up to `deadline` (`None`: no limit). Returns whether that
+    /// happened. Idle threads still exiting do not count.
+    pub(crate) fn wait_idle(&self, deadline: Option<Instant>) -> bool {
         let inner = &*self.inner;
-        let own = usize::from(pool_of_thread() == Arc::as_ptr(&self.inner) as usize);
+        let own = usize::from(in_jobs_of() == Arc::as_ptr(&self.inner) as usize);
         let mut s = inner.shared.lock();
-        // `shutdown` is set before `BlockingPool::shutdown` takes the lock
-        // to signal `shutdown_cv`, so it is seen here or signalled later.
-        while !inner.shutdown.load(Ordering::SeqCst) || s.num_th > own {
+        // `shutdown` is set, and `active` drops, before the lock is taken
+        // to signal `shutdown_cv` (`BlockingPool::shutdown`, `run_queued`),
+        // so a change is seen here or signalled later.
+        while !inner.shutdown.load(Ordering::SeqCst)
+            || inner.active.0.load(Ordering::SeqCst) > own
+            || !inner.queue.is_empty()
+        {
             match deadline {
                 Some(d) => {
                     let now = Instant::now();
@@ -354,6 +399,12 @@ impl Spawner {
             }
         }
         true
+    }
+
+    /// Whether the calling thread is running (or cancelling) a job of this
+    /// pool.
+    pub(crate) fn in_job(&self) -> bool {
+        in_jobs_of() == Arc::as_ptr(&self.inner) as usize
     }
 
     pub(crate) fn num_threads(&self) -> usize {
@@ -387,11 +438,42 @@ impl Inner {
         }
     }
 
-    /// Cancels every queued job (shutdown, or no thread to run them).
-    fn cancel_queued(&self, reason: CancelReason) {
+    /// Runs queued jobs until the queue is empty, or cancels them with
+    /// `cancel` (`Some` on a thread that found the pool shut down or
+    /// without threads; jobs popped after a shutdown are cancelled in any
+    /// case). Counted in `active` meanwhile, and marked as inside this
+    /// pool's jobs; returns whether it took any job.
+    fn run_queued(&self, cancel: Option<CancelReason>) -> bool {
+        self.active.0.fetch_add(1, Ordering::SeqCst);
+        let me = self as *const Inner as usize;
+        let outer = IN_JOBS_OF.try_with(|c| c.replace(me)).unwrap_or(0);
+        let mut ran = false;
         while let Some(job) = self.pop() {
-            job.shutdown(reason);
+            match cancel {
+                Some(reason) => job.shutdown(reason),
+                None if self.shutdown.load(Ordering::Acquire) => {
+                    job.shutdown(CancelReason::Shutdown)
+                }
+                None => job.run(),
+            }
+            ran = true;
         }
+        let _ = IN_JOBS_OF.try_with(|c| c.set(outer));
+        if self.active.0.fetch_sub(1, Ordering::SeqCst) <= 2 && self.shutdown.load(Ordering::SeqCst)
+        {
+            // `wait_idle` may be waiting for this (for 0, or for 1 when the
+            // waiter is itself inside a job).
+            let _s = self.shared.lock();
+            self.shutdown_cv.notify_all();
+        }
+        ran
+    }
+
+    /// Cancels every queued job from a thread outside the pool's loop
+    /// (shutdown's last look, or a spawner that found no thread), counted
+    /// as one of the pool's meanwhile, so `wait_idle` waits for it.
+    fn drain_as_pool(&self, reason: CancelReason) {
+        let _ = self.run_queued(Some(reason));
     }
 
     /// Returns once the queue looks non-empty, the pool is shutting down,
@@ -411,19 +493,11 @@ impl Inner {
 
     fn run(&self, id: usize) {
         'main: loop {
-            let mut ran = false;
-            while let Some(job) = self.pop() {
-                if self.shutdown.load(Ordering::Acquire) {
-                    job.shutdown(CancelReason::Shutdown);
-                } else {
-                    job.run();
-                }
-                ran = true;
-            }
+            let ran = self.run_queued(None);
             // The flag before the queue: whatever a spawner pushed before
-            // it could see the flag is visible to the cancel below.
+            // `shutdown` waited for it is visible to the cancel below.
             if self.shutdown.load(Ordering::SeqCst) {
-                self.cancel_queued(CancelReason::Shutdown);
+                self.drain_as_pool(CancelReason::Shutdown);
                 break 'main;
             }
             if ran {
@@ -484,9 +558,7 @@ impl Inner {
     fn exit(&self, mut s: parking_lot::MutexGuard<'_, Shared>) {
         s.num_th -= 1;
         self.metrics.num_threads.store(s.num_th, Ordering::Relaxed);
-        if self.shutdown.load(Ordering::Relaxed) && s.num_th <= 1 {
-            // At 1 too: `wait_exited` called from the last pool thread
-            // waits for the others only.
+        if self.shutdown.load(Ordering::Relaxed) && s.num_th == 0 {
             self.shutdown_cv.notify_all();
         }
     }
