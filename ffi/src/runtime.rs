@@ -479,11 +479,21 @@ pub unsafe extern "C" fn rt_runtime_free(rt: *mut rt_runtime) {
     error::quiet("rt_runtime_free", move || {
         if in_runtime_callback() || rt.shared.handle.is_in_blocking_work() {
             let shared = rt.shared.clone();
-            let _ = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name("runtime-shutdown".into())
                 .spawn(move || {
                     shared.shutdown(None);
                 });
+            if let Err(e) = spawned {
+                // Shutting down here would wait for this very callback;
+                // the runtime is at least marked shut down (new work is
+                // refused) and its threads go idle.
+                rt.shared.shut.store(true, Ordering::Release);
+                eprintln!(
+                    "runtime: rt_runtime_free could not start its shutdown thread ({e}); \
+                     the runtime is left shut down but not freed"
+                );
+            }
         } else {
             rt.shared.shutdown(None);
         }

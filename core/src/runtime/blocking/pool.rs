@@ -36,17 +36,19 @@
 //! - Once `shutdown` is set no job runs any more: jobs still queued are
 //!   cancelled (their `JoinHandle`s see a cancellation, a `BlockingWork`
 //!   gets `cancel`). Each job is run or cancelled exactly once, by whoever
-//!   pops it, and only threads counted in `active` pop: the pool's
-//!   threads, the thread shutting the pool down, and a spawner that found
-//!   no thread at all (`drain_as_pool`). So when `active` is zero after a
-//!   shutdown and the queue is empty, no embedder code of any job is still
-//!   running (`wait_idle`).
+//!   pops it, and a thread counts itself in `active` before it tries to
+//!   pop and until the job's run or cancel returned: the pool's threads,
+//!   the thread shutting the pool down, a spawner that found no thread at
+//!   all (`drain_as_pool`), and a spawner cancelling the job it kept
+//!   (`cancel_own`). So once the pool is quiesced, the queue empty and
+//!   `active` zero (read in that order), no embedder code of any job is
+//!   still running (`wait_idle`).
 //!
 //! Shutdown protocol: set `shutdown`, wait until no spawn is in flight
 //! (`spawning`: a spawner counts itself before it reads the flag and until
 //! its job is queued and handed off, so a spawn either sees the flag and
 //! cancels its own job, never queueing it, or finishes queueing first),
-//! `notify_all` under the lock, then wait (bounded or not) until
+//! set `quiesced`, `notify_all` under the lock, then wait (bounded or not) until
 //! `num_th == 0`, join the threads that exited and cancel what is left in
 //! the queue. A pool thread that sees the flag cancels what it finds
 //! queued, then exits.
@@ -94,9 +96,12 @@ struct Inner {
     /// `spawn_job` calls between their read of `shutdown` and the end of
     /// their hand-off.
     spawning: AtomicUsize,
-    /// Threads inside their run-or-cancel loop (`run_queued`): taking,
-    /// running or cancelling jobs. On its own cache line: pool threads
-    /// write it once per batch of jobs.
+    /// Set by `BlockingPool::shutdown` once no spawn is in flight: from
+    /// then on nothing is pushed any more.
+    quiesced: AtomicBool,
+    /// Threads between an attempt to take a job and the end of that job's
+    /// run or cancel (`run_queued`, `cancel_own`). On its own cache line:
+    /// pool threads write it twice per job.
     active: Padded<AtomicUsize>,
     shared: Mutex<Shared>,
     condvar: Condvar,
@@ -107,6 +112,22 @@ struct Inner {
     keep_alive: Duration,
     thread_cap: usize,
     metrics: Metrics,
+}
+
+/// One count in `Inner::spawning`, released on drop.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(n: &'a AtomicUsize) -> InFlight<'a> {
+        n.fetch_add(1, Ordering::SeqCst);
+        InFlight(n)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Keeps a hot atomic off its neighbours' cache line.
@@ -154,6 +175,7 @@ impl BlockingPool {
                     num_spinning: Padded(AtomicUsize::new(0)),
                     shutdown: AtomicBool::new(false),
                     spawning: AtomicUsize::new(0),
+                    quiesced: AtomicBool::new(false),
                     active: Padded(AtomicUsize::new(0)),
                     shared: Mutex::new(Shared {
                         num_th: 0,
@@ -196,9 +218,10 @@ impl BlockingPool {
         while inner.spawning.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
+        inner.quiesced.store(true, Ordering::SeqCst);
         let mut s = inner.shared.lock();
         inner.condvar.notify_all();
-        // For `wait_idle` callers waiting for the shutdown itself.
+        // For `wait_idle` callers waiting for the shutdown (`quiesced`).
         inner.shutdown_cv.notify_all();
         // Never wait on ourselves: a blocking-pool thread dropping its own
         // runtime, or a runtime thread, must not hang.
@@ -284,16 +307,17 @@ impl Spawner {
         let inner = &self.inner;
         // Counted from before the flag is read until the job is queued and
         // handed off: `shutdown` waits for spawns in flight after setting
-        // the flag (see "Shutdown protocol").
-        inner.spawning.fetch_add(1, Ordering::SeqCst);
+        // the flag (see "Shutdown protocol"). A guard, so that a panic in
+        // between (a thread-name function) cannot leave it counted.
+        let spawning = InFlight::enter(&inner.spawning);
         if inner.shutdown.load(Ordering::SeqCst) {
-            inner.spawning.fetch_sub(1, Ordering::SeqCst);
-            job.shutdown(CancelReason::Shutdown);
+            drop(spawning);
+            inner.cancel_own(job);
             return Err(SpawnError::ShuttingDown);
         }
         inner.queue.push(job);
         let handed = self.hand_off(rt);
-        inner.spawning.fetch_sub(1, Ordering::SeqCst);
+        drop(spawning);
         handed.map_err(|e| {
             eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
             // No thread will come for what is queued: cancel it all (our
@@ -380,13 +404,19 @@ impl Spawner {
         let inner = &*self.inner;
         let own = usize::from(in_jobs_of() == Arc::as_ptr(&self.inner) as usize);
         let mut s = inner.shared.lock();
-        // `shutdown` is set, and `active` drops, before the lock is taken
-        // to signal `shutdown_cv` (`BlockingPool::shutdown`, `run_queued`),
-        // so a change is seen here or signalled later.
-        while !inner.shutdown.load(Ordering::SeqCst)
-            || inner.active.0.load(Ordering::SeqCst) > own
-            || !inner.queue.is_empty()
-        {
+        // `quiesced` is set, and `active` drops, before the lock is taken
+        // to signal `shutdown_cv` (`BlockingPool::shutdown`,
+        // `leave_active`), so a change is seen here or signalled later. The
+        // queue is read before `active`: a thread counts itself in `active`
+        // before it takes a job, so a job gone from the queue is seen
+        // counted.
+        loop {
+            let idle = inner.quiesced.load(Ordering::SeqCst)
+                && inner.queue.is_empty()
+                && inner.active.0.load(Ordering::SeqCst) <= own;
+            if idle {
+                break;
+            }
             match deadline {
                 Some(d) => {
                     let now = Instant::now();
@@ -441,14 +471,18 @@ impl Inner {
     /// Runs queued jobs until the queue is empty, or cancels them with
     /// `cancel` (`Some` on a thread that found the pool shut down or
     /// without threads; jobs popped after a shutdown are cancelled in any
-    /// case). Counted in `active` meanwhile, and marked as inside this
-    /// pool's jobs; returns whether it took any job.
+    /// case). Each attempt to take a job, and the job's run or cancel, is
+    /// counted in `active`, and the thread is marked as inside this pool's
+    /// jobs; returns whether it took any job.
     fn run_queued(&self, cancel: Option<CancelReason>) -> bool {
-        self.active.0.fetch_add(1, Ordering::SeqCst);
-        let me = self as *const Inner as usize;
-        let outer = IN_JOBS_OF.try_with(|c| c.replace(me)).unwrap_or(0);
+        let outer = self.mark_in_jobs();
         let mut ran = false;
-        while let Some(job) = self.pop() {
+        loop {
+            self.active.0.fetch_add(1, Ordering::SeqCst);
+            let Some(job) = self.pop() else {
+                self.leave_active();
+                break;
+            };
             match cancel {
                 Some(reason) => job.shutdown(reason),
                 None if self.shutdown.load(Ordering::Acquire) => {
@@ -456,24 +490,52 @@ impl Inner {
                 }
                 None => job.run(),
             }
+            self.leave_active();
             ran = true;
         }
         let _ = IN_JOBS_OF.try_with(|c| c.set(outer));
+        ran
+    }
+
+    /// Cancels a job its spawner kept (the pool was shut down), counted as
+    /// the pool's work meanwhile like any other cancel.
+    fn cancel_own(&self, job: Job) {
+        let outer = self.mark_in_jobs();
+        self.active.0.fetch_add(1, Ordering::SeqCst);
+        job.shutdown(CancelReason::Shutdown);
+        self.leave_active();
+        let _ = IN_JOBS_OF.try_with(|c| c.set(outer));
+    }
+
+    /// Marks the calling thread as inside this pool's jobs; returns the
+    /// previous mark, to restore.
+    fn mark_in_jobs(&self) -> usize {
+        let me = self as *const Inner as usize;
+        IN_JOBS_OF.try_with(|c| c.replace(me)).unwrap_or(0)
+    }
+
+    /// Ends one count in `active`, signalling `wait_idle` when it may be
+    /// waiting for this (a count of 0, or 1 when the waiter is itself
+    /// inside a job).
+    fn leave_active(&self) {
         if self.active.0.fetch_sub(1, Ordering::SeqCst) <= 2 && self.shutdown.load(Ordering::SeqCst)
         {
-            // `wait_idle` may be waiting for this (for 0, or for 1 when the
-            // waiter is itself inside a job).
             let _s = self.shared.lock();
             self.shutdown_cv.notify_all();
         }
-        ran
     }
 
     /// Cancels every queued job from a thread outside the pool's loop
     /// (shutdown's last look, or a spawner that found no thread), counted
-    /// as one of the pool's meanwhile, so `wait_idle` waits for it.
+    /// as the pool's work meanwhile, so `wait_idle` waits for it.
     fn drain_as_pool(&self, reason: CancelReason) {
         let _ = self.run_queued(Some(reason));
+    }
+
+    /// After a shutdown: whether nothing can be queued any more and
+    /// nothing is, so a thread may leave without looking again.
+    fn drained(&self) -> bool {
+        self.quiesced.load(Ordering::SeqCst) && self.queue.is_empty()
     }
 
     /// Returns once the queue looks non-empty, the pool is shutting down,
@@ -493,11 +555,19 @@ impl Inner {
 
     fn run(&self, id: usize) {
         'main: loop {
+            if self.shutdown.load(Ordering::SeqCst) && self.drained() {
+                // Nothing to cancel and nothing can come: leave without
+                // counting ourselves in `active` (a zero-timeout
+                // `wait_idle` must not see an exiting idle thread).
+                break 'main;
+            }
             let ran = self.run_queued(None);
             // The flag before the queue: whatever a spawner pushed before
             // `shutdown` waited for it is visible to the cancel below.
             if self.shutdown.load(Ordering::SeqCst) {
-                self.drain_as_pool(CancelReason::Shutdown);
+                if !self.drained() {
+                    self.drain_as_pool(CancelReason::Shutdown);
+                }
                 break 'main;
             }
             if ran {
