@@ -328,3 +328,43 @@ fn a_job_is_never_left_behind_a_job_that_waits_for_it() {
         });
     }
 }
+
+/// Spawners racing a shutdown that gives up at once, on a pool of one
+/// thread: whatever was queued is still run or cancelled (by the last
+/// thread, or by the shutdown itself), so the pool ends idle and every
+/// item finished exactly once.
+#[test]
+fn a_shutdown_that_gives_up_at_once_strands_no_item() {
+    for round in 0..50 {
+        let items: Vec<Item> = (0..2000).map(|_| Item::default()).collect();
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let handle = rt.handle().clone();
+        let start = std::sync::Barrier::new(5);
+        thread::scope(|s| {
+            for chunk in items.chunks(500) {
+                let (handle, start) = (handle.clone(), &start);
+                s.spawn(move || {
+                    start.wait();
+                    for it in chunk {
+                        handle.spawn_blocking_raw(raw(it));
+                    }
+                });
+            }
+            start.wait();
+            // Shut down while the spawners are in full swing.
+            thread::sleep(Duration::from_micros(50 + 25 * (round % 5)));
+            rt.shutdown_timeout(Duration::ZERO);
+        });
+        assert!(
+            handle.wait_blocking_idle(Some(Duration::from_secs(10))),
+            "round {round}: an item was left queued"
+        );
+        for (i, it) in items.iter().enumerate() {
+            assert_eq!(finished(it), 1, "round {round}, item {i}");
+        }
+    }
+}

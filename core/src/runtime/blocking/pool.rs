@@ -48,10 +48,11 @@
 //! (`spawning`: a spawner counts itself before it reads the flag and until
 //! its job is queued and handed off, so a spawn either sees the flag and
 //! cancels its own job, never queueing it, or finishes queueing first),
-//! set `quiesced`, `notify_all` under the lock, then wait (bounded or not) until
-//! `num_th == 0`, join the threads that exited and cancel what is left in
-//! the queue. A pool thread that sees the flag cancels what it finds
-//! queued, then exits.
+//! set `quiesced`, `notify_all` under the lock, then wait (bounded or not)
+//! until `num_th == 0`, cancel what is left in the queue (whether or not
+//! threads are left) and join the threads that exited. A pool thread that
+//! sees the flag waits for `quiesced` (nothing can be queued after it),
+//! cancels what it finds queued, then exits without another look.
 //!
 //! Thread-creation failure (the OS refuses with EAGAIN/ENOMEM, or a
 //! generated thread name is invalid): if the pool has other threads, the
@@ -241,8 +242,12 @@ impl BlockingPool {
         let exited = s.num_th == 0;
         let threads: Vec<_> = s.threads.drain().map(|(_, t)| t).collect();
         drop(s);
+        // Whatever is still queued now (nothing more can be) is cancelled
+        // here, whether or not threads are left: a thread still running a
+        // job cancels what it finds afterwards, and whoever pops a job
+        // cancels it, so nothing is cancelled twice.
+        inner.drain_as_pool(CancelReason::Shutdown);
         if exited {
-            inner.drain_as_pool(CancelReason::Shutdown);
             for t in threads {
                 let _ = t.join();
             }
@@ -260,16 +265,23 @@ thread_local! {
     /// Whether this thread is a blocking-pool thread (of any runtime).
     static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// The address of the pool (`Inner`) whose jobs this thread is running
-    /// or cancelling right now (`run_queued`); 0 otherwise.
-    static IN_JOBS_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// or cancelling right now (`run_queued`, `cancel_own`; 0 otherwise),
+    /// and how many counts in that pool's `active` the thread holds (nested
+    /// when a job's code spawns into a shut-down pool, which cancels at
+    /// once).
+    static IN_JOBS: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
 }
 
 fn is_pool_thread() -> bool {
     IS_POOL_THREAD.try_with(|c| c.get()).unwrap_or(false)
 }
 
-fn in_jobs_of() -> usize {
-    IN_JOBS_OF.try_with(|c| c.get()).unwrap_or(0)
+/// How many counts in `pool`'s `active` the calling thread holds.
+fn own_counts(pool: usize) -> usize {
+    match IN_JOBS.try_with(|c| c.get()) {
+        Ok((p, depth)) if p == pool => depth,
+        _ => 0,
+    }
 }
 
 impl Spawner {
@@ -311,8 +323,7 @@ impl Spawner {
         // between (a thread-name function) cannot leave it counted.
         let spawning = InFlight::enter(&inner.spawning);
         if inner.shutdown.load(Ordering::SeqCst) {
-            drop(spawning);
-            inner.cancel_own(job);
+            inner.cancel_own(job, spawning);
             return Err(SpawnError::ShuttingDown);
         }
         inner.queue.push(job);
@@ -402,7 +413,7 @@ impl Spawner {
     /// happened. Idle threads still exiting do not count.
     pub(crate) fn wait_idle(&self, deadline: Option<Instant>) -> bool {
         let inner = &*self.inner;
-        let own = usize::from(in_jobs_of() == Arc::as_ptr(&self.inner) as usize);
+        let own = own_counts(Arc::as_ptr(&self.inner) as usize);
         let mut s = inner.shared.lock();
         // `quiesced` is set, and `active` drops, before the lock is taken
         // to signal `shutdown_cv` (`BlockingPool::shutdown`,
@@ -434,7 +445,7 @@ impl Spawner {
     /// Whether the calling thread is running (or cancelling) a job of this
     /// pool.
     pub(crate) fn in_job(&self) -> bool {
-        in_jobs_of() == Arc::as_ptr(&self.inner) as usize
+        own_counts(Arc::as_ptr(&self.inner) as usize) > 0
     }
 
     pub(crate) fn num_threads(&self) -> usize {
@@ -493,33 +504,42 @@ impl Inner {
             self.leave_active();
             ran = true;
         }
-        let _ = IN_JOBS_OF.try_with(|c| c.set(outer));
+        let _ = IN_JOBS.try_with(|c| c.set(outer));
         ran
     }
 
     /// Cancels a job its spawner kept (the pool was shut down), counted as
-    /// the pool's work meanwhile like any other cancel.
-    fn cancel_own(&self, job: Job) {
+    /// the pool's work meanwhile like any other cancel: in `active` before
+    /// the spawner stops counting in `spawning`, so `wait_idle` never sees
+    /// neither.
+    fn cancel_own(&self, job: Job, spawning: InFlight<'_>) {
         let outer = self.mark_in_jobs();
         self.active.0.fetch_add(1, Ordering::SeqCst);
+        drop(spawning);
         job.shutdown(CancelReason::Shutdown);
         self.leave_active();
-        let _ = IN_JOBS_OF.try_with(|c| c.set(outer));
+        let _ = IN_JOBS.try_with(|c| c.set(outer));
     }
 
-    /// Marks the calling thread as inside this pool's jobs; returns the
-    /// previous mark, to restore.
-    fn mark_in_jobs(&self) -> usize {
+    /// Marks the calling thread as inside (one more level of) this pool's
+    /// jobs; returns the previous mark, to restore.
+    fn mark_in_jobs(&self) -> (usize, usize) {
         let me = self as *const Inner as usize;
-        IN_JOBS_OF.try_with(|c| c.replace(me)).unwrap_or(0)
+        IN_JOBS
+            .try_with(|c| {
+                let outer = c.get();
+                let depth = if outer.0 == me { outer.1 + 1 } else { 1 };
+                c.replace((me, depth))
+            })
+            .unwrap_or((0, 0))
     }
 
-    /// Ends one count in `active`, signalling `wait_idle` when it may be
-    /// waiting for this (a count of 0, or 1 when the waiter is itself
-    /// inside a job).
+    /// Ends one count in `active`, signalling `wait_idle` (which may wait
+    /// for 0, or for the counts it holds itself) once the pool is shut
+    /// down.
     fn leave_active(&self) {
-        if self.active.0.fetch_sub(1, Ordering::SeqCst) <= 2 && self.shutdown.load(Ordering::SeqCst)
-        {
+        self.active.0.fetch_sub(1, Ordering::SeqCst);
+        if self.shutdown.load(Ordering::SeqCst) {
             let _s = self.shared.lock();
             self.shutdown_cv.notify_all();
         }
@@ -530,12 +550,6 @@ impl Inner {
     /// as the pool's work meanwhile, so `wait_idle` waits for it.
     fn drain_as_pool(&self, reason: CancelReason) {
         let _ = self.run_queued(Some(reason));
-    }
-
-    /// After a shutdown: whether nothing can be queued any more and
-    /// nothing is, so a thread may leave without looking again.
-    fn drained(&self) -> bool {
-        self.quiesced.load(Ordering::SeqCst) && self.queue.is_empty()
     }
 
     /// Returns once the queue looks non-empty, the pool is shutting down,
@@ -555,20 +569,22 @@ impl Inner {
 
     fn run(&self, id: usize) {
         'main: loop {
-            if self.shutdown.load(Ordering::SeqCst) && self.drained() {
-                // Nothing to cancel and nothing can come: leave without
-                // counting ourselves in `active` (a zero-timeout
-                // `wait_idle` must not see an exiting idle thread).
-                break 'main;
+            if self.shutdown.load(Ordering::SeqCst) {
+                // Leave only once nothing more can be queued (spawns in
+                // flight have finished) and nothing is: the cancels of
+                // what is queued happen in `run_queued` below. An exiting
+                // thread with nothing to do never counts itself in
+                // `active` (a zero-timeout `wait_idle` must not see it).
+                while !self.quiesced.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                if self.queue.is_empty() {
+                    break 'main;
+                }
             }
             let ran = self.run_queued(None);
-            // The flag before the queue: whatever a spawner pushed before
-            // `shutdown` waited for it is visible to the cancel below.
             if self.shutdown.load(Ordering::SeqCst) {
-                if !self.drained() {
-                    self.drain_as_pool(CancelReason::Shutdown);
-                }
-                break 'main;
+                continue 'main;
             }
             if ran {
                 // Work often comes in streams of short items: look again
