@@ -368,3 +368,35 @@ fn a_shutdown_that_gives_up_at_once_strands_no_item() {
         }
     }
 }
+
+/// A job of one runtime whose code spawns into another, shut-down runtime
+/// (cancelled at once, on this thread): code run by that cancel still
+/// counts as inside the first runtime's blocking work.
+#[test]
+fn a_cancel_nested_in_another_runtimes_job_keeps_the_outer_mark() {
+    struct Probe(runtime_core::runtime::Handle, mpsc::Sender<bool>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let _ = self.1.send(self.0.is_in_blocking_work());
+        }
+    }
+    let p = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let q = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let qh = q.handle().clone();
+    q.shutdown_timeout(Duration::from_secs(5));
+    let ph = p.handle().clone();
+    let outer = p.spawn_blocking(move || {
+        let (tx, rx) = mpsc::channel();
+        let probe = Probe(ph.clone(), tx);
+        // Cancelled at once: the closure (and the probe) is dropped here.
+        drop(qh.spawn_blocking(move || drop(probe)));
+        rx.recv_timeout(Duration::from_secs(5)).unwrap()
+    });
+    assert!(p.block_on(outer).unwrap(), "the outer job's mark was lost");
+}

@@ -264,24 +264,28 @@ impl Drop for BlockingPool {
 thread_local! {
     /// Whether this thread is a blocking-pool thread (of any runtime).
     static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// The address of the pool (`Inner`) whose jobs this thread is running
-    /// or cancelling right now (`run_queued`, `cancel_own`; 0 otherwise),
-    /// and how many counts in that pool's `active` the thread holds (nested
-    /// when a job's code spawns into a shut-down pool, which cancels at
-    /// once).
-    static IN_JOBS: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    /// The pools (`Inner` addresses) whose jobs this thread is running or
+    /// cancelling right now, innermost last: one entry per count it holds
+    /// in a pool's `active` (`run_queued`, `cancel_own`). Nested when a
+    /// job's code spawns into a shut-down pool (its own or another
+    /// runtime's), which cancels at once on this thread.
+    static IN_JOBS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn is_pool_thread() -> bool {
     IS_POOL_THREAD.try_with(|c| c.get()).unwrap_or(false)
 }
 
+/// Ends the innermost `Inner::enter_jobs` mark.
+fn leave_jobs() {
+    let _ = IN_JOBS.try_with(|v| v.borrow_mut().pop());
+}
+
 /// How many counts in `pool`'s `active` the calling thread holds.
 fn own_counts(pool: usize) -> usize {
-    match IN_JOBS.try_with(|c| c.get()) {
-        Ok((p, depth)) if p == pool => depth,
-        _ => 0,
-    }
+    IN_JOBS
+        .try_with(|v| v.borrow().iter().filter(|&&p| p == pool).count())
+        .unwrap_or(0)
 }
 
 impl Spawner {
@@ -486,7 +490,7 @@ impl Inner {
     /// counted in `active`, and the thread is marked as inside this pool's
     /// jobs; returns whether it took any job.
     fn run_queued(&self, cancel: Option<CancelReason>) -> bool {
-        let outer = self.mark_in_jobs();
+        self.enter_jobs();
         let mut ran = false;
         loop {
             self.active.0.fetch_add(1, Ordering::SeqCst);
@@ -504,7 +508,7 @@ impl Inner {
             self.leave_active();
             ran = true;
         }
-        let _ = IN_JOBS.try_with(|c| c.set(outer));
+        leave_jobs();
         ran
     }
 
@@ -513,25 +517,20 @@ impl Inner {
     /// the spawner stops counting in `spawning`, so `wait_idle` never sees
     /// neither.
     fn cancel_own(&self, job: Job, spawning: InFlight<'_>) {
-        let outer = self.mark_in_jobs();
+        self.enter_jobs();
         self.active.0.fetch_add(1, Ordering::SeqCst);
         drop(spawning);
         job.shutdown(CancelReason::Shutdown);
         self.leave_active();
-        let _ = IN_JOBS.try_with(|c| c.set(outer));
+        leave_jobs();
     }
 
     /// Marks the calling thread as inside (one more level of) this pool's
-    /// jobs; returns the previous mark, to restore.
-    fn mark_in_jobs(&self) -> (usize, usize) {
+    /// jobs, until the matching `leave_jobs`. Jobs never unwind out of
+    /// their run or cancel (panics are caught inside), so the two pair up.
+    fn enter_jobs(&self) {
         let me = self as *const Inner as usize;
-        IN_JOBS
-            .try_with(|c| {
-                let outer = c.get();
-                let depth = if outer.0 == me { outer.1 + 1 } else { 1 };
-                c.replace((me, depth))
-            })
-            .unwrap_or((0, 0))
+        let _ = IN_JOBS.try_with(|v| v.borrow_mut().push(me));
     }
 
     /// Ends one count in `active`, signalling `wait_idle` (which may wait
