@@ -151,13 +151,30 @@ typedef struct {
     sem_t all_done;
 } pool_state;
 
+static void pool_state_init(pool_state *s) {
+    atomic_init(&s->done, 0);
+    atomic_init(&s->sum, 0);
+    sem_init(&s->all_done, 0, 0);
+}
+
+/* One item finished with `result` (on a pool thread). */
+static void pool_item_done(pool_state *s, enum rt_status st, uintptr_t result) {
+    CHECK(st == RT_OK);
+    atomic_fetch_add(&s->sum, result);
+    if (atomic_fetch_add(&s->done, 1) + 1 == N_WORK) sem_post(&s->all_done);
+}
+
+/* Waits for all N_WORK items; returns the sum of their results. */
+static uint64_t pool_state_wait(pool_state *s) {
+    while (sem_wait(&s->all_done) != 0) {}
+    sem_destroy(&s->all_done);
+    return atomic_load(&s->sum);
+}
+
 static void *work_fn(void *arg) { return (void *)((uintptr_t)arg * 3 + 1); }
 
 static void work_done(void *arg, enum rt_status st, void *result) {
-    pool_state *s = arg;
-    CHECK(st == RT_OK);
-    atomic_fetch_add(&s->sum, (uintptr_t)result);
-    if (atomic_fetch_add(&s->done, 1) + 1 == N_WORK) sem_post(&s->all_done);
+    pool_item_done(arg, st, (uintptr_t)result);
 }
 
 static rt_runtime *rt_pool(void) {
@@ -177,18 +194,14 @@ static uint64_t pool_tasks(unsigned workers) {
     (void)workers;
     rt_runtime *rt = rt_pool();
     pool_state s;
-    atomic_init(&s.done, 0);
-    atomic_init(&s.sum, 0);
-    sem_init(&s.all_done, 0, 0);
+    pool_state_init(&s);
     for (uintptr_t i = 0; i < N_WORK; i++) {
         rt_task *t;
         OK(rt_spawn_blocking(rt, work_fn, (void *)i, NULL, &t));
         OK(rt_task_on_complete(t, work_done, &s));
         rt_task_free(t);
     }
-    while (sem_wait(&s.all_done) != 0) {}
-    sem_destroy(&s.all_done);
-    return atomic_load(&s.sum);
+    return pool_state_wait(&s);
 }
 
 /* Caller-owned items: rt_queue_work, as uv_queue_work. */
@@ -205,10 +218,7 @@ static void qwork_fn(rt_work *w) {
 
 static void qdone_fn(rt_work *w, enum rt_status st) {
     qitem *q = (qitem *)w;
-    CHECK(st == RT_OK);
-    pool_state *s = q->s;
-    atomic_fetch_add(&s->sum, q->out);
-    if (atomic_fetch_add(&s->done, 1) + 1 == N_WORK) sem_post(&s->all_done);
+    pool_item_done(q->s, st, q->out);
 }
 
 static uint64_t pool_work(unsigned workers) {
@@ -216,17 +226,13 @@ static uint64_t pool_work(unsigned workers) {
     static qitem items[N_WORK];
     rt_runtime *rt = rt_pool();
     pool_state s;
-    atomic_init(&s.done, 0);
-    atomic_init(&s.sum, 0);
-    sem_init(&s.all_done, 0, 0);
+    pool_state_init(&s);
     for (uintptr_t i = 0; i < N_WORK; i++) {
         items[i].in = i;
         items[i].s = &s;
         OK(rt_queue_work(rt, &items[i].w, qwork_fn, qdone_fn));
     }
-    while (sem_wait(&s.all_done) != 0) {}
-    sem_destroy(&s.all_done);
-    return atomic_load(&s.sum);
+    return pool_state_wait(&s);
 }
 
 /* ---- CPU-bound fan-out on all workers ------------------------------------ */

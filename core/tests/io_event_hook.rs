@@ -3,7 +3,7 @@
 //! no task, a declined one wakes waiters as usual; one hook per `AsyncFd`,
 //! dropped with it; a shutdown bypasses the hook.
 use runtime_core::io::{AsyncFd, Interest, Ready};
-use runtime_core::runtime::Builder;
+use runtime_core::runtime::{Builder, Runtime};
 use runtime_core::time::{sleep, timeout};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -64,17 +64,24 @@ fn hook(seen: &Arc<Seen>, fd: RawFd) -> Box<runtime_core::io::EventHook> {
     })
 }
 
-#[test]
-fn consumed_events_run_on_the_driving_thread_and_wake_nobody() {
-    let rt = Builder::new_current_thread().build().unwrap();
+/// A pipe whose read end is registered on `rt`, level-triggered, with the
+/// test hook installed (consuming events or not); also returns the write
+/// end and what the hook sees.
+fn hooked_pipe(rt: &Runtime, consume: bool) -> (AsyncFd<OwnedFd>, OwnedFd, Arc<Seen>) {
     let (r, w) = pipe();
-    let rfd = r.as_raw_fd();
     let afd = rt
         .block_on(async { AsyncFd::level_triggered(r, Interest::READABLE) })
         .unwrap();
     let seen = Arc::new(Seen::default());
-    seen.consume.store(true, SeqCst);
-    assert!(afd.set_event_hook(hook(&seen, rfd)).is_ok());
+    seen.consume.store(consume, SeqCst);
+    assert!(afd.set_event_hook(hook(&seen, afd.as_raw_fd())).is_ok());
+    (afd, w, seen)
+}
+
+#[test]
+fn consumed_events_run_on_the_driving_thread_and_wake_nobody() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let (afd, w, seen) = hooked_pipe(&rt, true);
     // A second hook is refused and handed back.
     assert!(afd.set_event_hook(Box::new(|_| true)).is_err());
     rt.block_on(async {
@@ -95,13 +102,8 @@ fn consumed_events_run_on_the_driving_thread_and_wake_nobody() {
 #[test]
 fn declined_events_wake_the_waiting_task() {
     let rt = Builder::new_current_thread().build().unwrap();
-    let (r, w) = pipe();
-    let rfd = r.as_raw_fd();
-    let afd = rt
-        .block_on(async { AsyncFd::level_triggered(r, Interest::READABLE) })
-        .unwrap();
-    let seen = Arc::new(Seen::default());
-    assert!(afd.set_event_hook(hook(&seen, rfd)).is_ok());
+    let (afd, w, seen) = hooked_pipe(&rt, false);
+    let rfd = afd.as_raw_fd();
     rt.block_on(async {
         write_byte(w.as_raw_fd());
         let mut guard = timeout(Duration::from_secs(5), afd.readable())
@@ -141,14 +143,7 @@ fn the_hook_is_dropped_with_its_registration() {
 #[test]
 fn shutdown_bypasses_the_hook_and_fails_waiters() {
     let rt = Builder::new_current_thread().build().unwrap();
-    let (r, _w) = pipe();
-    let afd = rt
-        .block_on(async { AsyncFd::level_triggered(r, Interest::READABLE) })
-        .unwrap();
-    let seen = Arc::new(Seen::default());
-    seen.consume.store(true, SeqCst);
-    let fd = afd.as_raw_fd();
-    afd.set_event_hook(hook(&seen, fd)).ok().unwrap();
+    let (afd, _w, seen) = hooked_pipe(&rt, true);
     drop(rt);
     // The driver is gone: a wait fails at once instead of hanging, and
     // the hook saw nothing.

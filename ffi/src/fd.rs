@@ -120,8 +120,6 @@ impl Ctl {
             w.wake_by_ref();
         }
     }
-    /// Whether the interest changed (consuming the flag); registers the
-    /// task's waker on first use.
     /// The runtime the watch belongs to.
     pub(crate) fn rt(&self) -> &Shared {
         &self.rt
@@ -132,6 +130,8 @@ impl Ctl {
         self.changed.load(Ordering::SeqCst)
     }
 
+    /// Whether the interest changed (consuming the flag); registers the
+    /// task's waker on first use.
     pub(crate) fn poll_changed(&self, cx: &mut Context<'_>) -> bool {
         if self.waker.get().is_none() {
             let _ = self.waker.set(cx.waker().clone());

@@ -47,6 +47,16 @@ static job *new_job(int in) {
     return j;
 }
 
+/* Queues an item whose work waits until *gate != 0, and returns once a
+ * pool thread holds it. */
+static job *start_gated(rt_runtime *rt, atomic_int *gate) {
+    job *j = new_job(0);
+    j->gate = gate;
+    CHECK_OK(rt_queue_work(rt, &j->w, work_fn, done_fn));
+    CHECK(h_wait_flag(&j->started));
+    return j;
+}
+
 static int wait_total(int n) {
     for (int i = 0; i < 5000 && atomic_load(&total_done) < n; i++) h_sleep_ms(1);
     return atomic_load(&total_done) == n;
@@ -123,10 +133,7 @@ static void test_cancel_queued_items(void) {
     rt_runtime *rt = h_runtime_pool(1, 1);
     reset();
     atomic_int gate = 0;
-    job *running = new_job(0);
-    running->gate = &gate;
-    CHECK_OK(rt_queue_work(rt, &running->w, work_fn, done_fn));
-    CHECK(h_wait_flag(&running->started)); /* a pool thread holds it */
+    job *running = start_gated(rt, &gate);
     CHECK_ST(rt_work_cancel(&running->w), RT_ERR_INVALID); /* started */
     job *q[10];
     for (int i = 0; i < 10; i++) {
@@ -159,10 +166,7 @@ static void test_free_cancels_queued_and_waits_for_running(void) {
     rt_runtime *rt = h_runtime_pool(1, 1);
     reset();
     atomic_int gate = 0;
-    job *running = new_job(0);
-    running->gate = &gate;
-    CHECK_OK(rt_queue_work(rt, &running->w, work_fn, done_fn));
-    CHECK(h_wait_flag(&running->started));
+    job *running = start_gated(rt, &gate);
     job *q[5];
     for (int i = 0; i < 5; i++) {
         q[i] = new_job(i);
@@ -187,10 +191,7 @@ static void test_shutdown_timeout_reports_running_items(void) {
     rt_runtime *rt = h_runtime(1);
     reset();
     atomic_int gate = 0;
-    job *j = new_job(1);
-    j->gate = &gate;
-    CHECK_OK(rt_queue_work(rt, &j->w, work_fn, done_fn));
-    CHECK(h_wait_flag(&j->started)); /* a pool thread holds it */
+    job *j = start_gated(rt, &gate);
     CHECK_ST(rt_runtime_shutdown(rt, 10), RT_ERR_TIMEOUT);
     CHECK_EQ(atomic_load(&j->dones), 0);
     atomic_store(&gate, 1);

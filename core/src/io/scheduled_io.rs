@@ -32,10 +32,11 @@
 //!
 //! An event hook ([`EventHook`], installed once by
 //! `AsyncFd::set_event_hook`; read without a lock) lets an embedder handle
-//! events on the driver's thread instead of waking a task: [`ScheduledIo::dispatch`] stores the readiness, calls the hook
-//! outside the lock, and when the hook consumed the event clears its
-//! read/write bits (the tick check keeps any later event) and wakes
-//! nobody. Shutdown never goes through the hook.
+//! events on the driver's thread instead of waking a task:
+//! [`ScheduledIo::dispatch`] stores the readiness, calls the hook outside
+//! the lock, and when the hook consumed the event clears its read/write
+//! bits (the tick check keeps any later event) and wakes nobody. Shutdown
+//! never goes through the hook.
 //!
 //! Lost-wakeup freedom: the reactor stores readiness *before* locking the
 //! waiters; a task stores its waker *under the lock* and re-reads readiness

@@ -150,16 +150,6 @@ struct Shared {
     threads: HashMap<usize, std::thread::JoinHandle<()>>,
 }
 
-/// Why a blocking task could not be queued.
-#[must_use]
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum SpawnError {
-    /// The pool is shut down.
-    ShuttingDown,
-    /// No thread exists and none could be created.
-    NoThreads,
-}
-
 pub(crate) struct PoolConfig {
     pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
@@ -228,15 +218,8 @@ impl BlockingPool {
         // runtime, or a runtime thread, must not hang.
         let deadline = timeout.map(|t| Instant::now() + t);
         while s.num_th > 0 && !context::is_entered() && !is_pool_thread() {
-            match deadline {
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        break;
-                    }
-                    let _ = inner.shutdown_cv.wait_for(&mut s, d - now);
-                }
-                None => inner.shutdown_cv.wait(&mut s),
+            if !inner.wait_shutdown_cv(&mut s, deadline) {
+                break;
             }
         }
         let exited = s.num_th == 0;
@@ -301,25 +284,26 @@ impl Spawner {
             BlockingSchedule::new(rt),
             Id::next(),
         );
-        let _ = self.spawn_job(Job::Task(task), rt);
+        self.spawn_job(Job::Task(task), rt);
         join
     }
 
     /// Queues a [`BlockingWork`] item; if it cannot be queued (shut down,
     /// no thread), its `cancel` runs here.
     pub(crate) fn spawn_work(&self, rt: &scheduler::Handle, work: Arc<dyn BlockingWork>) {
-        let _ = self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt);
+        self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt);
     }
 
     /// Queues a [`RawBlockingWork`] item; if it cannot be queued (shut
     /// down, no thread), its `cancel` runs here.
     pub(crate) fn spawn_raw(&self, rt: &scheduler::Handle, work: RawBlockingWork) {
-        let _ = self.spawn_job(Job::Raw(work, BlockingSchedule::new(rt)), rt);
+        self.spawn_job(Job::Raw(work, BlockingSchedule::new(rt)), rt);
     }
 
-    /// Queues `job`. On an error the job was cancelled here (with, when no
-    /// thread could be started, every other job queued meanwhile).
-    fn spawn_job(&self, job: Job, rt: &scheduler::Handle) -> Result<(), SpawnError> {
+    /// Queues `job`, or cancels it here: when the pool is shut down, and
+    /// when no thread could be started (then with every other job queued
+    /// meanwhile).
+    fn spawn_job(&self, job: Job, rt: &scheduler::Handle) {
         let inner = &self.inner;
         // Counted from before the flag is read until the job is queued and
         // handed off: `shutdown` waits for spawns in flight after setting
@@ -327,13 +311,12 @@ impl Spawner {
         // between (a thread-name function) cannot leave it counted.
         let spawning = InFlight::enter(&inner.spawning);
         if inner.shutdown.load(Ordering::SeqCst) {
-            inner.cancel_own(job, spawning);
-            return Err(SpawnError::ShuttingDown);
+            return inner.cancel_own(job, spawning);
         }
         inner.queue.push(job);
         let handed = self.hand_off(rt);
         drop(spawning);
-        handed.map_err(|e| {
+        if let Err(e) = handed {
             eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
             // No thread will come for what is queued: cancel it all (our
             // job and any pushed by a spawner racing us, which found or
@@ -343,8 +326,7 @@ impl Spawner {
             // spawner may run some of the jobs instead; whoever pops a job
             // runs or cancels it.
             inner.drain_as_pool(CancelReason::NoThreads);
-            SpawnError::NoThreads
-        })
+        }
     }
 
     /// After a push: makes sure a thread will take the job (a spinner, an
@@ -430,20 +412,12 @@ impl Spawner {
                 && inner.queue.is_empty()
                 && inner.active.0.load(Ordering::SeqCst) <= own;
             if idle {
-                break;
+                return true;
             }
-            match deadline {
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return false;
-                    }
-                    let _ = inner.shutdown_cv.wait_for(&mut s, d - now);
-                }
-                None => inner.shutdown_cv.wait(&mut s),
+            if !inner.wait_shutdown_cv(&mut s, deadline) {
+                return false;
             }
         }
-        true
     }
 
     /// Whether the calling thread is running (or cancelling) a job of this
@@ -471,6 +445,27 @@ impl Spawner {
 const SPIN_ROUNDS: u32 = 32;
 
 impl Inner {
+    /// One wait on `shutdown_cv` (woken, spuriously or not, or at
+    /// `deadline`; `None`: no limit); `false`, without waiting, once
+    /// `deadline` has passed.
+    fn wait_shutdown_cv(
+        &self,
+        s: &mut parking_lot::MutexGuard<'_, Shared>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        match deadline {
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return false;
+                }
+                let _ = self.shutdown_cv.wait_for(s, d - now);
+            }
+            None => self.shutdown_cv.wait(s),
+        }
+        true
+    }
+
     /// The next queued job, if any.
     fn pop(&self) -> Option<Job> {
         loop {

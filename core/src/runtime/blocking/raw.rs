@@ -11,9 +11,12 @@
 //! item's data: by the pool, or, for an item dropped without being queued,
 //! `cancel` by the drop. A panic in either is caught on the calling thread
 //! and reported on stderr.
+use super::work::guarded;
 use std::fmt;
 use std::mem::ManuallyDrop;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const RUN_PANICKED: &str = "a RawBlockingWork run function panicked";
+const CANCEL_PANICKED: &str = "a RawBlockingWork cancel function panicked";
 
 /// A pointer to a caller-owned work item and the two functions that finish
 /// it: `run` on a blocking-pool thread, or `cancel` when it will never run
@@ -64,14 +67,16 @@ impl RawBlockingWork {
         let this = ManuallyDrop::new(self);
         // SAFETY: `new`'s contract; `this` is consumed without its drop, so
         // neither function is called again for this value.
-        guarded("run", || unsafe { (this.run)(this.data) });
+        guarded(RUN_PANICKED, || unsafe { (this.run)(this.data) });
     }
 
     /// Finishes the item without running it.
     pub(crate) fn cancel(self, reason: CancelReason) {
         let this = ManuallyDrop::new(self);
         // SAFETY: as in `run`.
-        guarded("cancel", || unsafe { (this.cancel)(this.data, reason) });
+        guarded(CANCEL_PANICKED, || unsafe {
+            (this.cancel)(this.data, reason)
+        });
     }
 }
 
@@ -81,7 +86,7 @@ impl Drop for RawBlockingWork {
         // it): it will not run, so it is cancelled, keeping "exactly one".
         // SAFETY: `new`'s contract; a value that ran or was cancelled is
         // consumed without reaching this drop.
-        guarded("cancel", || unsafe {
+        guarded(CANCEL_PANICKED, || unsafe {
             (self.cancel)(self.data, CancelReason::Dropped)
         });
     }
@@ -92,12 +97,5 @@ impl fmt::Debug for RawBlockingWork {
         f.debug_struct("RawBlockingWork")
             .field("data", &self.data)
             .finish_non_exhaustive()
-    }
-}
-
-/// Runs an item's function, keeping a panic from unwinding into the pool.
-fn guarded(what: &str, f: impl FnOnce()) {
-    if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        eprintln!("runtime: a RawBlockingWork {what} function panicked");
     }
 }

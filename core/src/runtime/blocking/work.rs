@@ -54,7 +54,7 @@ impl Job {
     pub(crate) fn run(self) {
         match self {
             Job::Task(task) => task.run(),
-            Job::Work(work, _inhibit) => guarded("run", || {
+            Job::Work(work, _inhibit) => guarded(RUN_PANICKED, || {
                 crate::task::coop::with_unconstrained(|| work.run())
             }),
             Job::Raw(work, _inhibit) => {
@@ -67,15 +67,19 @@ impl Job {
     pub(crate) fn shutdown(self, reason: CancelReason) {
         match self {
             Job::Task(task) => task.shutdown(),
-            Job::Work(work, _inhibit) => guarded("cancel", || work.cancel()),
+            Job::Work(work, _inhibit) => guarded(CANCEL_PANICKED, || work.cancel()),
             Job::Raw(work, _inhibit) => work.cancel(reason),
         }
     }
 }
 
-/// Runs a work item's method, keeping a panic from unwinding into the pool.
-fn guarded(what: &str, f: impl FnOnce()) {
+const RUN_PANICKED: &str = "a BlockingWork::run panicked; the item was dropped";
+const CANCEL_PANICKED: &str = "a BlockingWork::cancel panicked; the item was dropped";
+
+/// Runs a work item's method, keeping a panic from unwinding into the pool
+/// (reported on stderr as `runtime: {on_panic}`).
+pub(super) fn guarded(on_panic: &str, f: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(f)).is_err() {
-        eprintln!("runtime: a BlockingWork::{what} panicked; the item was dropped");
+        eprintln!("runtime: {on_panic}");
     }
 }
