@@ -36,8 +36,9 @@
 //! - Once `shutdown` is set no job runs any more: jobs still queued are
 //!   cancelled (their `JoinHandle`s see a cancellation, a `BlockingWork`
 //!   gets `cancel`). Each job is run or cancelled exactly once, by whoever
-//!   pops it, and a thread counts itself in `active` before it tries to
-//!   pop and until the job's run or cancel returned: the pool's threads,
+//!   pops it, and a thread counts itself in `active` before its first
+//!   try to pop and until the last job it took in a row has returned (one
+//!   count per run of jobs, not per job): the pool's threads,
 //!   the thread shutting the pool down, a spawner that found no thread at
 //!   all (`drain_as_pool`), and a spawner cancelling the job it kept
 //!   (`cancel_own`). So once the pool is quiesced, the queue empty and
@@ -92,17 +93,21 @@ struct Inner {
     /// neither idle nor running. On its own cache line: spinners write it
     /// when they start and stop, spawners read it on every spawn.
     num_spinning: Padded<AtomicUsize>,
-    /// Set once by `BlockingPool::shutdown`.
-    shutdown: AtomicBool,
+    /// Set once by `BlockingPool::shutdown`. On its own cache line: pool
+    /// threads read it once per job, and nothing written per job may
+    /// share its line.
+    shutdown: Padded<AtomicBool>,
     /// `spawn_job` calls between their read of `shutdown` and the end of
-    /// their hand-off.
-    spawning: AtomicUsize,
+    /// their hand-off. On its own cache line: spawners write it twice per
+    /// job.
+    spawning: Padded<AtomicUsize>,
     /// Set by `BlockingPool::shutdown` once no spawn is in flight: from
     /// then on nothing is pushed any more.
     quiesced: AtomicBool,
-    /// Threads between an attempt to take a job and the end of that job's
-    /// run or cancel (`run_queued`, `cancel_own`). On its own cache line:
-    /// pool threads write it twice per job.
+    /// Threads between their first attempt to take a job and the end of
+    /// the last job they took in a row, or inside the cancel of their own
+    /// job (`run_queued`, `cancel_own`). On its own cache line: pool
+    /// threads write it twice per run of jobs.
     active: Padded<AtomicUsize>,
     shared: Mutex<Shared>,
     condvar: Condvar,
@@ -135,6 +140,14 @@ impl Drop for InFlight<'_> {
 #[repr(align(128))]
 struct Padded<T>(T);
 
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 #[derive(Default)]
 struct Metrics {
     num_threads: AtomicUsize,
@@ -164,8 +177,8 @@ impl BlockingPool {
                 inner: Arc::new(Inner {
                     queue: Injector::new(),
                     num_spinning: Padded(AtomicUsize::new(0)),
-                    shutdown: AtomicBool::new(false),
-                    spawning: AtomicUsize::new(0),
+                    shutdown: Padded(AtomicBool::new(false)),
+                    spawning: Padded(AtomicUsize::new(0)),
                     quiesced: AtomicBool::new(false),
                     active: Padded(AtomicUsize::new(0)),
                     shared: Mutex::new(Shared {
@@ -410,7 +423,7 @@ impl Spawner {
         loop {
             let idle = inner.quiesced.load(Ordering::SeqCst)
                 && inner.queue.is_empty()
-                && inner.active.0.load(Ordering::SeqCst) <= own;
+                && inner.active.load(Ordering::SeqCst) <= own;
             if idle {
                 return true;
             }
@@ -481,18 +494,16 @@ impl Inner {
     /// Runs queued jobs until the queue is empty, or cancels them with
     /// `cancel` (`Some` on a thread that found the pool shut down or
     /// without threads; jobs popped after a shutdown are cancelled in any
-    /// case). Each attempt to take a job, and the job's run or cancel, is
-    /// counted in `active`, and the thread is marked as inside this pool's
-    /// jobs; returns whether it took any job.
+    /// case). The thread counts itself in `active` once, from before its
+    /// first attempt to take a job until the queue is found empty, and is
+    /// marked as inside this pool's jobs meanwhile: one count for the whole
+    /// run of jobs, so a stream of short jobs costs no write to the shared
+    /// count per job. Returns whether it took any job.
     fn run_queued(&self, cancel: Option<CancelReason>) -> bool {
         self.enter_jobs();
+        self.active.fetch_add(1, Ordering::SeqCst);
         let mut ran = false;
-        loop {
-            self.active.0.fetch_add(1, Ordering::SeqCst);
-            let Some(job) = self.pop() else {
-                self.leave_active();
-                break;
-            };
+        while let Some(job) = self.pop() {
             match cancel {
                 Some(reason) => job.shutdown(reason),
                 None if self.shutdown.load(Ordering::Acquire) => {
@@ -500,9 +511,9 @@ impl Inner {
                 }
                 None => job.run(),
             }
-            self.leave_active();
             ran = true;
         }
+        self.leave_active();
         leave_jobs();
         ran
     }
@@ -513,7 +524,7 @@ impl Inner {
     /// neither.
     fn cancel_own(&self, job: Job, spawning: InFlight<'_>) {
         self.enter_jobs();
-        self.active.0.fetch_add(1, Ordering::SeqCst);
+        self.active.fetch_add(1, Ordering::SeqCst);
         drop(spawning);
         job.shutdown(CancelReason::Shutdown);
         self.leave_active();
@@ -532,7 +543,7 @@ impl Inner {
     /// for 0, or for the counts it holds itself) once the pool is shut
     /// down.
     fn leave_active(&self) {
-        self.active.0.fetch_sub(1, Ordering::SeqCst);
+        self.active.fetch_sub(1, Ordering::SeqCst);
         if self.shutdown.load(Ordering::SeqCst) {
             let _s = self.shared.lock();
             self.shutdown_cv.notify_all();
