@@ -126,8 +126,9 @@ pub unsafe extern "C" fn rt_queue_work(
 /// its `done` is then called with RT_ERR_CANCELLED (when a pool thread
 /// reaches it, or at shutdown), and `work` never runs.
 ///
-/// Errors: RT_ERR_NULL; RT_ERR_INVALID when the item has already started
-/// (or was cancelled before); its `done` comes as usual.
+/// Errors: RT_ERR_NULL; RT_ERR_INVALID when the item has already started,
+/// was cancelled before, or was ended without running (a shutdown); its
+/// `done` comes as usual (or came).
 ///
 /// # Safety
 /// `w` NULL or an item queued with rt_queue_work whose storage is still
@@ -180,14 +181,18 @@ unsafe fn run_item(data: *mut ()) {
 }
 
 /// The item will never run (shutdown, no pool thread): `done` with the
-/// matching status.
+/// matching status. The item is marked cancelled first, so that an
+/// `rt_work_cancel` racing this one, or made after `done` on storage the
+/// caller kept, is refused rather than promising a cancellation that
+/// cannot come; one that came first wins, and `done` then reports it.
 ///
 /// # Safety
 /// As `run_item`.
 unsafe fn cancel_item(data: *mut (), reason: CancelReason) {
     // SAFETY: per the contract the storage holds a WorkState until `done`.
     let s = unsafe { &*data.cast::<WorkState>() };
-    let st = if reason == CancelReason::Shutdown && s.state.load(Ordering::Acquire) != CANCELLED {
+    let before = s.state.swap(CANCELLED, Ordering::AcqRel);
+    let st = if reason == CancelReason::Shutdown && before == QUEUED {
         rt_status::RT_ERR_SHUTDOWN
     } else {
         rt_status::RT_ERR_CANCELLED

@@ -187,6 +187,38 @@ static void test_free_cancels_queued_and_waits_for_running(void) {
     free(running);
 }
 
+/* Storage kept past done may still be passed to rt_work_cancel: refused
+ * (RT_ERR_INVALID) whether the item ran, was cancelled, or was ended by a
+ * shutdown; an item ended by a shutdown is not reported cancellable.
+ * (Found by the fuzz target: an item cancelled by a shutdown was left
+ * marked queued, so a later rt_work_cancel returned RT_OK.) */
+static void test_cancel_after_done_is_refused(void) {
+    rt_runtime *rt = h_runtime_pool(1, 1);
+    reset();
+    atomic_int gate = 0;
+    job *running = start_gated(rt, &gate);
+    job *cancelled = new_job(1), *shut = new_job(2);
+    CHECK_OK(rt_queue_work(rt, &cancelled->w, work_fn, done_fn));
+    CHECK_OK(rt_queue_work(rt, &shut->w, work_fn, done_fn));
+    CHECK_OK(rt_work_cancel(&cancelled->w));
+    pthread_t opener;
+    pthread_create(&opener, NULL, open_gate_later, &gate);
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    pthread_join(opener, NULL);
+    CHECK_EQ(atomic_load(&total_done), 3);
+    CHECK_EQ(atomic_load(&running->status), RT_OK);
+    CHECK_EQ(atomic_load(&cancelled->status), RT_ERR_CANCELLED);
+    CHECK_EQ(atomic_load(&shut->status), RT_ERR_SHUTDOWN);
+    job *all[3] = {running, cancelled, shut};
+    for (int i = 0; i < 3; i++) {
+        CHECK_ST(rt_work_cancel(&all[i]->w), RT_ERR_INVALID);
+        CHECK_EQ(atomic_load(&all[i]->dones), 1); /* no second done */
+    }
+    CHECK_EQ(atomic_load(&shut->works), 0);
+    rt_runtime_free(rt);
+    for (int i = 0; i < 3; i++) free(all[i]);
+}
+
 static void test_shutdown_timeout_reports_running_items(void) {
     rt_runtime *rt = h_runtime(1);
     reset();
@@ -311,6 +343,7 @@ int main(void) {
     RUN(test_done_may_requeue_its_item);
     RUN(test_cancel_queued_items);
     RUN(test_free_cancels_queued_and_waits_for_running);
+    RUN(test_cancel_after_done_is_refused);
     RUN(test_shutdown_timeout_reports_running_items);
     RUN(test_work_may_block);
     RUN(test_current_thread_runtime);

@@ -25,6 +25,11 @@
 //!   a count mismatch and a leak (LeakSanitizer);
 //! - every `rt_task_on_complete` callback runs exactly once, with a
 //!   documented status and the task's own result;
+//! - every item queued with `rt_queue_work` gets exactly one `done`, last:
+//!   `RT_OK` after its `work` ran once, or `RT_ERR_CANCELLED` /
+//!   `RT_ERR_SHUTDOWN` without it; an item whose `rt_work_cancel` returned
+//!   `RT_OK` never runs and gets `RT_ERR_CANCELLED`; a cancel after `done`
+//!   is refused (`RT_ERR_INVALID`);
 //! - every thread a runtime started has ended after the input (the target
 //!   waits for the thread count to come back; one that never ends is a
 //!   hang);
@@ -48,11 +53,14 @@ use runtime::runtime::*;
 use runtime::task::*;
 use runtime::timer::*;
 use runtime::waker::*;
+use runtime::work::*;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void, CStr};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering::SeqCst,
+};
 use std::sync::{Arc, Mutex};
 
 use rt_status::*;
@@ -71,6 +79,13 @@ static OC_FIRED: AtomicUsize = AtomicUsize::new(0);
 /// Owned task wakers cloned by C futures (as `usize` so the table is Send).
 static STASH: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 const STASH_MAX: usize = 8;
+
+/// Whether `FUZZ_TRACE` is set: each operation's code is then printed to
+/// stderr as it is decoded (to read what an artifact does).
+fn trace() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
 
 /// Prints the broken invariant and aborts (libFuzzer saves the input).
 fn violated(msg: &str) -> ! {
@@ -412,6 +427,65 @@ unsafe extern "C" fn cwake(data: *mut c_void) {
     CWAKES.fetch_add(1, SeqCst);
 }
 
+// ---- rt_queue_work items --------------------------------------------------
+
+/// An `rt_work` in caller storage (first, so the callbacks' pointer is the
+/// item's), with what the callbacks saw. Boxed, so it does not move while
+/// queued; the harness frees it only after `done` ran (so `rt_work_cancel`
+/// on it stays legal until then, and after).
+#[repr(C)]
+struct WorkItem {
+    w: rt_work,
+    magic: u64,
+    /// How long `work` blocks, in microseconds.
+    block_us: u32,
+    /// `work` calls and `done` calls.
+    ran: AtomicU32,
+    dones: AtomicU32,
+    /// The status `done` got (`-1` before).
+    status: AtomicI32,
+    /// Whether `work` had run when `done` came (read by `done`).
+    ran_before_done: AtomicBool,
+}
+
+struct Work {
+    item: Box<WorkItem>,
+    rt: Rc<RtInfo>,
+    /// `rt_work_cancel` returned RT_OK for it.
+    cancelled: bool,
+}
+
+/// # Safety
+/// `w` is the `rt_work` of a live `WorkItem`.
+unsafe fn work_item<'a>(w: *mut rt_work, who: &str) -> &'a WorkItem {
+    // SAFETY: the item outlives its `done` (the harness frees it later);
+    // a call after that is a UAF that ASan reports.
+    let it = unsafe { &*w.cast::<WorkItem>() };
+    check(it.magic == LIVE, || {
+        format!("{who} called with a dead work item")
+    });
+    it
+}
+
+unsafe extern "C" fn work_fn(w: *mut rt_work) {
+    // SAFETY: queued items are live WorkItems.
+    let it = unsafe { work_item(w, "work") };
+    check(it.dones.load(SeqCst) == 0, || "work ran after done".into());
+    it.ran.fetch_add(1, SeqCst);
+    if it.block_us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(it.block_us as u64));
+    }
+}
+
+unsafe extern "C" fn work_done(w: *mut rt_work, st: rt_status) {
+    // SAFETY: queued items are live WorkItems.
+    let it = unsafe { work_item(w, "done") };
+    it.ran_before_done.store(it.ran.load(SeqCst) > 0, SeqCst);
+    it.status.store(st as i32, SeqCst);
+    let n = it.dones.fetch_add(1, SeqCst) + 1;
+    check(n == 1, || format!("done called {n} times"));
+}
+
 // ---- the harness's tables ------------------------------------------------
 
 /// What objects made from a runtime know about it.
@@ -507,6 +581,8 @@ struct World {
     fds: [Option<FdRes>; 3],
     watches: [Option<Watch>; NSMALL],
     regs: [Option<Reg>; NSMALL],
+    /// Items queued with rt_queue_work, kept until their `done` ran.
+    works: [Option<Work>; NSMALL],
     /// The self-handle cells of timers[i] / watches[i] (see Payload::own).
     timer_own: [Option<Arc<AtomicPtr<c_void>>>; NSMALL],
     watch_own: [Option<Arc<AtomicPtr<c_void>>>; NSMALL],
@@ -577,7 +653,11 @@ impl World {
     }
 
     fn op(&mut self, inp: &mut Input) {
-        match inp.byte() % 44 {
+        let code = inp.byte() % 44;
+        if trace() {
+            eprintln!("op {code} at byte {}", inp.pos - 1);
+        }
+        match code {
             0 | 1 => self.rt_new(inp),
             2 => self.rt_new_hostile(inp),
             3 => self.rt_shutdown(inp),
@@ -619,7 +699,7 @@ impl World {
             40 => self.hostile_null(inp),
             41 => self.hostile_fd(inp),
             42 => self.strings(inp),
-            _ => std::thread::sleep(std::time::Duration::from_micros(200)),
+            _ => self.work(inp),
         }
     }
 
@@ -2092,6 +2172,169 @@ impl World {
         }
     }
 
+    // ---- rt_queue_work ----
+
+    /// Queues, cancels or reaps a work item, calls the work functions with
+    /// NULLs, or (most often, as this code did before work items existed)
+    /// just lets 200 µs pass.
+    fn work(&mut self, inp: &mut Input) {
+        match inp.byte() % 8 {
+            0 => self.work_queue(inp),
+            1 => self.work_cancel(inp),
+            2 => {
+                let i = inp.idx(NSMALL);
+                self.work_reap(i, false);
+            }
+            3 => self.work_hostile(inp),
+            _ => std::thread::sleep(std::time::Duration::from_micros(200)),
+        }
+    }
+
+    fn work_queue(&mut self, inp: &mut Input) {
+        let i = inp.idx(NSMALL);
+        let b = inp.byte();
+        let Some((rt, info)) = self.pick_rt(inp) else {
+            return;
+        };
+        if !self.work_reap(i, false) {
+            return; // the slot's item is still queued or running
+        }
+        let mut item = Box::new(WorkItem {
+            // SAFETY: rt_work is plain storage that rt_queue_work fills.
+            w: unsafe { std::mem::zeroed() },
+            magic: LIVE,
+            block_us: [0, 0, 50, 1000][b as usize % 4],
+            ran: AtomicU32::new(0),
+            dones: AtomicU32::new(0),
+            status: AtomicI32::new(-1),
+            ran_before_done: AtomicBool::new(false),
+        });
+        // SAFETY: a live runtime; the item's storage is valid, not queued,
+        // and kept (boxed, unmoved) until its `done` ran.
+        let st = unsafe { rt_queue_work(rt, &mut item.w, Some(work_fn), Some(work_done)) };
+        expect(st, &[shut_or(&info, RT_OK)], "rt_queue_work");
+        if st != RT_OK {
+            check(
+                item.dones.load(SeqCst) == 0 && item.ran.load(SeqCst) == 0,
+                || "a refused work item was run or finished".into(),
+            );
+            return;
+        }
+        self.works[i] = Some(Work {
+            item,
+            rt: info,
+            cancelled: false,
+        });
+        if b & 0x10 != 0 {
+            // Cancel at once: mostly before a pool thread takes it.
+            self.work_cancel_slot(i);
+        }
+    }
+
+    fn work_cancel(&mut self, inp: &mut Input) {
+        let i = inp.idx(NSMALL);
+        self.work_cancel_slot(i);
+    }
+
+    fn work_cancel_slot(&mut self, i: usize) {
+        let Some(w) = self.works[i].as_mut() else {
+            return;
+        };
+        let finished = w.item.dones.load(SeqCst) > 0;
+        // SAFETY: the item's storage is live (kept past `done`).
+        let st = unsafe { rt_work_cancel(&mut w.item.w) };
+        let allowed: &[rt_status] = if finished || w.cancelled {
+            &[RT_ERR_INVALID]
+        } else {
+            &[RT_OK, RT_ERR_INVALID]
+        };
+        expect(st, allowed, "rt_work_cancel");
+        if st == RT_OK {
+            w.cancelled = true;
+        }
+    }
+
+    /// Checks and frees slot `i`'s item if its `done` ran (or `force`:
+    /// every runtime is gone, so it must have). Returns whether the slot is
+    /// free now.
+    fn work_reap(&mut self, i: usize, force: bool) -> bool {
+        let Some(w) = self.works[i].as_ref() else {
+            return true;
+        };
+        let dones = w.item.dones.load(SeqCst);
+        if dones == 0 && !force {
+            check(!w.rt.freed.get(), || {
+                "no done for a work item of a freed runtime".into()
+            });
+            return false;
+        }
+        check(dones == 1, || {
+            format!("work item finished with {dones} done calls")
+        });
+        let st = w.item.status.load(SeqCst);
+        let ran = w.item.ran.load(SeqCst);
+        check(
+            ran == w.item.ran_before_done.load(SeqCst) as u32 && ran <= 1,
+            || {
+                format!(
+                    "work ran {ran} times (done saw it: {:?})",
+                    w.item.ran_before_done
+                )
+            },
+        );
+        let ok = if ran == 1 {
+            st == RT_OK as i32
+        } else if w.cancelled {
+            st == RT_ERR_CANCELLED as i32
+        } else {
+            st == RT_ERR_CANCELLED as i32 || st == RT_ERR_SHUTDOWN as i32
+        };
+        check(ok, || {
+            format!(
+                "work item done status {st} (ran {ran}, cancelled {})",
+                w.cancelled
+            )
+        });
+        // After `done`, a cancel is refused (the storage is still ours).
+        let mut w = self.works[i].take().unwrap();
+        // SAFETY: the storage is live; the item is finished.
+        let st = unsafe { rt_work_cancel(&mut w.item.w) };
+        expect(st, &[RT_ERR_INVALID], "rt_work_cancel");
+        w.item.magic = DEAD;
+        true
+    }
+
+    fn work_hostile(&mut self, inp: &mut Input) {
+        let b = inp.byte();
+        let rt = self.pick_rt(inp).map_or(null_mut(), |r| r.0);
+        // SAFETY: rt_work is plain storage.
+        let mut w: rt_work = unsafe { std::mem::zeroed() };
+        // SAFETY: each call passes at least one NULL, which the function
+        // refuses before touching anything else; `rt` is live or NULL.
+        let (st, func) = unsafe {
+            match b % 5 {
+                0 => (
+                    rt_queue_work(null_mut(), &mut w, Some(work_fn), Some(work_done)),
+                    "rt_queue_work",
+                ),
+                1 if !rt.is_null() => (
+                    rt_queue_work(rt, null_mut(), Some(work_fn), Some(work_done)),
+                    "rt_queue_work",
+                ),
+                2 if !rt.is_null() => (
+                    rt_queue_work(rt, &mut w, None, Some(work_done)),
+                    "rt_queue_work",
+                ),
+                3 if !rt.is_null() => (
+                    rt_queue_work(rt, &mut w, Some(work_fn), None),
+                    "rt_queue_work",
+                ),
+                _ => (rt_work_cancel(null_mut()), "rt_work_cancel"),
+            }
+        };
+        expect(st, &[RT_ERR_NULL], func);
+    }
+
     fn strings(&mut self, inp: &mut Input) {
         let v = i32::from_le_bytes([inp.byte(), inp.byte(), inp.byte(), inp.byte()]);
         for s in [
@@ -2240,6 +2483,11 @@ fuzz_target!(|data: &[u8]| {
     // per-input check from seeing a half-exited thread's allocations.)
     while thread_count() > threads_before {
         std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+    // Every runtime is freed and its threads have ended: every queued work
+    // item has had its `done`.
+    for i in 0..NSMALL {
+        world.work_reap(i, true);
     }
     let (c, d) = (CREATED.load(SeqCst), DROPPED.load(SeqCst));
     check(c == d, || format!("{c} arguments handed over, {d} dropped"));
