@@ -856,8 +856,8 @@ enum rt_status rt_queue_work(struct rt_runtime *rt,
 // reaches it, or at shutdown), and `work` never runs.
 //
 // Errors: RT_ERR_NULL; RT_ERR_INVALID when the item has already started,
-// was cancelled before, or was ended without running (a shutdown); its
-// `done` comes as usual (or came).
+// was cancelled before, or was ended without running (a shutdown, or no
+// pool thread); its `done` comes as usual (or came).
 //
 // # Safety
 // `w` NULL or an item queued with rt_queue_work whose storage is still

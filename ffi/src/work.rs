@@ -11,14 +11,17 @@
 //! auto-advance back, as every blocking job does).
 //!
 //! Invariants:
-//! - `state` goes `QUEUED` → `RUNNING` (a pool thread took it) or `QUEUED`
-//!   → `CANCELLED` (rt_work_cancel), once, by compare-and-swap; whoever
-//!   loses does not run `work`.
+//! - `state` leaves `QUEUED` once: → `RUNNING` (a pool thread took it, by
+//!   compare-and-swap), → `CANCELLED` (rt_work_cancel, by compare-and-swap)
+//!   or → `CANCELLED` (the pool will never run it: a shutdown, no thread;
+//!   `cancel_item` swaps it in before `done`). Whoever loses does not run
+//!   `work`, and an rt_work_cancel made after any of these is refused.
 //! - `done` is called exactly once per successful rt_queue_work, last: the
 //!   runtime reads the storage only before it, so `done` may free or reuse
 //!   it.
 //! - Shutdown: the pool cancels every item still queued (`done` with
-//!   RT_ERR_SHUTDOWN); items running finish on their pool threads. A
+//!   RT_ERR_SHUTDOWN, or RT_ERR_CANCELLED for one rt_work_cancel reached
+//!   first); items running finish on their pool threads. A
 //!   shutdown that waits for running work (rt_runtime_shutdown,
 //!   rt_runtime_free) waits until the pool has nothing queued, running or
 //!   being cancelled (`Handle::wait_blocking_idle`, in `Shared::shutdown`),
@@ -127,8 +130,8 @@ pub unsafe extern "C" fn rt_queue_work(
 /// reaches it, or at shutdown), and `work` never runs.
 ///
 /// Errors: RT_ERR_NULL; RT_ERR_INVALID when the item has already started,
-/// was cancelled before, or was ended without running (a shutdown); its
-/// `done` comes as usual (or came).
+/// was cancelled before, or was ended without running (a shutdown, or no
+/// pool thread); its `done` comes as usual (or came).
 ///
 /// # Safety
 /// `w` NULL or an item queued with rt_queue_work whose storage is still

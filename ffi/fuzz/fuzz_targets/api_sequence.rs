@@ -2263,6 +2263,9 @@ impl World {
         };
         let dones = w.item.dones.load(SeqCst);
         if dones == 0 && !force {
+            // rt_runtime_free waits for every `done` when called, as here,
+            // from outside the runtime's callbacks (from inside one it
+            // hands the shutdown to a helper thread and returns at once).
             check(!w.rt.freed.get(), || {
                 "no done for a work item of a freed runtime".into()
             });

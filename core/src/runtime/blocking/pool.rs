@@ -42,8 +42,9 @@
 //!   the thread shutting the pool down, a spawner that found no thread at
 //!   all (`drain_as_pool`), and a spawner cancelling the job it kept
 //!   (`cancel_own`). So once the pool is quiesced, the queue empty and
-//!   `active` zero (read in that order), no embedder code of any job is
-//!   still running (`wait_idle`).
+//!   `active` no more than the counts the reader holds itself (read in
+//!   that order), no embedder code of any other job is still running
+//!   (`wait_idle`).
 //!
 //! Shutdown protocol: set `shutdown`, wait until no spawn is in flight
 //! (`spawning`: a spawner counts itself before it reads the flag and until
