@@ -100,6 +100,10 @@ pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;
 }
 
+/// loom's per-model-thread `thread_local!` (std's would be shared by every
+/// model thread, which loom runs on one OS thread).
+pub(crate) use loom::thread_local;
+
 pub(crate) mod thread {
     pub(crate) use loom::thread::{current, spawn, yield_now, JoinHandle};
     pub(crate) use std::thread::panicking;

@@ -63,15 +63,25 @@
 //! return a cancelled `JoinError` at once (and the error is printed to
 //! stderr): never a panic, never a task waiting forever for a thread that
 //! will not come. Both paths are exercised by `core/tests/rt_fault_threads.rs`.
+//!
+//! Model-checked: `tests::loom::blocking_pool` runs this code on loom's
+//! atomics, locks, condvars, thread-locals and threads (the `crate::loom`
+//! shim; under `--cfg loom` the queue is a mutex-guarded stand-in for the
+//! `Injector`, and pool threads are model threads with no runtime context).
 use super::{BlockingSchedule, BlockingTask, BlockingWork, CancelReason, Job, RawBlockingWork};
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+use crate::loom::thread::{yield_now, JoinHandle as ThreadHandle};
+#[cfg(loom)]
+use crate::loom::thread_local;
 use crate::runtime::{context, scheduler};
 use crate::task::{Id, JoinHandle};
+#[cfg(not(loom))]
 use crossbeam_deque::{Injector, Steal};
-use parking_lot::{Condvar, Mutex};
+#[cfg(loom)]
+use loom_queue::{Injector, Steal};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Owns the pool; shuts it down on drop.
@@ -114,7 +124,10 @@ struct Inner {
     condvar: Condvar,
     /// Signalled when the last thread exits during shutdown.
     shutdown_cv: Condvar,
-    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    // Unused by the loom model's threads.
+    #[cfg_attr(loom, allow(dead_code))]
+    thread_name: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
+    #[cfg_attr(loom, allow(dead_code))]
     stack_size: Option<usize>,
     keep_alive: Duration,
     thread_cap: usize,
@@ -161,11 +174,11 @@ struct Shared {
     num_idle: usize,
     num_notify: usize,
     next_thread_id: usize,
-    threads: HashMap<usize, std::thread::JoinHandle<()>>,
+    threads: HashMap<usize, ThreadHandle<()>>,
 }
 
 pub(crate) struct PoolConfig {
-    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) thread_name: std::sync::Arc<dyn Fn() -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) keep_alive: Duration,
     pub(crate) thread_cap: usize,
@@ -221,7 +234,7 @@ impl BlockingPool {
         // job. A spawn takes microseconds and runs no embedder code while
         // counted, so this cannot wait on ourselves.
         while inner.spawning.load(Ordering::SeqCst) != 0 {
-            std::thread::yield_now();
+            yield_now();
         }
         inner.quiesced.store(true, Ordering::SeqCst);
         let mut s = inner.shared.lock();
@@ -258,6 +271,7 @@ impl Drop for BlockingPool {
     }
 }
 
+#[cfg(not(loom))]
 thread_local! {
     /// Whether this thread is a blocking-pool thread (of any runtime).
     static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -267,6 +281,14 @@ thread_local! {
     /// job's code spawns into a shut-down pool (its own or another
     /// runtime's), which cancels at once on this thread.
     static IN_JOBS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+// The same per model thread under loom (whose `thread_local!` takes no
+// `const` initialisers).
+#[cfg(loom)]
+thread_local! {
+    static IS_POOL_THREAD: std::cell::Cell<bool> = std::cell::Cell::new(false);
+    static IN_JOBS: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::new(Vec::new());
 }
 
 fn is_pool_thread() -> bool {
@@ -304,7 +326,11 @@ impl Spawner {
 
     /// Queues a [`BlockingWork`] item; if it cannot be queued (shut down,
     /// no thread), its `cancel` runs here.
-    pub(crate) fn spawn_work(&self, rt: &scheduler::Handle, work: Arc<dyn BlockingWork>) {
+    pub(crate) fn spawn_work(
+        &self,
+        rt: &scheduler::Handle,
+        work: std::sync::Arc<dyn BlockingWork>,
+    ) {
         self.spawn_job(Job::Work(work, BlockingSchedule::new(rt)), rt);
     }
 
@@ -318,6 +344,16 @@ impl Spawner {
     /// when no thread could be started (then with every other job queued
     /// meanwhile).
     fn spawn_job(&self, job: Job, rt: &scheduler::Handle) {
+        self.spawn_job_with(job, |id| self.spawn_thread(id, rt));
+    }
+
+    /// `spawn_job`, with `start(id)` starting pool thread `id` when one is
+    /// needed (a thread of the runtime; in the loom model, a model thread).
+    fn spawn_job_with(
+        &self,
+        job: Job,
+        start: impl FnOnce(usize) -> std::io::Result<ThreadHandle<()>>,
+    ) {
         let inner = &self.inner;
         // Counted from before the flag is read until the job is queued and
         // handed off: `shutdown` waits for spawns in flight after setting
@@ -328,7 +364,7 @@ impl Spawner {
             return inner.cancel_own(job, spawning);
         }
         inner.queue.push(job);
-        let handed = self.hand_off(rt);
+        let handed = self.hand_off(start);
         drop(spawning);
         if let Err(e) = handed {
             eprintln!("runtime: failed to spawn a blocking-pool thread: {e}");
@@ -346,7 +382,10 @@ impl Spawner {
     /// After a push: makes sure a thread will take the job (a spinner, an
     /// idle thread notified, or a new thread). `Err` when the pool has no
     /// thread and none could be started.
-    fn hand_off(&self, rt: &scheduler::Handle) -> std::io::Result<()> {
+    fn hand_off(
+        &self,
+        start: impl FnOnce(usize) -> std::io::Result<ThreadHandle<()>>,
+    ) -> std::io::Result<()> {
         let inner = &self.inner;
         // Pairs with the fence in `run` (after a spinner leaves): see the
         // module's invariants. The length is read before the spinners:
@@ -375,7 +414,7 @@ impl Spawner {
         }
         let id = s.next_thread_id;
         s.next_thread_id += 1;
-        match self.spawn_thread(id, rt) {
+        match start(id) {
             Ok(handle) => {
                 s.num_th += 1;
                 inner.metrics.num_threads.store(s.num_th, Ordering::Relaxed);
@@ -388,11 +427,8 @@ impl Spawner {
         }
     }
 
-    fn spawn_thread(
-        &self,
-        id: usize,
-        rt: &scheduler::Handle,
-    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+    #[cfg(not(loom))]
+    fn spawn_thread(&self, id: usize, rt: &scheduler::Handle) -> std::io::Result<ThreadHandle<()>> {
         let b = crate::runtime::builder::thread_builder(
             (self.inner.thread_name)(),
             self.inner.stack_size,
@@ -405,6 +441,33 @@ impl Spawner {
             drop(rt);
             inner.run(id);
         })
+    }
+
+    /// The loom model's pool threads: model threads, with no runtime
+    /// context (the model's jobs need none).
+    #[cfg(loom)]
+    fn spawn_thread(
+        &self,
+        id: usize,
+        _rt: &scheduler::Handle,
+    ) -> std::io::Result<ThreadHandle<()>> {
+        Ok(self.spawn_model_thread(id))
+    }
+
+    #[cfg(loom)]
+    fn spawn_model_thread(&self, id: usize) -> ThreadHandle<()> {
+        let inner = self.inner.clone();
+        crate::loom::thread::spawn(move || {
+            IS_POOL_THREAD.with(|c| c.set(true));
+            inner.run(id);
+        })
+    }
+
+    /// Queues a job in the loom model (`tests::loom::blocking_pool`):
+    /// `spawn_job` without a runtime handle.
+    #[cfg(all(loom, test))]
+    pub(crate) fn spawn_model_job(&self, job: Job) {
+        self.spawn_job_with(job, |id| Ok(self.spawn_model_thread(id)));
     }
 
     /// Waits until the pool is shut down and no job is queued, running or
@@ -455,18 +518,18 @@ impl Spawner {
 
 /// Rounds of looking at the queue after running work, before sleeping:
 /// the first half `spin_loop` hints, the rest `yield_now`s (a few
-/// microseconds in all).
+/// microseconds in all). Two in the loom model (a spinner that looks once
+/// and one that looks twice are all its interleavings need).
+#[cfg(not(loom))]
 const SPIN_ROUNDS: u32 = 32;
+#[cfg(loom)]
+const SPIN_ROUNDS: u32 = 2;
 
 impl Inner {
     /// One wait on `shutdown_cv` (woken, spuriously or not, or at
     /// `deadline`; `None`: no limit); `false`, without waiting, once
     /// `deadline` has passed.
-    fn wait_shutdown_cv(
-        &self,
-        s: &mut parking_lot::MutexGuard<'_, Shared>,
-        deadline: Option<Instant>,
-    ) -> bool {
+    fn wait_shutdown_cv(&self, s: &mut MutexGuard<'_, Shared>, deadline: Option<Instant>) -> bool {
         match deadline {
             Some(d) => {
                 let now = Instant::now();
@@ -487,7 +550,7 @@ impl Inner {
                 Steal::Success(job) => return Some(job),
                 Steal::Empty => return None,
                 // Lost a race with another thread taking a job: look again.
-                Steal::Retry => std::hint::spin_loop(),
+                Steal::Retry => crate::loom::hint::spin_loop(),
             }
         }
     }
@@ -566,9 +629,9 @@ impl Inner {
                 return;
             }
             if i < SPIN_ROUNDS / 2 {
-                std::hint::spin_loop();
+                crate::loom::hint::spin_loop();
             } else {
-                std::thread::yield_now();
+                yield_now();
             }
         }
     }
@@ -582,7 +645,7 @@ impl Inner {
                 // thread with nothing to do never counts itself in
                 // `active` (a zero-timeout `wait_idle` must not see it).
                 while !self.quiesced.load(Ordering::SeqCst) {
-                    std::thread::yield_now();
+                    yield_now();
                 }
                 if self.queue.is_empty() {
                     break 'main;
@@ -647,7 +710,7 @@ impl Inner {
     }
 
     /// Counts the calling thread out of the pool.
-    fn exit(&self, mut s: parking_lot::MutexGuard<'_, Shared>) {
+    fn exit(&self, mut s: MutexGuard<'_, Shared>) {
         s.num_th -= 1;
         self.metrics.num_threads.store(s.num_th, Ordering::Relaxed);
         if self.shutdown.load(Ordering::Relaxed) && s.num_th == 0 {
@@ -668,5 +731,46 @@ impl fmt::Debug for Spawner {
 impl fmt::Debug for BlockingPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.spawner.fmt(f)
+    }
+}
+
+/// The loom model's stand-in for `crossbeam_deque::Injector` (whose
+/// atomics loom cannot see): the same four operations over a mutex-guarded
+/// deque. It is at least as ordered as the real queue (every operation is
+/// sequentially consistent), so the model checks the pool's protocol, not
+/// crossbeam's queue.
+#[cfg(loom)]
+mod loom_queue {
+    use crate::loom::sync::Mutex;
+    use std::collections::VecDeque;
+
+    pub(super) enum Steal<T> {
+        Empty,
+        Success(T),
+        #[allow(dead_code)]
+        Retry,
+    }
+
+    pub(super) struct Injector<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Injector<T> {
+        pub(super) fn new() -> Self {
+            Injector(Mutex::new(VecDeque::new()))
+        }
+        pub(super) fn push(&self, t: T) {
+            self.0.lock().push_back(t);
+        }
+        pub(super) fn steal(&self) -> Steal<T> {
+            match self.0.lock().pop_front() {
+                Some(t) => Steal::Success(t),
+                None => Steal::Empty,
+            }
+        }
+        pub(super) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+        pub(super) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
     }
 }

@@ -31,6 +31,12 @@ impl BlockingSchedule {
         BlockingSchedule { clock }
     }
 
+    /// A schedule that inhibits no clock, for the loom model's jobs.
+    #[cfg(all(loom, test))]
+    pub(crate) fn none() -> BlockingSchedule {
+        BlockingSchedule { clock: None }
+    }
+
     fn allow(&self) {
         if let Some((h, inhibiting)) = &self.clock {
             if inhibiting.swap(false, Ordering::AcqRel) {

@@ -1,10 +1,12 @@
-//! loom models of the task protocol, the owned-task list and parking.
+//! loom models of the task protocol, the owned-task list, parking and the
+//! blocking pool.
 //!
 //! Run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p runtime-core --lib --release --target-dir target/loom tests::loom`.
 //! Each model is bounded (`preemption_bound`) so the whole set finishes in
 //! seconds: the bugs these protocols can have need at most two or three
 //! preemptions to show up.
+mod blocking_pool;
 mod list;
 mod park;
 mod sync;
