@@ -17,6 +17,13 @@
 //!   counted in `active` only while it takes a job, not while it runs it,
 //!   the model fails.
 //!
+//! Not checked here: the memory orderings of the hand-off (the stand-in
+//! queue is a mutex, whose lock order alone settles the race between a
+//! spawner and a spinner, so the model passes with the two fences removed
+//! or `num_spinning` relaxed; those are argued in the pool's module doc);
+//! a keep-alive exit racing a spawn (loom's timed waits never time out);
+//! a thread start that fails (the model's always succeeds).
+//!
 //! Bounds: the hand-off model explores every interleaving with one
 //! preemption (the swapped reads need only one); with two, some executions
 //! of its three jobs, two pool threads and spinning run past 20,000
@@ -158,8 +165,9 @@ fn a_job_is_never_left_behind_a_job_that_waits_for_it() {
         });
         pool.spawner().spawn_model_job(job(&a));
         pool.spawner().spawn_model_job(job(&b));
+        // The check is that this returns (loom reports the deadlock of a
+        // stranded `b`): nothing cancels jobs before the shutdown below.
         finished.wait_for(3);
-        assert_eq!((a.runs.load(SeqCst), b.runs.load(SeqCst)), (1, 1));
         pool.shutdown(None);
     });
 }
@@ -180,7 +188,8 @@ fn a_spawn_racing_a_shutdown_is_run_or_cancelled_once_before_wait_idle_returns()
         let th = loom::thread::spawn(move || sp.spawn_model_job(job(&it)));
         pool.shutdown(Some(Duration::ZERO));
         th.join().unwrap();
-        assert!(spawner.wait_idle(None));
+        // No deadline: returns once idle (the checks are what it saw).
+        spawner.wait_idle(None);
         assert_eq!(item.outcomes(), 1, "run or cancelled exactly once");
         assert!(!item.running.load(SeqCst), "wait_idle returned mid-run");
     });
