@@ -681,7 +681,7 @@ impl Inner {
             }
             self.metrics.num_idle.store(s.num_idle, Ordering::Relaxed);
             loop {
-                let timed_out = self.condvar.wait_for(&mut s, self.keep_alive).timed_out();
+                let timed_out = self.idle_wait(&mut s);
                 if s.num_notify > 0 {
                     s.num_notify -= 1;
                     s.num_idle -= 1;
@@ -707,6 +707,35 @@ impl Inner {
         }
         let s = self.shared.lock();
         self.exit(s);
+    }
+
+    /// An idle thread's wait for a notification, up to `keep_alive`;
+    /// returns whether it timed out.
+    #[cfg(not(loom))]
+    fn idle_wait<'a>(&'a self, s: &mut MutexGuard<'a, Shared>) -> bool {
+        self.condvar.wait_for(s, self.keep_alive).timed_out()
+    }
+
+    /// The loom model's idle wait. loom has no time, so its timed waits
+    /// never time out; a zero `keep_alive` instead stands for a wait that
+    /// times out at once: the lock is released and taken again (a spawner
+    /// may notify in between, as at a real timeout) and the wait reports a
+    /// timeout, so the model can race a thread's keep-alive exit against a
+    /// spawn.
+    #[cfg(loom)]
+    fn idle_wait<'a>(&'a self, s: &mut MutexGuard<'a, Shared>) -> bool {
+        if !self.keep_alive.is_zero() {
+            return self.condvar.wait_for(s, self.keep_alive).timed_out();
+        }
+        // SAFETY: the guard is moved out and replaced by a new guard of the
+        // same mutex before anything else can use `*s` (nothing here
+        // unwinds under loom).
+        unsafe {
+            drop(std::ptr::read(s));
+            crate::loom::thread::yield_now();
+            std::ptr::write(s, self.shared.lock());
+        }
+        true
     }
 
     /// Counts the calling thread out of the pool.

@@ -15,23 +15,28 @@
 //!   and once `wait_idle` returns nothing of a job is still running, even
 //!   after a shutdown that gave up waiting at once. With a pool thread
 //!   counted in `active` only while it takes a job, not while it runs it,
-//!   the model fails.
+//!   the model fails;
+//! - keep-alive exit racing a spawn (a zero keep-alive, which the pool's
+//!   loom `idle_wait` turns into a wait that times out at once, releasing
+//!   the lock meanwhile): the job is run, by the notified thread or a new
+//!   one. With the timeout checked before the notification, loom reports
+//!   the stranded job as a deadlock.
 //!
 //! Not checked here: the memory orderings of the hand-off (the stand-in
 //! queue is a mutex, whose lock order alone settles the race between a
 //! spawner and a spinner, so the model passes with the two fences removed
 //! or `num_spinning` relaxed; those are argued in the pool's module doc);
-//! a keep-alive exit racing a spawn (loom's timed waits never time out);
 //! a thread start that fails (the model's always succeeds).
 //!
 //! Bounds: the hand-off model explores every interleaving with one
 //! preemption (the swapped reads need only one); with two, some executions
 //! of its three jobs, two pool threads and spinning run past 20,000
-//! branch points, and loom gives up. The shutdown model runs with two; at
+//! branch points, and loom gives up. The shutdown and keep-alive models
+//! run with two; at
 //! three, some executions spend as long in the pool's yield loops (the
 //! shutdown waiting for spawns in flight, threads waiting for `quiesced`).
-//! So `LOOM_MAX_PREEMPTIONS` (the long CI form) does not raise either
-//! bound.
+//! So `LOOM_MAX_PREEMPTIONS` (the long CI form) does not raise these
+//! bounds.
 use crate::runtime::blocking::{BlockingPool, BlockingSchedule, BlockingWork, Job, PoolConfig};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Condvar, Mutex};
@@ -192,5 +197,40 @@ fn a_spawn_racing_a_shutdown_is_run_or_cancelled_once_before_wait_idle_returns()
         spawner.wait_idle(None);
         assert_eq!(item.outcomes(), 1, "run or cancelled exactly once");
         assert!(!item.running.load(SeqCst), "wait_idle returned mid-run");
+    });
+}
+
+/// A pool of one thread whose keep-alive runs out at once (see the pool's
+/// loom `idle_wait`): after its first job the thread goes idle and exits,
+/// and a second spawn races that exit. The second job always runs, on
+/// that thread (notified before it saw its timeout) or on a new one, and
+/// the shutdown finds every thread gone. With the exit checked before the
+/// notification (a notified thread that times out leaves anyway), loom
+/// reports the stranded job as a deadlock.
+#[test]
+fn a_spawn_racing_a_keep_alive_exit_still_runs() {
+    model(2, || {
+        let finished = Arc::new(Signal::default());
+        let mut pool = BlockingPool::new(PoolConfig {
+            thread_name: Arc::new(|| "model".to_string()),
+            stack_size: None,
+            keep_alive: Duration::ZERO,
+            thread_cap: 1,
+        });
+        let first = Arc::new(Item::new(&finished));
+        let second = Arc::new(Item::new(&finished));
+        pool.spawner().spawn_model_job(job(&first));
+        // Until the thread has gone idle (or already left): the second
+        // spawn then races its keep-alive exit, not its spinning.
+        let sp = pool.spawner().clone();
+        while sp.num_idle_threads() == 0 && sp.num_threads() > 0 {
+            loom::thread::yield_now();
+        }
+        sp.spawn_model_job(job(&second));
+        // A stranded second job blocks this for good: loom reports it.
+        finished.wait_for(2);
+        assert_eq!(second.runs.load(SeqCst), 1);
+        pool.shutdown(None);
+        assert_eq!(pool.spawner().num_threads(), 0);
     });
 }
