@@ -470,6 +470,15 @@ impl Spawner {
         self.spawn_job_with(job, |id| Ok(self.spawn_model_thread(id)));
     }
 
+    /// As `spawn_model_job`, where starting a thread fails (the OS
+    /// refusing one).
+    #[cfg(all(loom, test))]
+    pub(crate) fn spawn_model_job_no_thread(&self, job: Job) {
+        self.spawn_job_with(job, |_| {
+            Err(std::io::Error::other("the model refuses a thread"))
+        });
+    }
+
     /// Waits until the pool is shut down and no job is queued, running or
     /// being cancelled (other than the ones the calling thread is inside
     /// of), up to `deadline` (`None`: no limit). Returns whether that

@@ -20,19 +20,21 @@
 //!   loom `idle_wait` turns into a wait that times out at once, releasing
 //!   the lock meanwhile): the job is run, by the notified thread or a new
 //!   one. With the timeout checked before the notification, loom reports
-//!   the stranded job as a deadlock.
+//!   the stranded job as a deadlock;
+//! - spawns that cannot start a thread: each job is cancelled exactly
+//!   once and none stays queued (with no cancel on that path the model
+//!   fails; a spawner that cancels only one job instead of draining the
+//!   queue still passes it, since each of the two cancels one).
 //!
 //! Not checked here: the memory orderings of the hand-off (the stand-in
 //! queue is a mutex, whose lock order alone settles the race between a
 //! spawner and a spinner, so the model passes with the two fences removed
-//! or `num_spinning` relaxed; those are argued in the pool's module doc);
-//! a thread start that fails (the model's always succeeds).
+//! or `num_spinning` relaxed; those are argued in the pool's module doc).
 //!
 //! Bounds: the hand-off model explores every interleaving with one
 //! preemption (the swapped reads need only one); with two, some executions
 //! of its three jobs, two pool threads and spinning run past 20,000
-//! branch points, and loom gives up. The shutdown and keep-alive models
-//! run with two; at
+//! branch points, and loom gives up. The other models run with two; at
 //! three, some executions spend as long in the pool's yield loops (the
 //! shutdown waiting for spawns in flight, threads waiting for `quiesced`).
 //! So `LOOM_MAX_PREEMPTIONS` (the long CI form) does not raise these
@@ -232,5 +234,27 @@ fn a_spawn_racing_a_keep_alive_exit_still_runs() {
         assert_eq!(second.runs.load(SeqCst), 1);
         pool.shutdown(None);
         assert_eq!(pool.spawner().num_threads(), 0);
+    });
+}
+
+/// Two threads spawn into a pool that cannot start a thread: each spawner
+/// cancels what is queued (its own job, and the other's if it is there
+/// yet), so every job is cancelled exactly once and none is left queued.
+#[test]
+fn spawns_that_cannot_start_a_thread_cancel_every_job_once() {
+    model(2, || {
+        let finished = Arc::new(Signal::default());
+        let pool = pool(1);
+        let a = Arc::new(Item::new(&finished));
+        let b = Arc::new(Item::new(&finished));
+        let sp = pool.spawner().clone();
+        let b2 = b.clone();
+        let th = loom::thread::spawn(move || sp.spawn_model_job_no_thread(job(&b2)));
+        pool.spawner().spawn_model_job_no_thread(job(&a));
+        th.join().unwrap();
+        for it in [&a, &b] {
+            assert_eq!((it.runs.load(SeqCst), it.cancels.load(SeqCst)), (0, 1));
+        }
+        assert_eq!(pool.spawner().queue_depth(), 0);
     });
 }
