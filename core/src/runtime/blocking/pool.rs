@@ -394,7 +394,7 @@ impl Spawner {
         // promises to take.
         fence(Ordering::SeqCst);
         let len = inner.queue.len();
-        let spinning = inner.num_spinning.0.load(Ordering::SeqCst);
+        let spinning = inner.num_spinning.load(Ordering::SeqCst);
         if spinning > 0 && len <= spinning {
             // A spinning thread takes each queued job within microseconds:
             // no wake-up (a futex call here and a context switch there per
@@ -670,9 +670,9 @@ impl Inner {
                 // of a stream does not cost a wake-up and a context switch.
                 // Not counted idle meanwhile, so spawners do not notify us;
                 // counted spinning, so they leave a job to us.
-                self.num_spinning.0.fetch_add(1, Ordering::SeqCst);
+                self.num_spinning.fetch_add(1, Ordering::SeqCst);
                 self.spin_for_work();
-                self.num_spinning.0.fetch_sub(1, Ordering::SeqCst);
+                self.num_spinning.fetch_sub(1, Ordering::SeqCst);
                 // Pairs with the spawner's fence: a job pushed by one that
                 // counted us as spinning is visible here.
                 fence(Ordering::SeqCst);

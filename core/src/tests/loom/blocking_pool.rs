@@ -133,14 +133,19 @@ impl BlockingWork for Item {
     }
 }
 
-fn pool(threads: usize) -> BlockingPool {
+/// A pool of at most `threads` threads; idle threads stay (loom's timed
+/// waits never time out) unless `keep_alive` is zero (see the pool's loom
+/// `idle_wait`).
+fn pool(threads: usize, keep_alive: Duration) -> BlockingPool {
     BlockingPool::new(PoolConfig {
         thread_name: Arc::new(|| "model".to_string()),
         stack_size: None,
-        keep_alive: Duration::from_secs(10),
+        keep_alive,
         thread_cap: threads,
     })
 }
+
+const KEEP: Duration = Duration::from_secs(10);
 
 fn job(item: &Arc<Item>) -> Job {
     let work: Arc<dyn BlockingWork> = item.clone();
@@ -157,7 +162,7 @@ fn a_job_is_never_left_behind_a_job_that_waits_for_it() {
     // One preemption, also in the long CI form: see the module's "Bounds".
     model(1, || {
         let finished = Arc::new(Signal::default());
-        let mut pool = pool(2);
+        let mut pool = pool(2, KEEP);
         let first = Arc::new(Item::new(&finished));
         pool.spawner().spawn_model_job(job(&first));
         finished.wait_for(1);
@@ -187,7 +192,7 @@ fn a_spawn_racing_a_shutdown_is_run_or_cancelled_once_before_wait_idle_returns()
     // Two preemptions, also in the long CI form: see the module's "Bounds".
     model(2, || {
         let finished = Arc::new(Signal::default());
-        let mut pool = pool(1);
+        let mut pool = pool(1, KEEP);
         let spawner = pool.spawner().clone();
         let item = Arc::new(Item::new(&finished));
         let it = item.clone();
@@ -213,12 +218,7 @@ fn a_spawn_racing_a_shutdown_is_run_or_cancelled_once_before_wait_idle_returns()
 fn a_spawn_racing_a_keep_alive_exit_still_runs() {
     model(2, || {
         let finished = Arc::new(Signal::default());
-        let mut pool = BlockingPool::new(PoolConfig {
-            thread_name: Arc::new(|| "model".to_string()),
-            stack_size: None,
-            keep_alive: Duration::ZERO,
-            thread_cap: 1,
-        });
+        let mut pool = pool(1, Duration::ZERO);
         let first = Arc::new(Item::new(&finished));
         let second = Arc::new(Item::new(&finished));
         pool.spawner().spawn_model_job(job(&first));
@@ -244,7 +244,7 @@ fn a_spawn_racing_a_keep_alive_exit_still_runs() {
 fn spawns_that_cannot_start_a_thread_cancel_every_job_once() {
     model(2, || {
         let finished = Arc::new(Signal::default());
-        let pool = pool(1);
+        let pool = pool(1, KEEP);
         let a = Arc::new(Item::new(&finished));
         let b = Arc::new(Item::new(&finished));
         let sp = pool.spawner().clone();
