@@ -11,7 +11,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 
 # CPython 3.13's own test package carries the concurrent.futures conformance
-# suite; prefer an interpreter that has it, else any python3 >= 3.9.
+# suite; prefer an interpreter that has it, else any python3 >= 3.10.
 pick_python() {
     if [ -n "${RUNTIME_PYTHON:-}" ]; then echo "$RUNTIME_PYTHON"; return; fi
     for cand in python3.13 python3.12 python3; do

@@ -177,21 +177,12 @@ impl Drain {
 #[pyclass(frozen, module = "runtime._runtime")]
 struct LoopDelivery(Arc<Delivery>);
 
-static GET_RUNNING_LOOP: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 static REGISTRY: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 static STRONG_REGISTRY: GILOnceCell<Py<PyDict>> = GILOnceCell::new();
 
-/// `asyncio.get_running_loop()`; raises `RuntimeError` outside a loop.
-pub(crate) fn running_loop<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-    let f = GET_RUNNING_LOOP.get_or_try_init(py, || -> PyResult<_> {
-        Ok(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
-    })?;
-    f.bind(py).call0()
-}
-
 /// The running loop's delivery queue and a fresh future on that loop.
 pub(crate) fn loop_future(py: Python<'_>) -> PyResult<(Arc<Delivery>, Bound<'_, PyAny>)> {
-    let lp = running_loop(py)?;
+    let lp = crate::running_loop::running_loop(py)?;
     let delivery = delivery_for(py, &lp)?;
     let fut = lp.call_method0(intern!(py, "create_future"))?;
     Ok((delivery, fut))

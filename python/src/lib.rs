@@ -9,7 +9,8 @@
 //! [`cell`] (the completion state machine), [`task`]
 //! (`Task`), [`completion`] (`Completion`), [`rt`] (`Runtime`),
 //! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
-//! (asyncio batching), [`errors`] (exception types, callback errors).
+//! (asyncio batching), [`running_loop`] (finding the running asyncio
+//! loop), [`errors`] (exception types, callback errors).
 use pyo3::prelude::*;
 
 mod beacon;
@@ -21,6 +22,7 @@ mod fd;
 mod fork;
 mod gil;
 mod rt;
+mod running_loop;
 mod task;
 mod timer;
 
@@ -34,6 +36,7 @@ fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<fd::FdWatch>()?;
     m.add_class::<beacon::Beacon>()?;
     m.add_function(pyo3::wrap_pyfunction!(delivery::_delivery_stats, m)?)?;
+    m.add_function(pyo3::wrap_pyfunction!(running_loop::_running_loop_mode, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

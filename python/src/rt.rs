@@ -111,6 +111,9 @@ impl Live {
 #[pyclass(frozen, weakref, subclass, module = "runtime", name = "Runtime")]
 pub(crate) struct PyRuntime {
     state: Mutex<Option<Live>>,
+    /// `state.is_some()`, readable without the lock; written only under
+    /// it (by [`Self::take_live`] and [`Self::restore_live`]).
+    open: AtomicBool,
     /// `fork::generation()` at creation: the runtime's threads exist only
     /// in that process.
     generation: u64,
@@ -127,6 +130,30 @@ impl PyRuntime {
             Some(live) => Ok(live.rt.handle().clone()),
             None => Err(PyRuntimeError::new_err("the runtime is shut down")),
         }
+    }
+
+    /// What [`Self::handle`] checks, without the lock or the handle.
+    fn check_open(&self) -> PyResult<()> {
+        self.check_process()?;
+        if !self.open.load(Ordering::Acquire) {
+            return Err(PyRuntimeError::new_err("the runtime is shut down"));
+        }
+        Ok(())
+    }
+
+    /// Takes the live runtime out (shutdown begins); `None` if it is gone.
+    fn take_live(&self) -> Option<Live> {
+        let mut state = self.state.lock();
+        self.open.store(false, Ordering::Release);
+        state.take()
+    }
+
+    /// Puts back a runtime that [`Self::take_live`] took but could not
+    /// shut down.
+    fn restore_live(&self, live: Live) {
+        let mut state = self.state.lock();
+        state.get_or_insert(live);
+        self.open.store(true, Ordering::Release);
     }
 
     /// Whether this is the process the runtime was created in (its
@@ -257,6 +284,7 @@ impl PyRuntime {
         };
         Ok(PyRuntime {
             state: Mutex::new(Some(Live { rt, driver })),
+            open: AtomicBool::new(true),
             generation: crate::fork::generation(),
             flavor,
             exception_handler: Arc::new(Mutex::new(None)),
@@ -296,8 +324,9 @@ impl PyRuntime {
     /// the wait (the shutdown then completes in the background). Idempotent.
     #[pyo3(signature = (wait=true, timeout=None))]
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
-        let live = self.state.lock().take();
-        let Some(live) = live else { return Ok(()) };
+        let Some(live) = self.take_live() else {
+            return Ok(());
+        };
         if !self.in_own_process() {
             std::mem::forget(live);
             return Ok(());
@@ -316,7 +345,7 @@ impl PyRuntime {
             // Shutting a runtime down from one of its own threads would wait
             // for that very thread: hand the work to a fresh thread.
             if wait {
-                self.state.lock().get_or_insert(live);
+                self.restore_live(live);
                 return Err(PyRuntimeError::new_err(
                     "shutdown(wait=True) called from one of the runtime's own threads; \
                      use shutdown(wait=False)",
@@ -328,7 +357,7 @@ impl PyRuntime {
             return match shutdown_on_helper_thread(live, Duration::ZERO, || {}) {
                 Ok(()) => Ok(()),
                 Err((live, e)) => {
-                    self.state.lock().get_or_insert(live);
+                    self.restore_live(live);
                     Err(crate::errors::os_error(e))
                 }
             };
@@ -362,7 +391,7 @@ impl PyRuntime {
     /// True once `shutdown()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.state.lock().is_none()
+        !self.open.load(Ordering::Acquire)
     }
 
     /// `"multi_thread"` or `"current_thread"`.
@@ -480,15 +509,16 @@ impl PyRuntime {
     fn sleep<'py>(
         &self,
         py: Python<'py>,
-        seconds: f64,
+        #[pyo3(from_py_with = "timer::delay_seconds")] seconds: f64,
         result: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let h = self.handle()?;
         let result = result.unwrap_or_else(|| py.None());
         if timer::delay_to_duration(seconds).is_zero() {
+            // Nothing runs on the runtime, but a closed one still refuses.
+            self.check_open()?;
             return timer::sleep_zero(py, result);
         }
-        timer::sleep_future(py, &h, seconds, result)
+        timer::sleep_future(py, &self.handle()?, seconds, result)
     }
 
     /// Calls `fn(*args)` on a runtime thread whenever `fd` (an int or an

@@ -21,13 +21,15 @@
 //! The clock is `CLOCK_MONOTONIC`, the clock of `time.monotonic()` and of
 //! asyncio's default `loop.time()`, so deadlines computed by Python code
 //! line up with the runtime's. Negative or NaN delays mean "now".
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::sync::GILProtected;
+use pyo3::types::{PyInt, PyTuple, PyWeakrefMethods, PyWeakrefReference};
 use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 use runtime_core::time::{sleep, sleep_until, Instant};
@@ -61,6 +63,17 @@ pub(crate) fn delay_to_duration(delay: f64) -> Duration {
             .unwrap_or(MAX_DELAY)
             .min(MAX_DELAY)
     }
+}
+
+/// A delay argument in seconds, as `float(obj)` gives it; an exact `int`
+/// (what `sleep(0)` passes) is read without making a float object.
+pub(crate) fn delay_seconds(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if let Ok(int) = obj.downcast_exact::<PyInt>() {
+        if let Ok(v) = int.extract::<i64>() {
+            return Ok(v as f64);
+        }
+    }
+    obj.extract()
 }
 
 /// State shared by a [`TimerHandle`] and its runtime task.
@@ -245,22 +258,34 @@ impl AbortOnDone {
 /// `rt.sleep(0)` there. It lives in the loop's attribute
 /// [`SHARED_ATTR`] (a reference cycle through the future's loop, which the
 /// garbage collector frees with the loop); a loop that takes no attributes
-/// gets a fresh future each time.
+/// gets a fresh future each time. [`LAST_SHARED`] remembers the last one
+/// handed out, so that a loop awaiting `rt.sleep(0)` again finds it
+/// without the attribute lookup.
 pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static TYPES: pyo3::sync::GILOnceCell<(Py<PyAny>, Py<PyAny>)> = pyo3::sync::GILOnceCell::new();
     // Fails (RuntimeError) outside a running loop.
-    let lp = delivery::running_loop(py)?;
+    let lp = crate::running_loop::running_loop(py)?;
+    let shared = result.is_none(py);
+    if shared {
+        if let Some(last) = LAST_SHARED.get(py).borrow().as_ref() {
+            if last.lp == lp.as_ptr() as usize {
+                if let Some(fut) = last.fut.bind(py).upgrade() {
+                    return Ok(fut);
+                }
+            }
+        }
+    }
     let (general, none) = TYPES.get_or_try_init(py, || -> PyResult<_> {
         py.import("runtime")?
             .call_method0("_sleep_zero_types")?
             .extract::<(Py<PyAny>, Py<PyAny>)>()
     })?;
-    let shared = result.is_none(py);
     if shared {
         // Only our own future counts (a loop with a catch-all
         // `__getattr__` could answer anything).
         if let Ok(fut) = lp.getattr(pyo3::intern!(py, SHARED_ATTR)) {
             if fut.get_type().is(none.bind(py)) {
+                remember_shared(py, &lp, &fut);
                 return Ok(fut);
             }
         }
@@ -274,12 +299,43 @@ pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bo
     if shared {
         // A loop without instance attributes keeps no shared future.
         let _ = lp.setattr(pyo3::intern!(py, SHARED_ATTR), &fut);
+        remember_shared(py, &lp, &fut);
     }
     Ok(fut)
 }
 
 /// The loop attribute that holds the loop's shared `rt.sleep(0)` future.
 const SHARED_ATTR: &str = "_runtime_sleep_zero";
+
+/// The last shared `rt.sleep(0)` future handed out, and its loop.
+///
+/// The future is held weakly, so that its loop can still be freed. While
+/// the future is alive it holds its loop, so no other object can have that
+/// loop's address: a live future remembered under the running loop's
+/// address belongs to that loop.
+struct LastShared {
+    /// The address of the future's loop (compared, never dereferenced).
+    lp: usize,
+    fut: Py<PyWeakrefReference>,
+}
+
+static LAST_SHARED: GILProtected<RefCell<Option<LastShared>>> =
+    GILProtected::new(RefCell::new(None));
+
+/// Makes `fut` (the shared future of loop `lp`) the one [`LAST_SHARED`]
+/// remembers.
+fn remember_shared(py: Python<'_>, lp: &Bound<'_, PyAny>, fut: &Bound<'_, PyAny>) {
+    let Ok(weak) = PyWeakrefReference::new(fut) else {
+        return;
+    };
+    let last = LastShared {
+        lp: lp.as_ptr() as usize,
+        fut: weak.unbind(),
+    };
+    // The replaced entry is dropped after the borrow has ended.
+    let old = LAST_SHARED.get(py).borrow_mut().replace(last);
+    drop(old);
+}
 
 /// `await rt.sleep(seconds, result)`: an asyncio future on the running loop
 /// that the runtime's timer completes.
