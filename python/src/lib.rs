@@ -36,7 +36,11 @@ fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<fd::FdWatch>()?;
     m.add_class::<beacon::Beacon>()?;
     m.add_function(pyo3::wrap_pyfunction!(delivery::_delivery_stats, m)?)?;
-    m.add_function(pyo3::wrap_pyfunction!(running_loop::_running_loop_mode, m)?)?;
+    m.add_function(pyo3::wrap_pyfunction!(
+        running_loop::_running_loop_stats,
+        m
+    )?)?;
+    m.add_function(pyo3::wrap_pyfunction!(running_loop::_running_loop, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -324,13 +324,8 @@ impl PyRuntime {
     /// the wait (the shutdown then completes in the background). Idempotent.
     #[pyo3(signature = (wait=true, timeout=None))]
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
-        let Some(live) = self.take_live() else {
-            return Ok(());
-        };
-        if !self.in_own_process() {
-            std::mem::forget(live);
-            return Ok(());
-        }
+        // Checked before the runtime is taken out: a bad argument must leave
+        // it running, not half shut down.
         let timeout = match (wait, timeout) {
             (false, _) => Duration::ZERO,
             (true, None) => Duration::from_secs(86_400 * 365),
@@ -341,6 +336,13 @@ impl PyRuntime {
                 Duration::try_from_secs_f64(t.max(0.0)).unwrap_or(Duration::from_secs(86_400 * 365))
             }
         };
+        let Some(live) = self.take_live() else {
+            return Ok(());
+        };
+        if !self.in_own_process() {
+            std::mem::forget(live);
+            return Ok(());
+        }
         if on_runtime_thread() {
             // Shutting a runtime down from one of its own threads would wait
             // for that very thread: hand the work to a fresh thread.

@@ -34,6 +34,12 @@
 //! one; every answer the fast path cannot give (no loop, another process,
 //! no holder) goes to `get_running_loop()`, which raises the usual
 //! `RuntimeError`.
+//!
+//! Assumption: a new process is made by `fork()` through libc, which runs
+//! the `pthread_atfork` child handler that bumps the fork generation (as
+//! `os.fork()` and every CPython API do). A child made by a raw `clone` or
+//! `vfork` that then ran Python code would compare against the parent's
+//! cached process id.
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 use pyo3::ffi;
@@ -60,6 +66,9 @@ static HOLDER_TYPE: AtomicUsize = AtomicUsize::new(UNDECIDED);
 static PID_GENERATION: AtomicU64 = AtomicU64::new(0);
 static PID: AtomicI32 = AtomicI32::new(0);
 
+/// Answers the fast path gave (for tests and diagnostics).
+static HOLDER_HITS: AtomicU64 = AtomicU64::new(0);
+
 static KEY: GILOnceCell<Py<PyString>> = GILOnceCell::new();
 static GET_RUNNING_LOOP: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
@@ -75,7 +84,10 @@ pub(crate) fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     let lp = f.bind(py).call0()?;
     if HOLDER_TYPE.load(Ordering::Relaxed) == UNDECIDED {
         let verdict = verify_holder(py, &lp).unwrap_or(OFF);
-        HOLDER_TYPE.store(verdict, Ordering::Relaxed);
+        // The first verdict stands (a finalizer run by `verify_holder` could
+        // have let another thread decide meanwhile).
+        let _ =
+            HOLDER_TYPE.compare_exchange(UNDECIDED, verdict, Ordering::Relaxed, Ordering::Relaxed);
     }
     Ok(lp)
 }
@@ -104,6 +116,9 @@ fn from_holder(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
     if lp.is_null() || lp == unsafe { ffi::Py_None() } || pid != current_pid() {
         return None;
     }
+    // Only the thread holding the GIL writes the count: a load and a store
+    // (no read-modify-write) keep it exact.
+    HOLDER_HITS.store(HOLDER_HITS.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     // SAFETY: `rl_loop` is a strong reference owned by the live holder, so
     // the loop is alive; `from_borrowed_ptr` takes a new reference to it.
     Some(unsafe { Bound::from_borrowed_ptr(py, lp) })
@@ -121,12 +136,22 @@ fn current_holder(py: Python<'_>) -> Option<*mut ffi::PyObject> {
     if dict.is_null() {
         return None;
     }
-    // SAFETY: `dict` is a live dict and `key` a live exact str, whose hash
-    // is cached and whose comparison with the dict's other keys (str, or
-    // objects compared by identity) cannot raise; the result is a borrowed
-    // reference, or NULL with no exception set when the key is absent.
+    // SAFETY: `dict` is a live dict and `key` a live str; the result is a
+    // borrowed reference, or NULL when the key is absent or comparing it
+    // with another key of the same hash raised (any extension may store
+    // keys here).
     let holder = unsafe { ffi::PyDict_GetItemWithError(dict, key.as_ptr()) };
-    (!holder.is_null()).then_some(holder)
+    if holder.is_null() {
+        // SAFETY: GIL held; clearing a (possibly absent) error is always
+        // allowed. The lookup's failure only means "no holder found".
+        unsafe {
+            if !ffi::PyErr_Occurred().is_null() {
+                ffi::PyErr_Clear();
+            }
+        }
+        return None;
+    }
+    Some(holder)
 }
 
 /// The holder type's address if this interpreter's holder provably has
@@ -174,14 +199,24 @@ fn current_pid() -> libc::pid_t {
     pid
 }
 
-/// How this process finds the running loop: `"undecided"` (no call made
-/// inside a running loop yet), `"holder"` (read from asyncio's holder) or
-/// `"asyncio"` (`get_running_loop()`). For tests and diagnostics.
+/// How this process finds the running loop, as `(mode, hits)`: mode
+/// `"undecided"` (no call made inside a running loop yet), `"holder"`
+/// (read from asyncio's holder) or `"asyncio"` (`get_running_loop()`);
+/// hits counts the answers read from the holder. For tests and
+/// diagnostics.
 #[pyfunction]
-pub(crate) fn _running_loop_mode() -> &'static str {
-    match HOLDER_TYPE.load(Ordering::Relaxed) {
+pub(crate) fn _running_loop_stats() -> (&'static str, u64) {
+    let mode = match HOLDER_TYPE.load(Ordering::Relaxed) {
         UNDECIDED => "undecided",
         OFF => "asyncio",
         _ => "holder",
-    }
+    };
+    (mode, HOLDER_HITS.load(Ordering::Relaxed))
+}
+
+/// The running loop as this module finds it (for tests: the same answer
+/// as `asyncio.get_running_loop()`, including its `RuntimeError`).
+#[pyfunction]
+pub(crate) fn _running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    running_loop(py)
 }

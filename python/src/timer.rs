@@ -257,10 +257,10 @@ impl AbortOnDone {
 /// a completed future can no longer change, so one per loop serves every
 /// `rt.sleep(0)` there. It lives in the loop's attribute
 /// [`SHARED_ATTR`] (a reference cycle through the future's loop, which the
-/// garbage collector frees with the loop); a loop that takes no attributes
-/// gets a fresh future each time. [`LAST_SHARED`] remembers the last one
-/// handed out, so that a loop awaiting `rt.sleep(0)` again finds it
-/// without the attribute lookup.
+/// garbage collector frees with the loop). [`LAST_SHARED`] remembers the
+/// last one handed out, so that a loop awaiting `rt.sleep(0)` again finds
+/// it without the attribute lookup. A loop that takes no attributes gets a
+/// fresh future whenever the remembered one is not its own or has died.
 pub(crate) fn sleep_zero<'py>(py: Python<'py>, result: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
     static TYPES: pyo3::sync::GILOnceCell<(Py<PyAny>, Py<PyAny>)> = pyo3::sync::GILOnceCell::new();
     // Fails (RuntimeError) outside a running loop.

@@ -53,3 +53,17 @@ def run_loop(request):
 
     run.kind = request.param
     return run
+
+
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt for the test's duration, even where
+    the process was started with SIGINT ignored (a background job of a
+    shell without job control: Python then installs no handler)."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

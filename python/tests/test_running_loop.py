@@ -26,16 +26,18 @@ from runtime import _runtime
 
 expected = "holder" if sys.version_info < (3, 12) else "asyncio"
 rt = runtime.Runtime(workers=1)
-assert _runtime._running_loop_mode() == "undecided"
+assert _runtime._running_loop_stats() == ("undecided", 0)
 
-# Outside a loop: the usual RuntimeError, before and after the decision.
-for _ in range(2):
-    try:
-        rt.sleep(0)
-    except RuntimeError:
-        pass
-    else:
-        raise AssertionError("rt.sleep(0) outside a loop did not raise")
+def no_loop_here():
+    for call in (lambda: rt.sleep(0), _runtime._running_loop):
+        try:
+            call()
+        except RuntimeError as e:
+            assert "no running event loop" in str(e), e
+        else:
+            raise AssertionError("found a running loop outside one")
+
+no_loop_here()
 
 async def same_loop():
     lp = asyncio.get_running_loop()
@@ -48,7 +50,9 @@ async def same_loop():
     return lp
 
 asyncio.run(same_loop())
-assert _runtime._running_loop_mode() == expected, _runtime._running_loop_mode()
+mode, hits = _runtime._running_loop_stats()
+assert mode == expected, mode
+no_loop_here()  # after the decision, and after a loop has run
 
 # Loop after loop on one thread (freed loops' addresses are reused).
 for _ in range(20):
@@ -92,18 +96,17 @@ async def cleared():
     assert rt.sleep(0).get_loop() is lp
 asyncio.run(cleared())
 
-# A child forked inside a running loop has no running loop.
+# A child forked inside a running loop has no running loop. (The child
+# touches no runtime: it only asks for the loop, then exits.)
 async def fork_inside():
-    rt.sleep(0)
+    assert _runtime._running_loop() is asyncio.get_running_loop()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            child_rt = runtime.Runtime(workers=1)
-            try:
-                child_rt.sleep(0)
-            except RuntimeError:
-                code = 0
+            _runtime._running_loop()
+        except RuntimeError as e:
+            code = 0 if "no running event loop" in str(e) else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
@@ -112,12 +115,24 @@ async def fork_inside():
 asyncio.run(fork_inside())
 
 rt.shutdown(wait=True)
-print("ok", _runtime._running_loop_mode())
+mode, after = _runtime._running_loop_stats()
+# On 3.10 and 3.11 the holder answered (nearly) every call made in a loop.
+assert (after > 100) if expected == "holder" else (after == 0), (mode, after)
+print("ok", mode)
 '''
 
 
+PROBE = (
+    "import sys, sysconfig, importlib.machinery, _asyncio; "
+    "ok = '.abi3.so' in importlib.machinery.EXTENSION_SUFFIXES "
+    "and not sysconfig.get_config_var('Py_GIL_DISABLED'); "
+    "print(sys.version_info[0], sys.version_info[1], int(ok))"
+)
+
+
 def _interpreters():
-    """This interpreter, plus one of each other CPython >= 3.10 found."""
+    """This interpreter, plus one of each other CPython >= 3.10 found that
+    can load the abi3 module (a GIL build with ``_asyncio``)."""
     found = {sys.version_info[:2]: sys.executable}
     names = [shutil.which(f"python3.{m}") for m in range(10, 15)]
     names.append(shutil.which("python3"))
@@ -128,17 +143,15 @@ def _interpreters():
             continue
         try:
             out = subprocess.run(
-                [exe, "-S", "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
-                capture_output=True,
-                text=True,
-                timeout=30,
+                [exe, "-I", "-S", "-c", PROBE], capture_output=True, text=True, timeout=30
             )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if out.returncode != 0:
             continue
-        version = tuple(int(x) for x in out.stdout.split())
-        if version >= (3, 10) and version not in found:
+        major, minor, ok = (int(x) for x in out.stdout.split())
+        version = (major, minor)
+        if ok and version >= (3, 10) and version not in found:
             found[version] = exe
     return sorted(found.items())
 
@@ -154,21 +167,33 @@ def package_dir(tmp_path_factory):
     return str(dest)
 
 
-@pytest.mark.parametrize(
-    "exe", [exe for _, exe in INTERPRETERS], ids=[f"{v[0]}.{v[1]}" for v, _ in INTERPRETERS]
-)
+PARAMS = [pytest.param(exe, id=f"{v[0]}.{v[1]}") for v, exe in INTERPRETERS]
+if not any(v < (3, 12) for v, _ in INTERPRETERS):
+    # The holder is read through CPython's private layout and only a 3.10
+    # or 3.11 runs that path (this machine's python3 is 3.11): say so
+    # rather than pass quietly.
+    PARAMS.append(
+        pytest.param(
+            None,
+            id="3.10-or-3.11",
+            marks=pytest.mark.skip(reason="no CPython 3.10 or 3.11 with _asyncio here"),
+        )
+    )
+
+
+@pytest.mark.parametrize("exe", PARAMS)
 def test_running_loop_in_each_interpreter(exe, package_dir):
     out = subprocess.run(
-        [exe, "-S", "-c", CHECKS, package_dir],
+        [exe, "-I", "-S", "-c", CHECKS, package_dir],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    version = subprocess.run(
-        [exe, "-S", "-c", "import sys; print(sys.version_info >= (3, 12))"],
+    new = subprocess.run(
+        [exe, "-I", "-S", "-c", "import sys; print(sys.version_info >= (3, 12))"],
         capture_output=True,
         text=True,
     ).stdout.strip()
-    assert out.stdout.split() == ["ok", "asyncio" if version == "True" else "holder"]
+    assert out.stdout.split() == ["ok", "asyncio" if new == "True" else "holder"]
 

@@ -111,6 +111,16 @@ def test_shutdown_timeout_bounds_the_wait():
     t.result(timeout=10)
 
 
+def test_shutdown_with_a_nan_timeout_leaves_the_runtime_running():
+    rt = runtime.Runtime(workers=1)
+    with pytest.raises(ValueError):
+        rt.shutdown(wait=True, timeout=float("nan"))
+    assert not rt.closed
+    assert rt.spawn(pow, 2, 5).result(timeout=10) == 32
+    rt.shutdown(wait=True)
+    assert rt.closed
+
+
 def test_shutdown_from_runtime_thread():
     rt = runtime.Runtime()
     with pytest.raises(RuntimeError, match="own threads"):
@@ -201,7 +211,7 @@ def test_forked_child_gets_clear_error():
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
 )
-def test_sigint_interrupts_shutdown_wait():
+def test_sigint_interrupts_shutdown_wait(sigint_raises):
     import signal
 
     rt = runtime.Runtime()

@@ -191,7 +191,7 @@ def test_nested_spawn_and_blocking_wait_refused_on_worker(mrt):
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals need the main thread"
 )
-def test_sigint_interrupts_result(mrt):
+def test_sigint_interrupts_result(mrt, sigint_raises):
     release = threading.Event()
     t = mrt.spawn_blocking(release.wait)
     timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))
