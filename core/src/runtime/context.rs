@@ -1,9 +1,11 @@
 //! Per-thread runtime context: which runtime `Handle::current()` returns,
 //! and whether this thread is already driving a runtime (so a nested
-//! `block_on` panics instead of deadlocking).
+//! `block_on` panics instead of deadlocking), and the yields it defers.
 //!
 //! Invariants: every setter returns a guard that restores the previous value
-//! on drop, so contexts nest and unwind correctly.
+//! on drop, so contexts nest and unwind correctly. `DEFERRED_ANY` is true
+//! whenever the thread's deferred list is non-empty, so a false flag lets
+//! the scheduler skip the list on every park.
 use super::scheduler;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -15,6 +17,11 @@ thread_local! {
     /// Wakers of tasks that yielded, held back until the scheduler on this
     /// thread runs out of other work; `None` where no scheduler drives.
     static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
+    /// True whenever this thread's `DEFERRED` list is not empty (it may
+    /// also be true for an empty one). Lets the scheduler's checks on every
+    /// park skip the list: no destructor, so reading it costs one
+    /// thread-local access and no registration check.
+    static DEFERRED_ANY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Enables deferred yields on this thread while `f` runs (a scheduler's
@@ -24,6 +31,9 @@ pub(crate) fn with_defer<R>(f: impl FnOnce() -> R) -> R {
     impl Drop for Restore {
         fn drop(&mut self) {
             let prev = self.0.take();
+            if prev.as_ref().is_some_and(|list| !list.is_empty()) {
+                let _ = DEFERRED_ANY.try_with(|any| any.set(true));
+            }
             let left = DEFERRED
                 .try_with(|d| std::mem::replace(&mut *d.borrow_mut(), prev))
                 .ok()
@@ -48,6 +58,7 @@ pub(crate) fn defer(waker: &Waker) {
         Some(list) => {
             if !list.last().is_some_and(|w| w.will_wake(waker)) {
                 list.push(waker.clone());
+                let _ = DEFERRED_ANY.try_with(|any| any.set(true));
             }
             true
         }
@@ -58,9 +69,9 @@ pub(crate) fn defer(waker: &Waker) {
     }
 }
 
-/// Whether any yield is deferred on this thread.
+/// Whether any yield may be deferred on this thread (false: none is).
 pub(crate) fn has_deferred() -> bool {
-    deferred_len() > 0
+    DEFERRED_ANY.try_with(Cell::get).unwrap_or(false)
 }
 
 /// How many yields are deferred on this thread.
@@ -76,6 +87,11 @@ pub(crate) fn deferred_len() -> usize {
 pub(crate) fn wake_deferred() {
     loop {
         // Nothing deferred (the common case on a park): leave at once.
+        if !has_deferred() {
+            return;
+        }
+        // The list is emptied here, so the flag can be cleared with it.
+        let _ = DEFERRED_ANY.try_with(|any| any.set(false));
         let Some(mut batch) = DEFERRED
             .try_with(|d| match d.borrow_mut().as_mut() {
                 Some(list) if !list.is_empty() => Some(std::mem::take(list)),

@@ -307,7 +307,7 @@ fn run_with_core<F: Future>(
                 };
                 continue 'outer;
             };
-            handle.worker_metrics.polls.fetch_add(1, Ordering::Relaxed);
+            WorkerMetrics::bump(&handle.worker_metrics.polls);
             let (c, ()) = cx.enter(core, || coop::budget(|| task.run()));
             core = c;
         }
@@ -395,7 +395,7 @@ impl Context {
             let Some(task) = core.next_task(handle) else {
                 break;
             };
-            handle.worker_metrics.polls.fetch_add(1, Ordering::Relaxed);
+            WorkerMetrics::bump(&handle.worker_metrics.polls);
             let (c, ()) = self.enter(core, || coop::budget(|| task.run()));
             core = c;
             polls += 1;
@@ -409,10 +409,7 @@ impl Context {
             return core;
         };
         if !wait.is_zero() {
-            self.handle
-                .worker_metrics
-                .parks
-                .fetch_add(1, Ordering::Relaxed);
+            WorkerMetrics::bump(&self.handle.worker_metrics.parks);
         }
         let handle = &self.handle;
         let (mut core, ()) = self.enter(core, || {
@@ -427,10 +424,7 @@ impl Context {
         let Some(mut driver) = core.driver.take() else {
             return core;
         };
-        self.handle
-            .worker_metrics
-            .parks
-            .fetch_add(1, Ordering::Relaxed);
+        WorkerMetrics::bump(&self.handle.worker_metrics.parks);
         let handle = &self.handle;
         let (mut core, ()) = self.enter(core, || {
             if handle.shared.local_len.load(Ordering::Relaxed) == 0 {
@@ -510,9 +504,7 @@ impl Schedule for Arc<Handle> {
                     self.shared
                         .local_len
                         .store(core.tasks.len(), Ordering::Relaxed);
-                    self.worker_metrics
-                        .local_schedule
-                        .fetch_add(1, Ordering::Relaxed);
+                    WorkerMetrics::bump(&self.worker_metrics.local_schedule);
                     return;
                 }
                 // No core in context (between turns, or shutting down):
