@@ -128,7 +128,7 @@ impl PyRuntime {
         self.check_process()?;
         match &*self.state.lock() {
             Some(live) => Ok(live.rt.handle().clone()),
-            None => Err(PyRuntimeError::new_err("the runtime is shut down")),
+            None => Err(shut_down_error()),
         }
     }
 
@@ -136,7 +136,7 @@ impl PyRuntime {
     fn check_open(&self) -> PyResult<()> {
         self.check_process()?;
         if !self.open.load(Ordering::Acquire) {
-            return Err(PyRuntimeError::new_err("the runtime is shut down"));
+            return Err(shut_down_error());
         }
         Ok(())
     }
@@ -639,6 +639,11 @@ impl Drop for PyRuntime {
         // runtime threads cancelling tasks can take it.
         Python::with_gil(|py| py.allow_threads(|| live.shutdown(Duration::ZERO)));
     }
+}
+
+/// The error every method of a shut-down runtime raises.
+fn shut_down_error() -> PyErr {
+    PyRuntimeError::new_err("the runtime is shut down")
 }
 
 /// `TypeError` unless `func` is callable.

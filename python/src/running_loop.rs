@@ -106,12 +106,9 @@ fn from_holder(py: Python<'_>) -> Option<Bound<'_, PyAny>> {
         return None;
     }
     // SAFETY: the object's type is the holder type whose layout
-    // `verify_holder` proved to be `Holder`; the holder is immutable
-    // after creation and alive (the dict holds it) while the GIL is held.
-    let (lp, pid) = unsafe {
-        let h = holder.cast::<Holder>();
-        ((*h).rl_loop, (*h).rl_pid)
-    };
+    // `verify_holder` proved to be `Holder`; it is alive (the dict holds
+    // it) while the GIL is held.
+    let (lp, pid) = unsafe { holder_fields(holder) };
     // SAFETY: `Py_None` only returns the address of the `None` singleton.
     if lp.is_null() || lp == unsafe { ffi::Py_None() } || pid != current_pid() {
         return None;
@@ -177,13 +174,24 @@ fn verify_holder(py: Python<'_>, lp: &Bound<'_, PyAny>) -> Option<usize> {
     }
     // SAFETY: the type is CPython's holder and its instances are exactly
     // `Holder`'s size, so both fields lie inside the live object.
-    let (rl_loop, rl_pid) = unsafe {
-        let h = holder.cast::<Holder>();
-        ((*h).rl_loop, (*h).rl_pid)
-    };
+    let (rl_loop, rl_pid) = unsafe { holder_fields(holder) };
     // SAFETY: getpid has no arguments and cannot fail.
     let pid = unsafe { libc::getpid() };
     (rl_loop == lp.as_ptr() && rl_pid == pid).then(|| ty.as_ptr() as usize)
+}
+
+/// The loop and process id a holder records (it never changes them after
+/// creation).
+///
+/// # Safety
+///
+/// `holder` must point to a live object laid out as [`Holder`], and the
+/// GIL must be held.
+unsafe fn holder_fields(holder: *mut ffi::PyObject) -> (*mut ffi::PyObject, libc::pid_t) {
+    let h = holder.cast::<Holder>();
+    // SAFETY: per this function's contract, both fields lie inside a live
+    // object that nobody writes.
+    unsafe { ((*h).rl_loop, (*h).rl_pid) }
 }
 
 /// This process's id, read once per fork generation.
