@@ -172,10 +172,61 @@ fn registration_errors_are_io_errors() {
         // A regular file cannot be polled with epoll.
         let f = std::fs::File::open("/proc/self/exe").unwrap();
         assert!(AsyncFd::new(f).is_err());
-        // The same fd registered twice is refused by epoll.
-        let (r, _w) = pipe();
-        let a = AsyncFd::new(r).unwrap();
-        assert!(AsyncFd::new(Raw(a.as_raw_fd())).is_err());
+    });
+}
+
+/// Each `AsyncFd` registers its own duplicate of the fd: the same fd may be
+/// wrapped twice, and both are told of its readiness.
+#[test]
+fn the_same_fd_wrapped_twice_is_reported_to_both() {
+    use runtime_core::time::{timeout, Duration};
+    use std::os::fd::AsFd;
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let (r, w) = pipe();
+        let a = AsyncFd::with_interest(r, Interest::READABLE).unwrap();
+        let b = AsyncFd::with_interest(a.get_ref().as_fd(), Interest::READABLE).unwrap();
+        write_fd(w.as_raw_fd(), b"x").unwrap();
+        for fd in [a.as_raw_fd(), b.as_raw_fd()] {
+            assert_eq!(fd, a.get_ref().as_raw_fd(), "as_raw_fd is the wrapped fd");
+        }
+        let ga = timeout(Duration::from_secs(5), a.readable()).await;
+        let gb = timeout(Duration::from_secs(5), b.readable()).await;
+        assert!(ga.expect("a is told").unwrap().ready().is_readable());
+        assert!(gb.expect("b is told").unwrap().ready().is_readable());
+        drop(b);
+        drop(a);
+    });
+}
+
+/// Safe code may swap the wrapped fd (`get_mut`) for one that another
+/// `AsyncFd` watches; dropping the first must still remove its own
+/// registration, not the other's (whose events would stop, and the first
+/// entry's memory would be freed while the poll still reported it).
+#[test]
+fn swapping_the_wrapped_fd_leaves_other_registrations_alone() {
+    use runtime_core::time::{sleep, timeout, Duration};
+    use std::os::fd::AsFd;
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let (ra, wa) = pipe();
+        let (rb, wb) = pipe();
+        let fb = AsyncFd::with_interest(rb.as_fd(), Interest::READABLE).unwrap();
+        let mut fa = AsyncFd::with_interest(ra.as_fd(), Interest::READABLE).unwrap();
+        *fa.get_mut() = rb.as_fd();
+        drop(fa);
+        // The reactor turns (fa's memory may be let go), then fa's old
+        // file becomes readable: its entry must be gone from the poll.
+        sleep(Duration::from_millis(20)).await;
+        write_fd(wa.as_raw_fd(), b"a").unwrap();
+        sleep(Duration::from_millis(20)).await;
+        write_fd(wb.as_raw_fd(), b"b").unwrap();
+        let g = timeout(Duration::from_secs(5), fb.readable())
+            .await
+            .expect("fb's registration survived fa's drop")
+            .unwrap();
+        assert!(g.ready().is_readable());
+        assert_eq!(runtime_core::io::__registration_count(), Some(1));
     });
 }
 

@@ -9,8 +9,9 @@
 //! - `TcpListener::bind`, `TcpStream::connect`, `UdpSocket::bind`,
 //!   `UnixStream::pair`/`connect`, `UnixListener::bind`,
 //!   `UnixDatagram::pair` return `Err(EMFILE)`;
-//! - `AsyncFd::new` needs no new fd (one `epoll_ctl`), so it succeeds and
-//!   the reactor keeps delivering events while the table is full;
+//! - `AsyncFd::new` registers a duplicate of the fd, so it too returns
+//!   `Err(EMFILE)` (handing the value back through `try_new`), while an
+//!   `AsyncFd` made before the table filled keeps receiving events;
 //! - `TcpListener::accept().await` and `UnixListener::accept().await` with
 //!   a connection waiting return `Err(EMFILE)` (promptly, twice: they
 //!   neither spin nor park forever), other tasks keep running, the
@@ -161,6 +162,8 @@ fn net_under_emfile(name: &str, rt: &Runtime, null: BorrowedFd<'_>) {
         // A socket pair the reactor must keep serving while the table is full.
         let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
+        let afd = AsyncFd::new(a).unwrap();
+        let (c, _d) = std::os::unix::net::UnixStream::pair().unwrap();
 
         let fillers = exhaust(null);
 
@@ -173,8 +176,11 @@ fn net_under_emfile(name: &str, rt: &Runtime, null: BorrowedFd<'_>) {
         assert_emfile("UnixDatagram::pair", UnixDatagram::pair());
         assert_emfile("UnixDatagram::bind", UnixDatagram::bind(&dpath));
 
-        // Registration takes no fd: it works, and events still arrive.
-        let afd = AsyncFd::new(a).expect("AsyncFd::new needs no new fd");
+        // A registration needs one fd (its duplicate), and hands the value
+        // back; the registration made before still gets its events.
+        let (c, cause) = AsyncFd::try_new(c).unwrap_err().into_parts();
+        assert_emfile("AsyncFd::try_new", Err::<(), _>(cause));
+        assert!(c.as_raw_fd() >= 0);
         (&b).write_all(b"x").unwrap();
         let mut guard = timeout(HANG, afd.readable())
             .await

@@ -318,6 +318,14 @@ pub unsafe extern "C" fn rt_config_init(cfg: *mut rt_config) {
 /// current-thread runtime runs nothing until rt_runtime_run /
 /// rt_runtime_run_once is called.
 ///
+/// A runtime belongs to the process that created it. In a child made by
+/// fork() (which shares its epoll instance, not its memory or threads)
+/// fd watches and registrations fail, running it fails, and a watch that
+/// ends there leaves the parent's registration alone: create a new
+/// runtime in the child. Never close a descriptor the runtime owns (its
+/// duplicates of watched fds): a double close() that hits one is
+/// undefined behaviour, as for any library's descriptors.
+///
 /// Errors: RT_ERR_NULL (`out`), RT_ERR_INVALID (unknown flavor, nonzero
 /// reserved fields, thread name not UTF-8), RT_ERR_IO (threads or the
 /// reactor could not be created). `*out` is untouched on failure.

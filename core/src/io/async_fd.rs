@@ -2,9 +2,15 @@
 //! eventfds, a C library's socket, ...).
 //!
 //! Invariants:
-//! - The fd is registered from `new` (edge-triggered) or `level_triggered`
-//!   until `into_inner` or drop, and is deregistered *before* the wrapped
-//!   value (which may close it) is dropped or returned.
+//! - What is registered is a private duplicate of the fd (`registered`,
+//!   `F_DUPFD_CLOEXEC`), from `new` (edge-triggered) or `level_triggered`
+//!   until `into_inner` or drop. Safe code cannot close or replace it (a
+//!   foreign `close` of a descriptor one does not own breaks I/O safety),
+//!   so deregistering removes exactly this registration's epoll entry, even
+//!   if the wrapped value's fd was closed, reused for another file or
+//!   swapped through `get_mut` meanwhile. The reactor relies on this: an
+//!   entry's address is its epoll token, and its memory is let go once its
+//!   `EPOLL_CTL_DEL` succeeded (see `registration_set`).
 //! - A ready guard carries the readiness it observed (with its tick); its
 //!   `clear_ready` only removes that observation, so an event that arrived
 //!   after the guard was created is never lost. Dropping a guard keeps the
@@ -14,7 +20,7 @@ use crate::io::scheduled_io::ReadyEvent;
 use crate::io::{Interest, Ready};
 use std::fmt;
 use std::io;
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
 /// Associates a file descriptor with the runtime's reactor, so tasks can
@@ -23,6 +29,13 @@ use std::task::{ready, Context, Poll};
 /// The fd should be in non-blocking mode: `AsyncFd` only reports readiness;
 /// the reads and writes are yours, and they must report `WouldBlock` when
 /// the fd is drained so that the readiness can be cleared.
+///
+/// The reactor watches a duplicate of the fd that the `AsyncFd` owns (one
+/// `fcntl(F_DUPFD_CLOEXEC)` at registration, one `close` at drop). So the
+/// same fd may be wrapped by two `AsyncFd`s, each told of its readiness,
+/// and the open file stays open until the `AsyncFd` is dropped or
+/// [`into_inner`](Self::into_inner)ed, even if the wrapped fd is closed
+/// first.
 ///
 /// ```
 /// # let rt = runtime_core::runtime::Runtime::new().unwrap();
@@ -49,7 +62,21 @@ use std::task::{ready, Context, Poll};
 /// ```
 pub struct AsyncFd<T: AsRawFd> {
     registration: Registration,
+    /// The duplicate registered with the reactor (see the module docs).
+    registered: OwnedFd,
     inner: Option<T>,
+}
+
+/// A close-on-exec duplicate of `fd`, owned by the caller.
+fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on any integer is memory-safe; a bad fd is
+    // reported through the return value.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `dup` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
 }
 
 /// The error of [`AsyncFdReadyGuard::try_io`]: the operation would block
@@ -125,10 +152,15 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Like [`AsyncFd::with_interest`], handing `inner` back on failure.
     pub fn try_with_interest(inner: T, interest: Interest) -> Result<Self, AsyncFdTryNewError<T>> {
-        let fd = inner.as_raw_fd();
+        let registered = match duplicate(inner.as_raw_fd()) {
+            Ok(fd) => fd,
+            Err(cause) => return Err(AsyncFdTryNewError { inner, cause }),
+        };
+        let fd = registered.as_raw_fd();
         match Registration::new(&mut mio::unix::SourceFd(&fd), interest) {
             Ok(registration) => Ok(AsyncFd {
                 registration,
+                registered,
                 inner: Some(inner),
             }),
             Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
@@ -148,9 +180,11 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// for keeps the parked worker's poll from sleeping until the fd is
     /// drained; prefer [`AsyncFd::with_interest`] there.
     pub fn level_triggered(inner: T, interest: Interest) -> io::Result<Self> {
-        let registration = Registration::new_level(inner.as_raw_fd(), interest)?;
+        let registered = duplicate(inner.as_raw_fd())?;
+        let registration = Registration::new_level(registered.as_raw_fd(), interest)?;
         Ok(AsyncFd {
             registration,
+            registered,
             inner: Some(inner),
         })
     }
@@ -197,10 +231,11 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     fn deregister(&mut self) {
-        if let Some(inner) = &self.inner {
-            let fd = inner.as_raw_fd();
-            // An error means the fd was already closed behind our back;
-            // the slot is released either way.
+        if self.inner.is_some() {
+            let fd = self.registered.as_raw_fd();
+            // Our own duplicate is open, so this removes our entry. (Were
+            // it to fail, the entry would be released anyway and its
+            // memory kept until the driver goes.)
             let _ = self.registration.deregister(&mut mio::unix::SourceFd(&fd));
         }
     }

@@ -8,13 +8,19 @@
 //!   blocks in `epoll_wait` with the timer deadline as timeout.
 //! - [`Handle`] (cloneable, any thread) owns a clone of the `mio::Registry`,
 //!   the `mio::Waker` used to interrupt the poll, and the
-//!   [`RegistrationSet`] (a mutex-protected slab of [`ScheduledIo`]).
-//!   Registering and deregistering only touch the registry and the slab.
-//! - Dispatch: after `poll` returns, the driver looks all event tokens up in
-//!   the slab under one lock acquisition (ignoring stale generations), drops
-//!   the lock, then stores readiness and wakes each entry's waiters (or
-//!   hands the event to the entry's event hook, see [`ScheduledIo`]). No
-//!   waker or hook is ever invoked while a driver lock is held.
+//!   [`RegistrationSet`] (mutex-protected; it keeps each [`ScheduledIo`]
+//!   allocated for as long as the poll may report it). Registering and
+//!   deregistering only touch the registry and the set.
+//! - Dispatch: an entry's epoll token is its address, so after `poll`
+//!   returns the driver goes straight from each event to its entry, with
+//!   no lock and no reference count, stores the readiness and wakes the
+//!   entry's waiters (or offers the event to the entry's event hook, see
+//!   [`ScheduledIo`]). No waker or hook is ever invoked while a driver lock
+//!   is held.
+//! - Release: each turn begins by freeing the entries released since the
+//!   last one after a successful `EPOLL_CTL_DEL` (see `registration_set`);
+//!   the driver itself takes the set's lock nowhere else (a hook or waker
+//!   run during dispatch may, to release), and checks an atomic flag first.
 //!
 //! # Unpark protocol
 //!
@@ -28,12 +34,23 @@
 //!
 //! # Shutdown protocol
 //!
-//! [`Driver::shutdown`] marks the slab shut down (new registrations fail
+//! [`Driver::shutdown`] marks the registration set shut down (new registrations fail
 //! with an `io::Error`), then sets `SHUTDOWN` on every live entry and wakes
 //! all its waiters; their futures resolve to an `io::Error` instead of
-//! hanging. Entries stay in the slab until their owners drop them. Dropping
-//! the `Driver` runs the same shutdown, so a waiter can never outlive the
-//! poll that would have woken it.
+//! hanging. Entries stay in the set until their owners release them.
+//! Dropping the `Driver` runs the same shutdown, so a waiter can never
+//! outlive the poll that would have woken it, and then frees every released
+//! entry: no thread of this process can wait on the poll any more (the
+//! epoll instance itself lives on while a `Handle`'s registry clone does).
+//!
+//! # Fork
+//!
+//! A forked child shares the epoll instance but not the heap, so a driver
+//! serves only the process generation that created it (`io::fork`): in
+//! any other, registering fails with an `io::Error`, turning the driver
+//! panics (it would read the child's memory at the parent's addresses),
+//! and deregistering leaves the poll alone (a `DEL` would remove the
+//! parent's entry from the shared instance) and keeps the entry's memory.
 //!
 //! # SIGPIPE
 //!
@@ -42,7 +59,8 @@
 //! runtime performs uses `send`/`sendmsg` with `MSG_NOSIGNAL`, so writing to
 //! a closed peer yields `EPIPE` (`BrokenPipe`), never a signal. Raw `write`s
 //! a user performs on an [`AsyncFd`](crate::io::AsyncFd) are their own.
-use crate::io::registration_set::{RegistrationSet, Removed};
+use crate::io::fork;
+use crate::io::registration_set::{PollEntry, RegistrationSet, Removed};
 use crate::io::scheduled_io::ScheduledIo;
 use crate::io::{Interest, Ready};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
@@ -51,8 +69,8 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-/// The token reserved for the `mio::Waker`; registration tokens never have
-/// their top bit set, so they cannot collide with it.
+/// The token reserved for the `mio::Waker`; a registration's token is the
+/// address of its (aligned) entry, so it cannot be this.
 const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
 
 /// Events fetched per `epoll_wait` when no hint is given.
@@ -64,8 +82,9 @@ pub(crate) struct Driver {
     inner: Arc<Inner>,
     poll: mio::Poll,
     events: mio::Events,
-    /// Scratch buffer reused across turns (no allocation per turn).
-    dispatch: Vec<(Arc<ScheduledIo>, Ready)>,
+    /// Entries released since the last turn, freed at the next (scratch
+    /// buffer reused across turns).
+    releasing: Vec<Arc<ScheduledIo>>,
 }
 
 /// Shared, cloneable access to the reactor from any thread.
@@ -78,10 +97,15 @@ struct Inner {
     registry: mio::Registry,
     waker: mio::Waker,
     registrations: Mutex<RegistrationSet>,
+    /// The set has pending releases for the driver to free (a hint read
+    /// without the lock; set and cleared under it).
+    needs_release: AtomicBool,
     /// An eventfd write is in flight and not yet consumed by the driver.
     wake_pending: AtomicBool,
     /// `unpark` was called since the last `did_wake`.
     did_wake: AtomicBool,
+    /// The process generation that created the poll (see "Fork").
+    generation: u64,
 }
 
 impl Driver {
@@ -100,14 +124,16 @@ impl Driver {
             registry,
             waker,
             registrations: Mutex::new(RegistrationSet::default()),
+            needs_release: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
             did_wake: AtomicBool::new(false),
+            generation: fork::generation(),
         });
         let driver = Driver {
             inner: inner.clone(),
             poll,
             events: mio::Events::with_capacity(nevents),
-            dispatch: Vec::new(),
+            releasing: Vec::new(),
         };
         let handle = Handle { inner };
         Ok((driver, handle))
@@ -117,32 +143,53 @@ impl Driver {
     /// (`None` = no timeout, `Some(ZERO)` = poll without blocking), then
     /// delivers the events that arrived.
     pub(crate) fn park_timeout(&mut self, handle: &Handle, timeout: Option<Duration>) {
+        assert!(
+            handle.in_creating_process(),
+            "this runtime's I/O driver was created in another process (before a fork); \
+             create a new runtime in this one"
+        );
+        self.free_released(handle);
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => panic!("unexpected error when polling the I/O driver: {e:?}"),
         }
-        {
-            // Taken at the first registration's event, held for the rest
-            // of the batch: one lock per turn, none for a wake-up alone.
-            let mut set = None;
-            for event in self.events.iter() {
-                let token = event.token();
-                if token == WAKE_TOKEN {
-                    // See "Unpark protocol": the swap synchronises with the
-                    // unparker so its writes are visible after we return.
-                    handle.inner.wake_pending.swap(false, Ordering::SeqCst);
-                    continue;
-                }
-                let set = set.get_or_insert_with(|| handle.inner.registrations.lock());
-                if let Some(io) = set.get(token) {
-                    self.dispatch.push((io.clone(), Ready::from_mio(event)));
-                }
+        for event in self.events.iter() {
+            let token = event.token();
+            if token == WAKE_TOKEN {
+                // See "Unpark protocol": the swap synchronises with the
+                // unparker so its writes are visible after we return.
+                handle.inner.wake_pending.swap(false, Ordering::SeqCst);
+                continue;
             }
+            // SAFETY: every other token this poll reports was registered
+            // as the address of a `ScheduledIo` that the registration set
+            // holds an `Arc` to until no event can name it
+            // (`registration_set`): live entries stay; entries released
+            // after a successful `DEL` are freed only by `free_released`
+            // at the start of a later turn, after this batch, fetched by a
+            // poll that began before they were freed, is dispatched, while
+            // a poll beginning after the `DEL` cannot report them; entries
+            // whose `DEL` failed or never ran are kept until this driver
+            // is dropped; entries freed at once were never in the poll.
+            let io = unsafe { &*(token.0 as *const ScheduledIo) };
+            io.dispatch(Ready::from_mio(event));
         }
-        for (io, ready) in self.dispatch.drain(..) {
-            io.dispatch(ready);
+    }
+
+    /// Frees the entries released (with their `DEL` done) since the last
+    /// turn: every event fetched before has been dispatched by now.
+    fn free_released(&mut self, handle: &Handle) {
+        if !handle.inner.needs_release.load(Ordering::Relaxed) {
+            return;
         }
+        {
+            let mut set = handle.inner.registrations.lock();
+            handle.inner.needs_release.store(false, Ordering::Relaxed);
+            set.take_pending(&mut self.releasing);
+        }
+        // Outside the lock: an entry's drop may drop wakers.
+        self.releasing.clear();
     }
 
     /// Shuts every registration down (see "Shutdown protocol").
@@ -159,6 +206,10 @@ impl Drop for Driver {
             inner: self.inner.clone(),
         }
         .shutdown();
+        // Nobody in this process can wait on the poll now (see "Shutdown
+        // protocol"), so no event can name a released entry.
+        let released = self.inner.registrations.lock().close_poll();
+        drop(released);
     }
 }
 
@@ -181,6 +232,12 @@ impl Handle {
         }
     }
 
+    /// Whether this is the process generation that created the poll (see
+    /// "Fork"); one atomic load.
+    fn in_creating_process(&self) -> bool {
+        fork::generation() == self.inner.generation
+    }
+
     /// Whether `unpark` was called since the last call (for the paused
     /// clock in the time driver).
     #[allow(dead_code)]
@@ -195,13 +252,16 @@ impl Handle {
         source: &mut impl mio::event::Source,
         interest: Interest,
     ) -> io::Result<Arc<ScheduledIo>> {
+        if !self.in_creating_process() {
+            return Err(fork::forked_error());
+        }
         let io = self.inner.registrations.lock().allocate()?;
         if let Err(e) = self
             .inner
             .registry
             .register(source, io.token(), interest.to_mio())
         {
-            self.release(&io);
+            self.release(&io, PollEntry::NeverAdded);
             return Err(e);
         }
         Ok(io)
@@ -216,29 +276,65 @@ impl Handle {
         interest: Interest,
     ) -> io::Result<Arc<ScheduledIo>> {
         use std::os::unix::io::AsRawFd;
+        if !self.in_creating_process() {
+            return Err(fork::forked_error());
+        }
         let io = self.inner.registrations.lock().allocate()?;
         if let Err(e) = super::level::add(self.inner.registry.as_raw_fd(), fd, io.token(), interest)
         {
-            self.release(&io);
+            self.release(&io, PollEntry::NeverAdded);
             return Err(e);
         }
         Ok(io)
     }
 
-    /// Removes `source` from the poll and releases `io`'s slot.
+    /// Removes `source` from the poll and releases `io`.
     pub(crate) fn deregister(
         &self,
         source: &mut impl mio::event::Source,
         io: &ScheduledIo,
     ) -> io::Result<()> {
+        if !self.in_creating_process() {
+            // The poll is shared with the process that created it: leave
+            // its entry alone (see "Fork").
+            self.release(io, PollEntry::MaybeLive);
+            return Ok(());
+        }
         let res = self.inner.registry.deregister(source);
-        self.release(io);
+        let entry = match res {
+            Ok(()) => PollEntry::Deleted,
+            Err(_) => PollEntry::MaybeLive,
+        };
+        self.release(io, entry);
         res
     }
 
-    /// Releases `io`'s slot (idempotent).
-    pub(crate) fn release(&self, io: &ScheduledIo) {
-        let _: Removed = self.inner.registrations.lock().remove(io);
+    /// Releases `io` (idempotent): its hook and wakers go now, its memory
+    /// when no event can name it (see `registration_set`).
+    pub(crate) fn release(&self, io: &ScheduledIo, entry: PollEntry) {
+        let removed = {
+            let mut set = self.inner.registrations.lock();
+            let removed = set.remove(io, entry);
+            if let Removed::Deferred { .. } = removed {
+                self.inner.needs_release.store(true, Ordering::Relaxed);
+            }
+            removed
+        };
+        let freed = match removed {
+            Removed::NotPresent => return,
+            Removed::Free(entry) => Some(entry),
+            Removed::Deferred { unpark } => {
+                if unpark {
+                    self.unpark();
+                }
+                None
+            }
+            Removed::Retained => None,
+        };
+        io.release();
+        // The set's reference, if it was the last but the caller's, goes
+        // outside the lock too.
+        drop(freed);
     }
 
     /// Marks the driver shut down and fails every waiter.
@@ -252,6 +348,12 @@ impl Handle {
     /// Live registrations (used by tests to prove nothing leaks).
     pub(crate) fn num_registrations(&self) -> usize {
         self.inner.registrations.lock().len()
+    }
+
+    /// Released entries whose memory is still kept (tests).
+    #[cfg(test)]
+    pub(crate) fn num_kept(&self) -> usize {
+        self.inner.registrations.lock().kept()
     }
 }
 

@@ -170,3 +170,139 @@ fn unpark_is_never_lost_under_contention() {
         .expect("an unpark was lost: the driver never woke up");
     consumer.join().unwrap();
 }
+
+/// Counts its drops; a hook holding one shows when the hook is dropped.
+struct Dropped(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A hook that counts its calls and holds a [`Dropped`].
+fn counting_hook(
+    calls: &Arc<std::sync::atomic::AtomicUsize>,
+    drops: &Arc<std::sync::atomic::AtomicUsize>,
+) -> Box<crate::io::EventHook> {
+    let (calls, guard) = (calls.clone(), Dropped(drops.clone()));
+    Box::new(move |_| {
+        let _ = &guard;
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        true
+    })
+}
+
+#[test]
+fn a_deregistered_entry_lets_its_hook_go_at_once_and_its_memory_at_the_next_turn() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let (mut driver, handle) = Driver::new(0).unwrap();
+    let _g = context::enter(handle.clone());
+    let (_a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let fd = AsyncFd::new(b).unwrap();
+    let (calls, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    assert!(fd.set_event_hook(counting_hook(&calls, &drops)).is_ok());
+    let b = fd.into_inner();
+    assert_eq!(drops.load(SeqCst), 1, "the hook goes with the registration");
+    assert_eq!((handle.num_registrations(), handle.num_kept()), (0, 1));
+    driver.park_timeout(&handle, Some(Duration::ZERO));
+    assert_eq!(handle.num_kept(), 0, "freed when the next turn begins");
+    assert_eq!(calls.load(SeqCst), 0);
+    drop(b);
+}
+
+#[test]
+fn an_entry_released_without_its_del_is_kept_and_its_late_event_reaches_nobody() {
+    use crate::io::registration_set::PollEntry;
+    use std::os::unix::io::AsRawFd;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let (mut driver, handle) = Driver::new(0).unwrap();
+    let (mut a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let fd = b.as_raw_fd();
+    let io = handle
+        .register(&mut mio::unix::SourceFd(&fd), crate::io::Interest::READABLE)
+        .unwrap();
+    let (calls, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    assert!(io.set_hook(counting_hook(&calls, &drops)).is_ok());
+    // As a `Registration` dropped without deregistering: the poll still
+    // holds the entry.
+    handle.release(&io, PollEntry::MaybeLive);
+    drop(io);
+    assert_eq!(drops.load(SeqCst), 1, "the hook goes at release");
+    assert_eq!((handle.num_registrations(), handle.num_kept()), (0, 1));
+    a.write_all(b"x").unwrap();
+    // The poll still reports the entry: this turn returns at once with its
+    // event (it would sit out the timeout otherwise), which reaches the
+    // kept memory and no hook.
+    let start = Instant::now();
+    driver.park_timeout(&handle, Some(Duration::from_secs(10)));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "no late event came"
+    );
+    assert_eq!(calls.load(SeqCst), 0);
+    assert_eq!(handle.num_kept(), 1, "kept across turns");
+    drop(driver);
+    assert_eq!(handle.num_kept(), 0, "freed with the poll");
+    drop(b);
+}
+
+#[test]
+fn many_pending_releases_wake_an_idle_driver_to_free_them() {
+    use std::os::fd::AsFd;
+    let dt = DriverThread::start();
+    let _g = context::enter(dt.handle.clone());
+    // Read interest on sockets with nothing to read: no event ever turns
+    // the driver, so only the releases' own unpark can free them.
+    let pairs: Vec<_> = (0..16).map(|_| UnixStream::pair().unwrap()).collect();
+    let fds: Vec<_> = pairs
+        .iter()
+        .map(|(_, b)| AsyncFd::with_interest(b.as_fd(), crate::io::Interest::READABLE).unwrap())
+        .collect();
+    for fd in fds {
+        let _ = fd.into_inner();
+    }
+    // Up to 15 released entries may wait for the idle driver's next event
+    // (memory only: their hooks and wakers are gone); the 16th wakes it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while dt.handle.num_kept() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the parked driver never freed them"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_hook_releasing_its_own_registration_mid_batch_is_safe() {
+    use std::sync::Mutex;
+    let (mut driver, handle) = Driver::new(0).unwrap();
+    let _g = context::enter(handle.clone());
+    let (mut a, b) = UnixStream::pair().unwrap();
+    b.set_nonblocking(true).unwrap();
+    let slot: Arc<Mutex<Option<AsyncFd<UnixStream>>>> = Arc::new(Mutex::new(None));
+    let fd = AsyncFd::new(b).unwrap();
+    let s = slot.clone();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let r = released.clone();
+    assert!(fd
+        .set_event_hook(Box::new(move |_| {
+            // Deregisters (and so detaches this very hook) while it runs.
+            if let Some(fd) = s.lock().unwrap().take() {
+                drop(fd.into_inner());
+                r.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            true
+        }))
+        .is_ok());
+    *slot.lock().unwrap() = Some(fd);
+    a.write_all(b"x").unwrap();
+    driver.park_timeout(&handle, Some(Duration::from_secs(10)));
+    assert!(released.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!((handle.num_registrations(), handle.num_kept()), (0, 1));
+    driver.park_timeout(&handle, Some(Duration::ZERO));
+    assert_eq!(handle.num_kept(), 0);
+}

@@ -27,7 +27,9 @@
 //!
 //! Module map (crate-internal):
 //! - `driver`: the reactor (`Driver` parks, `Handle` registers/unparks);
-//! - `registration_set`: the slab of registrations and token packing;
+//! - `registration_set`: who keeps each entry's memory, and until when;
+//! - `hook_slot`: an entry's event hook, detachable at release;
+//! - `fork`: which process generation this is (a driver serves only its own);
 //! - `scheduled_io`: one registration's readiness word and waiters;
 //! - `registration` / `poll_evented`: the edge-triggered I/O loops every
 //!   resource type is built from;
@@ -35,6 +37,8 @@
 mod async_fd;
 pub(crate) mod context;
 pub(crate) mod driver;
+mod fork;
+mod hook_slot;
 mod interest;
 mod level;
 pub(crate) mod poll_evented;
@@ -46,9 +50,9 @@ pub(crate) mod scheduled_io;
 pub use async_fd::{
     AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
 };
+pub use hook_slot::EventHook;
 pub use interest::Interest;
 pub use ready::Ready;
-pub use scheduled_io::EventHook;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use futures_util::io::{
@@ -56,9 +60,17 @@ pub use futures_util::io::{
     ReuniteError, WriteHalf,
 };
 
+/// Which process generation this is (changes in the child of every
+/// `fork`; one atomic load). Not public API: the Python module's fork
+/// checks share the reactor's.
+#[doc(hidden)]
+pub fn __process_generation() -> u64 {
+    fork::generation()
+}
+
 /// The number of live registrations in the current runtime's reactor
 /// (`None` outside a runtime). Not public API: used by tests to prove that
-/// resources release their slots.
+/// resources release their entries.
 #[doc(hidden)]
 pub fn __registration_count() -> Option<usize> {
     context::current().ok().map(|h| h.num_registrations())

@@ -3,7 +3,10 @@
 //! Invariant: while a `PollEvented` holds its source, the source is
 //! registered; dropping it (or [`PollEvented::into_inner`]) deregisters the
 //! source from the poll *before* the source is closed, and releases the
-//! reactor slot.
+//! reactor's entry. The source is private (no `&mut` access to it leaves
+//! this module's users), so its fd cannot change or be closed while
+//! registered: the `EPOLL_CTL_DEL` removes exactly this entry, which the
+//! reactor's address tokens rely on (see `registration_set`).
 use crate::io::registration::Registration;
 use crate::io::Interest;
 use std::io::{self, Read};

@@ -2,9 +2,11 @@
 //! loops every I/O type is built from.
 //!
 //! Invariants:
-//! - A `Registration` owns one slot of the reactor's slab and releases it on
-//!   drop (or earlier through [`Registration::deregister`]), so the slab
-//!   never outlives its resources.
+//! - A `Registration` owns one live entry of the reactor's registration set
+//!   and releases it on drop (or earlier through
+//!   [`Registration::deregister`], which removes it from the poll first and
+//!   so lets its memory go at the driver's next turn; a drop without that
+//!   keeps the entry's memory, and nothing else, until the driver goes).
 //! - Every I/O operation follows the edge-triggered protocol: wait for
 //!   readiness, try the syscall, and on `WouldBlock` clear exactly the
 //!   readiness that was observed (tick-checked, see `scheduled_io`) and wait
@@ -13,6 +15,7 @@
 //!   `AsyncFd` users that clear before acting; the reactor then reports the
 //!   fd again on every turn while it stays ready.)
 use crate::io::driver::Handle;
+use crate::io::registration_set::PollEntry;
 use crate::io::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use crate::io::{Interest, Ready};
 use crate::loom::sync::Arc;
@@ -52,7 +55,7 @@ impl Registration {
         Ok(Registration { handle, shared })
     }
 
-    /// Removes `io` from the reactor and releases the slot now.
+    /// Removes `io` from the reactor and releases the entry now.
     pub(crate) fn deregister(&self, io: &mut impl mio::event::Source) -> io::Result<()> {
         self.handle.deregister(io, &self.shared)
     }
@@ -184,6 +187,8 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.handle.release(&self.shared);
+        // A no-op after `deregister`; otherwise nobody removed the source
+        // from the poll, which may still report it.
+        self.handle.release(&self.shared, PollEntry::MaybeLive);
     }
 }

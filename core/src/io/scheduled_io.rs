@@ -31,31 +31,33 @@
 //! same resource concurrently.
 //!
 //! An event hook ([`EventHook`], installed once by
-//! `AsyncFd::set_event_hook`; read without a lock) lets an embedder handle
-//! events on the driver's thread instead of waking a task:
-//! [`ScheduledIo::dispatch`] stores the readiness, calls the hook outside
-//! the lock, and when the hook consumed the event clears its read/write
-//! bits (the tick check keeps any later event) and wakes nobody. Shutdown
-//! never goes through the hook.
+//! `AsyncFd::set_event_hook`, kept in a [`HookSlot`]) lets an embedder
+//! handle events on the driver's thread instead of waking a task:
+//! [`ScheduledIo::dispatch`] stores the readiness, offers it to the hook
+//! outside any lock, and when the hook consumed the event clears its
+//! read/write bits (the tick check keeps any later event) and wakes nobody.
+//! Shutdown never goes through the hook.
+//!
+//! An entry's address is its epoll token (see `registration_set`), so its
+//! memory may outlive its registration for a while. [`ScheduledIo::release`]
+//! therefore lets go at once of everything the owner handed in: it detaches
+//! the hook (and with it whatever the hook owns, e.g. a C watch's `dup`ed
+//! fd) and drops the stored wakers. A late event then only sets bits nobody
+//! reads.
 //!
 //! Lost-wakeup freedom: the reactor stores readiness *before* locking the
 //! waiters; a task stores its waker *under the lock* and re-reads readiness
 //! after doing so. Either the task sees the new bits, or the reactor's lock
 //! comes after the task's and sees the waker. Wakers are always invoked
 //! after the lock is released (see [`WakeList`]).
+use crate::io::hook_slot::{EventHook, HookSlot, Offered};
 use crate::io::{Interest, Ready};
 use crate::loom::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::Mutex;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
-
-/// A function the I/O driver calls with each event of one registration, on
-/// the thread turning the driver; `true` means the event was consumed (see
-/// [`AsyncFd::set_event_hook`](crate::io::AsyncFd::set_event_hook)).
-pub type EventHook = dyn Fn(Ready) -> bool + Send + Sync;
 
 const READY_MASK: u32 = 0x3f;
 const SHUTDOWN: u32 = 1 << 7;
@@ -130,21 +132,21 @@ pub(crate) enum ClearOutcome {
 
 /// The shared state of one registration (see the module docs).
 pub(crate) struct ScheduledIo {
-    /// The mio token this entry was registered with (slot + generation).
-    token: mio::Token,
+    /// This entry's key in the registration set's slab of live entries.
+    index: usize,
     readiness: AtomicU32,
     waiters: Mutex<Waiters>,
-    /// Called by `dispatch` before waking anyone; set at most once.
-    hook: OnceLock<Box<EventHook>>,
+    /// Offered each event by `dispatch` before anyone is woken.
+    hook: HookSlot,
 }
 
 impl std::fmt::Debug for ScheduledIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScheduledIo")
-            .field("token", &self.token)
+            .field("index", &self.index)
             .field("readiness", &self.readiness)
             .field("waiters", &self.waiters)
-            .field("hook", &self.hook.get().is_some())
+            .field("hook", &self.hook)
             .finish()
     }
 }
@@ -167,17 +169,44 @@ fn shutdown_error() -> io::Error {
 }
 
 impl ScheduledIo {
-    pub(crate) fn new(token: mio::Token) -> ScheduledIo {
+    /// An entry that the registration set keeps at `index`.
+    pub(crate) fn new(index: usize) -> ScheduledIo {
         ScheduledIo {
-            token,
+            index,
             readiness: AtomicU32::new(0),
             waiters: Mutex::new(Waiters::default()),
-            hook: OnceLock::new(),
+            hook: HookSlot::new(),
         }
     }
 
+    /// The key of this entry in the registration set's slab.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The epoll token of this entry: its address. Never `usize::MAX` (the
+    /// driver's wake token), since the address of an aligned value is even.
     pub(crate) fn token(&self) -> mio::Token {
-        self.token
+        mio::Token(self as *const ScheduledIo as usize)
+    }
+
+    /// The owner let go: detach the hook (dropping it now, or as soon as a
+    /// call in progress returns) and drop the stored wakers, so nothing the
+    /// owner handed in is kept by memory that waits for late events.
+    pub(crate) fn release(&self) {
+        self.hook.detach();
+        let mut waiters = self.waiters.lock();
+        let reader = waiters.reader.take();
+        let writer = waiters.writer.take();
+        // List entries stay (a `Readiness` future owns its key); only the
+        // wakers go.
+        let list: Vec<Waker> = waiters
+            .list
+            .iter_mut()
+            .filter_map(|(_, w)| w.waker.take())
+            .collect();
+        drop(waiters);
+        drop((reader, writer, list));
     }
 
     fn decode(word: u32) -> ReadyEvent {
@@ -232,34 +261,27 @@ impl ScheduledIo {
         }
     }
 
-    /// Installs the event hook; `Err` gives it back if one is installed.
+    /// Installs the event hook; `Err` gives it back if one is installed
+    /// (or the entry was released).
     pub(crate) fn set_hook(&self, hook: Box<EventHook>) -> Result<(), Box<EventHook>> {
-        self.hook.set(hook)
+        self.hook.install(hook)
     }
 
     /// Reactor side, for each event: stores `ready`, then offers it to the
     /// hook if there is one; an event the hook consumed has its read/write
     /// bits cleared (unless a later event bumped their tick) and wakes
     /// nobody, any other wakes the waiters interested in it. The hook runs
-    /// under no lock: it is embedder code, which may poll or drop this
-    /// registration (the driver holds its own reference meanwhile).
+    /// under no lock: it is embedder code, which may poll or release this
+    /// registration (the memory stays until the driver's next turn, and the
+    /// hook until it returns).
     pub(crate) fn dispatch(&self, ready: Ready) {
         self.set_readiness(ready);
-        if let Some(hook) = self.hook.get() {
-            // A panicking hook must not unwind out of the driver's
-            // dispatch loop (the rest of the batch would go unwoken): it
-            // counts as declining the event.
-            let consumed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(ready)))
-                .unwrap_or_else(|_| {
-                    eprintln!("runtime: an I/O event hook panicked; the event wakes waiters");
-                    false
-                });
-            if consumed {
+        match self.hook.offer(ready) {
+            Offered::Consumed => {
                 let _ = self.clear_readiness(self.ready_event(ready));
-                return;
             }
+            Offered::Declined | Offered::NoHook => self.wake(ready),
         }
-        self.wake(ready);
     }
 
     /// Marks the registration shut down and wakes everyone.
@@ -438,7 +460,7 @@ mod tests {
 
     #[test]
     fn clear_keeps_readiness_that_arrived_later() {
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         io.set_readiness(Ready::READABLE);
         let ev = io.ready_event(Direction::Read.mask());
         assert!(ev.ready.is_readable());
@@ -453,7 +475,7 @@ mod tests {
 
     #[test]
     fn an_edge_for_the_other_direction_does_not_block_a_clear() {
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         io.set_readiness(Ready::READABLE | Ready::WRITABLE);
         let read_ev = io.ready_event(Direction::Read.mask());
         let write_ev = io.ready_event(Direction::Write.mask());
@@ -471,7 +493,7 @@ mod tests {
 
     #[test]
     fn ticks_wrap_without_touching_other_bits() {
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         for _ in 0..(TICK_MAX + 5) {
             io.set_readiness(Ready::READABLE);
         }
@@ -483,7 +505,7 @@ mod tests {
 
     #[test]
     fn closed_bits_are_final() {
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         io.set_readiness(Ready::READABLE | Ready::READ_CLOSED);
         let ev = io.ready_event(Direction::Read.mask());
         assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
@@ -504,7 +526,7 @@ mod tests {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = futures_util::task::waker(count.clone());
         let mut cx = Context::from_waker(&waker);
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         let mut futs: Vec<_> = (0..100).map(|_| io.readiness(Interest::READABLE)).collect();
         for f in &mut futs {
             assert!(Pin::new(f).poll(&mut cx).is_pending());
@@ -525,7 +547,7 @@ mod tests {
 
     #[test]
     fn shutdown_fails_waiters() {
-        let io = ScheduledIo::new(mio::Token(0));
+        let io = ScheduledIo::new(0);
         let mut cx = Context::from_waker(noop_waker_ref());
         assert!(io.poll_readiness(&mut cx, Direction::Write).is_pending());
         let mut fut = io.readiness(Interest::READABLE);
