@@ -262,3 +262,28 @@ fn level_triggered_reports_again_until_drained() {
         .is_err());
     });
 }
+
+/// `with_registered_fd` watches the descriptor it is given (no duplicate
+/// of its own): readiness is that descriptor's file, `registered_fd` is
+/// that descriptor, and the wrapped value is only carried along.
+#[test]
+fn with_registered_fd_watches_the_given_descriptor() {
+    use runtime_core::time::{timeout, Duration};
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let (r, w) = pipe();
+        let (other, _other_w) = pipe();
+        let given = r.as_raw_fd();
+        // The wrapped value is an unrelated pipe end: what is watched is `r`.
+        let afd = AsyncFd::with_registered_fd(other, r, Interest::READABLE).unwrap();
+        assert_eq!(afd.registered_fd().as_raw_fd(), given);
+        write_fd(w.as_raw_fd(), b"x").unwrap();
+        let g = timeout(Duration::from_secs(5), afd.readable())
+            .await
+            .expect("the given descriptor's readiness is reported")
+            .unwrap();
+        assert!(g.ready().is_readable());
+        let other = afd.into_inner();
+        assert!(other.as_raw_fd() >= 0);
+    });
+}

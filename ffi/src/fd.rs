@@ -28,9 +28,11 @@
 //!   clears the stale readiness and waits again; otherwise it runs the
 //!   callback and yields before looking again (`edge_watch`).
 //!
-//! Each watch or registration owns a `dup` of the caller's fd, registered
-//! with the reactor: deregistration can then never hit an unrelated fd
-//! that reused the caller's number after it was closed. The caller's fd
+//! Each watch or registration owns a `dup` of the caller's fd, handed to
+//! its `AsyncFd` as the descriptor the reactor watches
+//! (`AsyncFd::with_registered_fd`, so no second duplicate is made):
+//! deregistration can then never hit an unrelated fd that reused the
+//! caller's number after it was closed. The caller's fd
 //! number is claimed per runtime (`Shared::claim_fd`) so an fd watched
 //! twice is an error, and released synchronously by stop/free.
 //!
@@ -49,7 +51,7 @@ use runtime_core::io::{AsyncFd, Interest, Ready};
 use runtime_core::task::AbortHandle;
 use std::ffi::{c_int, c_void};
 use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::pin::pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -84,11 +86,26 @@ pub struct rt_watch {
 /// rt_fd_free.
 #[allow(non_camel_case_types)]
 pub struct rt_fd {
-    afd: AsyncFd<OwnedFd>,
+    afd: Registered,
     fd: c_int,
     claim: u64,
     rt: Arc<Shared>,
 }
+
+/// The caller's fd number, carried by a registration for reference only:
+/// the reactor watches the registration's own duplicate
+/// (`AsyncFd::registered_fd`), which is also what the tasks `poll(2)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallerFd(pub(crate) c_int);
+
+impl AsRawFd for CallerFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// A registration of a duplicate of the caller's fd.
+pub(crate) type Registered = AsyncFd<CallerFd>;
 
 /// What a watch's task and its handle share.
 pub(crate) struct Ctl {
@@ -240,7 +257,7 @@ pub(crate) fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
 /// Duplicates `fd` (close-on-exec) and registers the duplicate:
 /// edge-triggered for both directions, or level-triggered for `level`'s
 /// RT_* interest only.
-fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<AsyncFd<OwnedFd>> {
+fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<Registered> {
     if fd < 0 {
         return Err(Error::invalid(format!("fd {fd} is negative")));
     }
@@ -259,8 +276,14 @@ fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<AsyncFd<Ow
     let owned = unsafe { OwnedFd::from_raw_fd(dup) };
     let _enter = shared.handle.enter();
     match level {
-        Some(interest) => AsyncFd::level_triggered(owned, to_interest(interest)),
-        None => AsyncFd::new(owned),
+        Some(interest) => {
+            AsyncFd::level_triggered_with_registered_fd(CallerFd(fd), owned, to_interest(interest))
+        }
+        None => AsyncFd::with_registered_fd(
+            CallerFd(fd),
+            owned,
+            Interest::READABLE | Interest::WRITABLE,
+        ),
     }
     .map_err(|e| {
         if e.raw_os_error() == Some(libc::EPERM) {
@@ -293,12 +316,12 @@ pub(crate) type WatchFn = unsafe extern "C" fn(arg: *mut c_void, fd: c_int, read
 /// yields after each callback, so one pass runs per turn of the loop.
 async fn edge_watch(
     ctl: Arc<Ctl>,
-    afd: AsyncFd<OwnedFd>,
+    afd: Registered,
     target: Target,
     cb: WatchFn,
     _stop: StopOnDrop,
 ) {
-    let raw = afd.as_raw_fd();
+    let raw = afd.registered_fd().as_raw_fd();
     loop {
         if ctl.slot.is_stopped() {
             return;

@@ -8,8 +8,8 @@
 //! # One pass
 //! 1. A stopped slot ends the task.
 //! 2. A changed interest whose directions differ redoes the registration
-//!    (`AsyncFd::level_triggered` on the same dup); if that fails, the
-//!    callback gets RT_ERROR once and the task ends.
+//!    (on a duplicate of the registered dup, `AsyncFd::registered_fd`);
+//!    if that fails, the callback gets RT_ERROR once and the task ends.
 //! 3. Each direction of interest is polled in its own waker slot of the
 //!    registration (both slots hold this task's waker when both directions
 //!    are wanted). Nothing ready: `Pending`.
@@ -36,12 +36,13 @@
 //!   the hook, both on the one thread that turns the current-thread
 //!   runtime (a C callback cannot turn it: rt_runtime_run from a callback
 //!   fails): one call at a time, and never after the slot stopped.
-use crate::fd::{reported, sticky, to_interest, Ctl, StopOnDrop, WatchFn, DIRECTIONS};
+use crate::fd::DIRECTIONS;
+use crate::fd::{reported, sticky, to_interest, CallerFd, Ctl, Registered, StopOnDrop, WatchFn};
 use crate::fd::{RT_ERROR, RT_READABLE, RT_WRITABLE};
 use runtime_core::io::EventHook;
 use runtime_core::io::{AsyncFd, AsyncFdReadyGuard, Ready};
 use std::future::Future;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -50,7 +51,7 @@ use std::task::{Context, Poll};
 /// The watch task's future (see the module docs).
 pub(crate) struct LevelWatch {
     ctl: Arc<Ctl>,
-    afd: Option<AsyncFd<OwnedFd>>,
+    afd: Option<Registered>,
     /// The RT_READABLE / RT_WRITABLE bits `afd` is registered for.
     registered: u32,
     cb: WatchFn,
@@ -71,7 +72,7 @@ enum Look {
 impl LevelWatch {
     pub(crate) fn new(
         ctl: Arc<Ctl>,
-        afd: AsyncFd<OwnedFd>,
+        afd: Registered,
         registered: u32,
         cb: WatchFn,
         stop: StopOnDrop,
@@ -100,14 +101,26 @@ impl LevelWatch {
             .afd
             .take()
             .expect("registration present between passes");
-        match AsyncFd::level_triggered(afd.into_inner(), to_interest(new)) {
+        // A duplicate of the registered dup carries the open file over;
+        // the old registration goes first.
+        let dup = afd.registered_fd().try_clone_to_owned();
+        drop(afd);
+        let again = dup.and_then(|dup| {
+            AsyncFd::level_triggered_with_registered_fd(
+                CallerFd(self.ctl.fd),
+                dup,
+                to_interest(new),
+            )
+        });
+        match again {
             Ok(a) => {
                 install_hook(&a, &self.ctl, self.cb, new & DIRECTIONS);
                 self.afd = Some(a);
                 self.registered = new & DIRECTIONS;
                 true
             }
-            // The dup is closed; report once and end the watch.
+            // No new registration (fd table full, reactor gone): report
+            // once and end the watch.
             Err(_) => {
                 self.call(RT_ERROR);
                 false
@@ -132,10 +145,12 @@ impl LevelWatch {
             return Poll::Pending;
         };
         let calm = !sticky(seen);
-        Poll::Ready(match reported(seen, afd.as_raw_fd(), interest) {
-            0 => Look::Nothing { calm },
-            bits => Look::Ready { bits, calm },
-        })
+        Poll::Ready(
+            match reported(seen, afd.registered_fd().as_raw_fd(), interest) {
+                0 => Look::Nothing { calm },
+                bits => Look::Ready { bits, calm },
+            },
+        )
     }
 
     /// Yields the worker once: the task is woken again after other ready
@@ -158,7 +173,7 @@ fn call(ctl: &Ctl, cb: WatchFn, ready: u32) {
 
 /// Gives `afd` (registered for the RT_* `registered` directions) the hook
 /// that runs the callback from the reactor (see "Inline events").
-fn install_hook(afd: &AsyncFd<OwnedFd>, ctl: &Arc<Ctl>, cb: WatchFn, registered: u32) {
+fn install_hook(afd: &Registered, ctl: &Arc<Ctl>, cb: WatchFn, registered: u32) {
     let ctl = ctl.clone();
     let hook: Box<EventHook> = Box::new(move |ready| inline_event(&ctl, cb, registered, ready));
     // A fresh registration has no hook yet.
@@ -192,7 +207,7 @@ fn inline_event(ctl: &Ctl, cb: WatchFn, registered: u32, ready: Ready) -> bool {
 /// Adds what one direction's poll reported to `seen` and clears it there;
 /// `Err` if the registration failed.
 fn take(
-    poll: Poll<std::io::Result<AsyncFdReadyGuard<'_, OwnedFd>>>,
+    poll: Poll<std::io::Result<AsyncFdReadyGuard<'_, CallerFd>>>,
     seen: &mut Option<Ready>,
 ) -> Result<(), ()> {
     match poll {

@@ -9,7 +9,8 @@
 //!
 //! Each watcher is one runtime task owning an
 //! [`AsyncFd`](runtime_core::io::AsyncFd) registered for one direction on a
-//! **duplicate** of the user's fd (`F_DUPFD_CLOEXEC`). The duplicate makes
+//! **duplicate** of the user's fd (`F_DUPFD_CLOEXEC`; `AsyncFd` makes and
+//! owns it, see `AsyncFd::registered_fd`). The duplicate makes
 //! every registration independent: a reader and a writer on the same fd, or
 //! a watcher re-added right after removal while the old task is still being
 //! dropped, never collide in the reactor, and the old registration is
@@ -27,7 +28,7 @@
 //! `cancelled` flag is checked under the GIL right before every call, so no
 //! callback starts after `remove_*` / `FdWatch.cancel()` returned.
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -198,24 +199,23 @@ fn repr(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "<object>".into())
 }
 
-/// A close-on-exec duplicate of `fd`; `OSError` (EBADF) for a closed fd.
-fn dup(fd: RawFd) -> PyResult<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC only reads `fd` and returns a new descriptor
-    // (or -1); it never touches memory.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if new < 0 {
-        return Err(crate::errors::os_error(std::io::Error::last_os_error()));
+/// A Python-side fd number, carried by a registration for reference: the
+/// reactor watches the `AsyncFd`'s own duplicate of it
+/// (`AsyncFd::registered_fd`), which is also what `still_ready` polls.
+#[derive(Debug, Clone, Copy)]
+struct PyFd(RawFd);
+
+impl AsRawFd for PyFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
     }
-    // SAFETY: `new` was just returned by fcntl, so it is an open descriptor
-    // that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// Registers a duplicate of `fd` with the runtime's reactor for `dir`.
-fn register(rt: &Handle, fd: RawFd, dir: Direction) -> PyResult<AsyncFd<OwnedFd>> {
-    let owned = dup(fd)?;
+/// Registers a duplicate of `fd` with the runtime's reactor for `dir`;
+/// `OSError` (EBADF) for a closed fd.
+fn register(rt: &Handle, fd: RawFd, dir: Direction) -> PyResult<AsyncFd<PyFd>> {
     let _enter = rt.enter();
-    AsyncFd::with_interest(owned, dir.interest()).map_err(crate::errors::os_error)
+    AsyncFd::with_interest(PyFd(fd), dir.interest()).map_err(crate::errors::os_error)
 }
 
 /// Whether `fd` is ready for `dir` right now (`poll(2)`, zero timeout);
@@ -288,7 +288,7 @@ pub(crate) fn add_watch(
             if !cb.fire(&st.cancelled) {
                 return;
             }
-            if still_ready(afd.as_raw_fd(), dir) {
+            if still_ready(afd.registered_fd().as_raw_fd(), dir) {
                 // Level-triggered: call again, after letting others run.
                 runtime_core::task::yield_now().await;
             } else {

@@ -324,6 +324,36 @@ static void test_unpolled_watch_released_by_shutdown(void) {
     rt_runtime_free(rt);
 }
 
+/* A watch or a registration holds one descriptor: its duplicate of the
+ * caller's fd, which is what the reactor watches (no second duplicate
+ * inside), on both flavors. */
+static void test_each_watch_holds_one_descriptor(void) {
+    for (int i = 0; i < 2; i++) {
+        int base = h_count_dir("/proc/self/fd");
+        rt_runtime *rt = i == 0 ? h_runtime(1) : h_runtime_current_thread();
+        int p[2], q[2];
+        CHECK(pipe(p) == 0);
+        CHECK(pipe(q) == 0);
+        watch_state s = {0};
+        s.fd = p[0];
+        int before = h_count_dir("/proc/self/fd");
+        rt_watch *w = NULL;
+        CHECK_OK(rt_fd_watch(rt, p[0], RT_READABLE, on_ready, &s, NULL, &w));
+        CHECK_EQ(h_count_dir("/proc/self/fd"), before + 1);
+        rt_fd *f = NULL;
+        CHECK_OK(rt_fd_register(rt, q[0], &f));
+        CHECK_EQ(h_count_dir("/proc/self/fd"), before + 2);
+        rt_fd_free(f);
+        rt_watch_free(w);
+        close(p[0]);
+        close(p[1]);
+        close(q[0]);
+        close(q[1]);
+        rt_runtime_free(rt);
+        CHECK_EQ(h_count_dir("/proc/self/fd"), base);
+    }
+}
+
 int main(void) {
     RUN(test_level_triggered_repeats_while_ready);
     RUN(test_drained_fd_stops_calling);
@@ -333,5 +363,6 @@ int main(void) {
     RUN(test_watch_errors);
     RUN(test_fd_register_poll_clear);
     RUN(test_unpolled_watch_released_by_shutdown);
+    RUN(test_each_watch_holds_one_descriptor);
     DONE();
 }

@@ -20,6 +20,7 @@ use crate::io::scheduled_io::ReadyEvent;
 use crate::io::{Interest, Ready};
 use std::fmt;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::task::{ready, Context, Poll};
 
@@ -31,7 +32,9 @@ use std::task::{ready, Context, Poll};
 /// the fd is drained so that the readiness can be cleared.
 ///
 /// The reactor watches a duplicate of the fd that the `AsyncFd` owns (one
-/// `fcntl(F_DUPFD_CLOEXEC)` at registration, one `close` at drop). So the
+/// `fcntl(F_DUPFD_CLOEXEC)` at registration, one `close` at drop; a
+/// caller that has a duplicate already can hand it over instead, see
+/// [`with_registered_fd`](Self::with_registered_fd)). So the
 /// same fd may be wrapped by two `AsyncFd`s, each told of its readiness,
 /// and the open file stays open until the `AsyncFd` is dropped or
 /// [`into_inner`](Self::into_inner)ed, even if the wrapped fd is closed
@@ -152,12 +155,55 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Like [`AsyncFd::with_interest`], handing `inner` back on failure.
     pub fn try_with_interest(inner: T, interest: Interest) -> Result<Self, AsyncFdTryNewError<T>> {
-        let registered = match duplicate(inner.as_raw_fd()) {
-            Ok(fd) => fd,
-            Err(cause) => return Err(AsyncFdTryNewError { inner, cause }),
-        };
+        match duplicate(inner.as_raw_fd()) {
+            Ok(registered) => Self::try_register(inner, registered, interest, false),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
+    }
+
+    /// Like [`AsyncFd::with_interest`], but the reactor watches
+    /// `registered`, which the `AsyncFd` takes over, instead of a fresh
+    /// duplicate of `inner`'s fd: for a caller that holds a duplicate of
+    /// its own already (as the C ABI's watches do), so that one suffices.
+    /// Readiness is that of `registered`'s open file; `inner` is only
+    /// carried along (`get_ref`, `into_inner`).
+    pub fn with_registered_fd(
+        inner: T,
+        registered: OwnedFd,
+        interest: Interest,
+    ) -> io::Result<Self> {
+        Self::try_register(inner, registered, interest, false).map_err(Into::into)
+    }
+
+    /// [`AsyncFd::level_triggered`] with `registered` as in
+    /// [`AsyncFd::with_registered_fd`].
+    pub fn level_triggered_with_registered_fd(
+        inner: T,
+        registered: OwnedFd,
+        interest: Interest,
+    ) -> io::Result<Self> {
+        Self::try_register(inner, registered, interest, true).map_err(Into::into)
+    }
+
+    /// The descriptor the reactor watches: the `AsyncFd`'s own duplicate
+    /// (or the one it was given), open until the `AsyncFd` is dropped.
+    pub fn registered_fd(&self) -> BorrowedFd<'_> {
+        self.registered.as_fd()
+    }
+
+    fn try_register(
+        inner: T,
+        registered: OwnedFd,
+        interest: Interest,
+        level: bool,
+    ) -> Result<Self, AsyncFdTryNewError<T>> {
         let fd = registered.as_raw_fd();
-        match Registration::new(&mut mio::unix::SourceFd(&fd), interest) {
+        let registration = if level {
+            Registration::new_level(fd, interest)
+        } else {
+            Registration::new(&mut mio::unix::SourceFd(&fd), interest)
+        };
+        match registration {
             Ok(registration) => Ok(AsyncFd {
                 registration,
                 registered,
@@ -181,12 +227,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// drained; prefer [`AsyncFd::with_interest`] there.
     pub fn level_triggered(inner: T, interest: Interest) -> io::Result<Self> {
         let registered = duplicate(inner.as_raw_fd())?;
-        let registration = Registration::new_level(registered.as_raw_fd(), interest)?;
-        Ok(AsyncFd {
-            registration,
-            registered,
-            inner: Some(inner),
-        })
+        Self::try_register(inner, registered, interest, true).map_err(Into::into)
     }
 
     /// Installs `hook`, once per `AsyncFd` (a second call gives its hook
