@@ -17,6 +17,13 @@
 //!   entry's waiters (or offers the event to the entry's event hook, see
 //!   [`ScheduledIo`]). No waker or hook is ever invoked while a driver lock
 //!   is held.
+//! - Publication: the kernel orders a registration's `EPOLL_CTL_ADD` before
+//!   any event for it, but the language's memory model (and
+//!   ThreadSanitizer) does not see through system calls. So a registering
+//!   thread bumps `published` (`Release`) after creating the entry and
+//!   before the `ADD`, and the driver loads it (`Acquire`) after each poll:
+//!   the entry's initialisation then happens-before its dispatch in the
+//!   model too. One atomic add per registration, one load per turn.
 //! - Release: each turn begins by freeing the entries released since the
 //!   last one after a successful `EPOLL_CTL_DEL` (see `registration_set`);
 //!   the driver itself takes the set's lock nowhere else (a hook or waker
@@ -63,7 +70,7 @@ use crate::io::fork;
 use crate::io::registration_set::{PollEntry, RegistrationSet, Removed};
 use crate::io::scheduled_io::ScheduledIo;
 use crate::io::{Interest, Ready};
-use crate::loom::sync::atomic::{AtomicBool, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::loom::sync::{Arc, Mutex};
 use std::fmt;
 use std::io;
@@ -97,6 +104,9 @@ struct Inner {
     registry: mio::Registry,
     waker: mio::Waker,
     registrations: Mutex<RegistrationSet>,
+    /// Bumped after each entry is created, before its `ADD` (see
+    /// "Publication" above).
+    published: AtomicUsize,
     /// The set has pending releases for the driver to free (a hint read
     /// without the lock; set and cleared under it).
     needs_release: AtomicBool,
@@ -124,6 +134,7 @@ impl Driver {
             registry,
             waker,
             registrations: Mutex::new(RegistrationSet::default()),
+            published: AtomicUsize::new(0),
             needs_release: AtomicBool::new(false),
             wake_pending: AtomicBool::new(false),
             did_wake: AtomicBool::new(false),
@@ -154,6 +165,9 @@ impl Driver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
             Err(e) => panic!("unexpected error when polling the I/O driver: {e:?}"),
         }
+        // See "Publication": pairs with `publish` in every registration
+        // whose event this poll returned.
+        let _ = handle.inner.published.load(Ordering::Acquire);
         for event in self.events.iter() {
             let token = event.token();
             if token == WAKE_TOKEN {
@@ -232,6 +246,12 @@ impl Handle {
         }
     }
 
+    /// Makes the entries created so far visible to the driver's next
+    /// `Acquire` load (see "Publication"); called before each `ADD`.
+    fn publish(&self) {
+        self.inner.published.fetch_add(1, Ordering::Release);
+    }
+
     /// Whether this is the process generation that created the poll (see
     /// "Fork"); one atomic load.
     fn in_creating_process(&self) -> bool {
@@ -256,6 +276,7 @@ impl Handle {
             return Err(fork::forked_error());
         }
         let io = self.inner.registrations.lock().allocate()?;
+        self.publish();
         if let Err(e) = self
             .inner
             .registry
@@ -280,6 +301,7 @@ impl Handle {
             return Err(fork::forked_error());
         }
         let io = self.inner.registrations.lock().allocate()?;
+        self.publish();
         if let Err(e) = super::level::add(self.inner.registry.as_raw_fd(), fd, io.token(), interest)
         {
             self.release(&io, PollEntry::NeverAdded);
