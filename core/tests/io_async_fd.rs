@@ -283,7 +283,15 @@ fn with_registered_fd_watches_the_given_descriptor() {
             .expect("the given descriptor's readiness is reported")
             .unwrap();
         assert!(g.ready().is_readable());
-        let other = afd.into_inner();
-        assert!(other.as_raw_fd() >= 0);
+        // Handed back, still open, and registrable again as it is.
+        let (other, r) = afd.into_registered_fd();
+        assert_eq!(r.as_raw_fd(), given);
+        let afd =
+            AsyncFd::level_triggered_with_registered_fd(other, r, Interest::READABLE).unwrap();
+        let g = timeout(Duration::from_secs(5), afd.readable())
+            .await
+            .expect("the byte is still there, reported level-triggered")
+            .unwrap();
+        assert!(g.ready().is_readable());
     });
 }

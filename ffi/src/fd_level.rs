@@ -8,8 +8,9 @@
 //! # One pass
 //! 1. A stopped slot ends the task.
 //! 2. A changed interest whose directions differ redoes the registration
-//!    (on a duplicate of the registered dup, `AsyncFd::registered_fd`);
-//!    if that fails, the callback gets RT_ERROR once and the task ends.
+//!    (`AsyncFd::into_registered_fd`, then the same dup level-triggered
+//!    for the new directions); if that fails, the callback gets RT_ERROR
+//!    once and the task ends.
 //! 3. Each direction of interest is polled in its own waker slot of the
 //!    registration (both slots hold this task's waker when both directions
 //!    are wanted). Nothing ready: `Pending`.
@@ -101,26 +102,18 @@ impl LevelWatch {
             .afd
             .take()
             .expect("registration present between passes");
-        // A duplicate of the registered dup carries the open file over;
-        // the old registration goes first.
-        let dup = afd.registered_fd().try_clone_to_owned();
-        drop(afd);
-        let again = dup.and_then(|dup| {
-            AsyncFd::level_triggered_with_registered_fd(
-                CallerFd(self.ctl.fd),
-                dup,
-                to_interest(new),
-            )
-        });
-        match again {
+        // The same dup, deregistered, is registered again: no new
+        // descriptor is needed.
+        let (caller, dup) = afd.into_registered_fd();
+        match AsyncFd::level_triggered_with_registered_fd(caller, dup, to_interest(new)) {
             Ok(a) => {
                 install_hook(&a, &self.ctl, self.cb, new & DIRECTIONS);
                 self.afd = Some(a);
                 self.registered = new & DIRECTIONS;
                 true
             }
-            // No new registration (fd table full, reactor gone): report
-            // once and end the watch.
+            // The dup is closed (reactor gone); report once and end the
+            // watch.
             Err(_) => {
                 self.call(RT_ERROR);
                 false

@@ -2,9 +2,11 @@
 //! eventfds, a C library's socket, ...).
 //!
 //! Invariants:
-//! - What is registered is a private duplicate of the fd (`registered`,
-//!   `F_DUPFD_CLOEXEC`), from `new` (edge-triggered) or `level_triggered`
-//!   until `into_inner` or drop. Safe code cannot close or replace it (a
+//! - What is registered is a descriptor the `AsyncFd` owns (`registered`):
+//!   a private `F_DUPFD_CLOEXEC` duplicate of the fd made by `new` or
+//!   `level_triggered`, or the one handed over to `with_registered_fd`,
+//!   from registration until `into_inner`, `into_registered_fd` or drop.
+//!   Safe code cannot close or replace it (a
 //!   foreign `close` of a descriptor one does not own breaks I/O safety),
 //!   so deregistering removes exactly this registration's epoll entry, even
 //!   if the wrapped value's fd was closed, reused for another file or
@@ -66,7 +68,8 @@ use std::task::{ready, Context, Poll};
 pub struct AsyncFd<T: AsRawFd> {
     registration: Registration,
     /// The duplicate registered with the reactor (see the module docs).
-    registered: OwnedFd,
+    /// `Some` until `into_registered_fd` hands it out.
+    registered: Option<OwnedFd>,
     inner: Option<T>,
 }
 
@@ -166,7 +169,9 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// duplicate of `inner`'s fd: for a caller that holds a duplicate of
     /// its own already (as the C ABI's watches do), so that one suffices.
     /// Readiness is that of `registered`'s open file; `inner` is only
-    /// carried along (`get_ref`, `into_inner`).
+    /// carried along (`get_ref`, `into_inner`), and is what the `AsyncFd`'s
+    /// own `as_raw_fd` returns: use [`registered_fd`](Self::registered_fd)
+    /// to reach the watched descriptor.
     pub fn with_registered_fd(
         inner: T,
         registered: OwnedFd,
@@ -188,7 +193,21 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// The descriptor the reactor watches: the `AsyncFd`'s own duplicate
     /// (or the one it was given), open until the `AsyncFd` is dropped.
     pub fn registered_fd(&self) -> BorrowedFd<'_> {
-        self.registered.as_fd()
+        self.registered
+            .as_ref()
+            .expect("present until drop")
+            .as_fd()
+    }
+
+    /// Deregisters and returns the wrapped value and the descriptor that
+    /// was watched, e.g. to register that same descriptor again with
+    /// another interest (no new descriptor needed, so it works with the
+    /// fd table full).
+    pub fn into_registered_fd(mut self) -> (T, OwnedFd) {
+        self.deregister();
+        let inner = self.inner.take().expect("present until drop");
+        let registered = self.registered.take().expect("present until drop");
+        (inner, registered)
     }
 
     fn try_register(
@@ -206,7 +225,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         match registration {
             Ok(registration) => Ok(AsyncFd {
                 registration,
-                registered,
+                registered: Some(registered),
                 inner: Some(inner),
             }),
             Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
@@ -272,8 +291,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     fn deregister(&mut self) {
-        if self.inner.is_some() {
-            let fd = self.registered.as_raw_fd();
+        if let (Some(_), Some(registered)) = (&self.inner, &self.registered) {
+            let fd = registered.as_raw_fd();
             // Our own duplicate is open, so this removes our entry. (Were
             // it to fail, the entry would be released anyway and its
             // memory kept until the driver goes.)

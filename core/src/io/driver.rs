@@ -21,9 +21,12 @@
 //!   any event for it, but the language's memory model (and
 //!   ThreadSanitizer) does not see through system calls. So a registering
 //!   thread bumps `published` (`Release`) after creating the entry and
-//!   before the `ADD`, and the driver loads it (`Acquire`) after each poll:
-//!   the entry's initialisation then happens-before its dispatch in the
-//!   model too. One atomic add per registration, one load per turn.
+//!   before the `ADD`, and the driver loads it (`Acquire`) after each poll.
+//!   The kernel's ordering (bump, `ADD`, event, `epoll_wait` returns, load)
+//!   makes that load read the bump or a later one, which gives the model
+//!   (and ThreadSanitizer) the edge: the entry's initialisation
+//!   happens-before its dispatch. One atomic add per registration, one
+//!   load per turn.
 //! - Release: each turn begins by freeing the entries released since the
 //!   last one after a successful `EPOLL_CTL_DEL` (see `registration_set`);
 //!   the driver itself takes the set's lock nowhere else (a hook or waker
@@ -246,8 +249,9 @@ impl Handle {
         }
     }
 
-    /// Makes the entries created so far visible to the driver's next
-    /// `Acquire` load (see "Publication"); called before each `ADD`.
+    /// Publishes the entries created so far to the driver's `Acquire` load
+    /// after any poll that reports them (see "Publication"); called before
+    /// each `ADD`.
     fn publish(&self) {
         self.inner.published.fetch_add(1, Ordering::Release);
     }

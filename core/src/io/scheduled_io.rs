@@ -41,8 +41,8 @@
 //! An entry's address is its epoll token (see `registration_set`), so its
 //! memory may outlive its registration for a while. [`ScheduledIo::release`]
 //! therefore lets go at once of everything the owner handed in: it detaches
-//! the hook (and with it whatever the hook owns, e.g. a C watch's `dup`ed
-//! fd) and drops the stored wakers. A late event then only sets bits nobody
+//! the hook (and with it whatever the hook owns, e.g. a C watch's control
+//! block, which holds its runtime) and drops the stored wakers. A late event then only sets bits nobody
 //! reads.
 //!
 //! Lost-wakeup freedom: the reactor stores readiness *before* locking the
