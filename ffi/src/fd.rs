@@ -28,11 +28,10 @@
 //!   clears the stale readiness and waits again; otherwise it runs the
 //!   callback and yields before looking again (`edge_watch`).
 //!
-//! Each watch or registration owns a `dup` of the caller's fd, handed to
-//! its `AsyncFd` as the descriptor the reactor watches
-//! (`AsyncFd::with_registered_fd`, so no second duplicate is made):
-//! deregistration can then never hit an unrelated fd that reused the
-//! caller's number after it was closed. The caller's fd
+//! Each watch or registration owns a `dup` of the caller's fd, made and
+//! kept by its `AsyncFd` (`AsyncFd::registered_fd`) and registered with the
+//! reactor: deregistration can then never hit an unrelated fd that reused
+//! the caller's number after it was closed. The caller's fd
 //! number is claimed per runtime (`Shared::claim_fd`) so an fd watched
 //! twice is an error, and released synchronously by stop/free.
 //!
@@ -51,7 +50,7 @@ use runtime_core::io::{AsyncFd, Interest, Ready};
 use runtime_core::task::AbortHandle;
 use std::ffi::{c_int, c_void};
 use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::pin;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -254,45 +253,26 @@ pub(crate) fn reported(r: Ready, fd: c_int, interest: u32) -> u32 {
     bits
 }
 
-/// Duplicates `fd` (close-on-exec) and registers the duplicate:
-/// edge-triggered for both directions, or level-triggered for `level`'s
-/// RT_* interest only.
+/// Registers a duplicate of `fd` (close-on-exec, made and owned by the
+/// `AsyncFd`): edge-triggered for both directions, or level-triggered for
+/// `level`'s RT_* interest only.
 fn register(shared: &Shared, fd: c_int, level: Option<u32>) -> Result<Registered> {
     if fd < 0 {
         return Err(Error::invalid(format!("fd {fd} is negative")));
     }
-    // SAFETY: F_DUPFD_CLOEXEC on any integer is memory-safe; failure is
-    // reported through the return value.
-    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(if e.raw_os_error() == Some(libc::EBADF) {
-            Error::invalid(format!("fd {fd} is not an open file descriptor"))
-        } else {
-            Error::io("dup", e)
-        });
-    }
-    // SAFETY: `dup` is a fresh descriptor we own.
-    let owned = unsafe { OwnedFd::from_raw_fd(dup) };
     let _enter = shared.handle.enter();
     match level {
-        Some(interest) => {
-            AsyncFd::level_triggered_with_registered_fd(CallerFd(fd), owned, to_interest(interest))
-        }
-        None => AsyncFd::with_registered_fd(
-            CallerFd(fd),
-            owned,
-            Interest::READABLE | Interest::WRITABLE,
-        ),
+        Some(interest) => AsyncFd::level_triggered(CallerFd(fd), to_interest(interest)),
+        None => AsyncFd::new(CallerFd(fd)),
     }
-    .map_err(|e| {
-        if e.raw_os_error() == Some(libc::EPERM) {
-            Error::invalid(format!(
-                "fd {fd} cannot be watched (a regular file or directory?): {e}"
-            ))
-        } else {
-            Error::io("registering the fd with the reactor", e)
-        }
+    .map_err(|e| match e.raw_os_error() {
+        // Only the duplication can see a bad fd: the poll is given the
+        // fresh duplicate.
+        Some(libc::EBADF) => Error::invalid(format!("fd {fd} is not an open file descriptor")),
+        Some(libc::EPERM) => Error::invalid(format!(
+            "fd {fd} cannot be watched (a regular file or directory?): {e}"
+        )),
+        _ => Error::io("registering the fd with the reactor", e),
     })
 }
 

@@ -6,13 +6,13 @@
 //!   a private `F_DUPFD_CLOEXEC` duplicate of the fd made by `new` or
 //!   `level_triggered`, or the one handed over to `with_registered_fd`,
 //!   from registration until `into_inner`, `into_registered_fd` or drop.
-//!   Safe code cannot close or replace it (a
-//!   foreign `close` of a descriptor one does not own breaks I/O safety),
-//!   so deregistering removes exactly this registration's epoll entry, even
-//!   if the wrapped value's fd was closed, reused for another file or
-//!   swapped through `get_mut` meanwhile. The reactor relies on this: an
-//!   entry's address is its epoll token, and its memory is let go once its
-//!   `EPOLL_CTL_DEL` succeeded (see `registration_set`).
+//!   Safe code cannot close or replace it (a foreign `close` of a
+//!   descriptor one does not own breaks I/O safety), so deregistering
+//!   removes exactly this registration's epoll entry, even if the wrapped
+//!   value's fd was closed, reused for another file or swapped through
+//!   `get_mut` meanwhile. The reactor relies on this: an entry's address
+//!   is its epoll token, and its memory is let go once its `EPOLL_CTL_DEL`
+//!   succeeded (see `registration_set`).
 //! - A ready guard carries the readiness it observed (with its tick); its
 //!   `clear_ready` only removes that observation, so an event that arrived
 //!   after the guard was created is never lost. Dropping a guard keeps the
@@ -36,9 +36,9 @@ use std::task::{ready, Context, Poll};
 /// The reactor watches a duplicate of the fd that the `AsyncFd` owns (one
 /// `fcntl(F_DUPFD_CLOEXEC)` at registration, one `close` at drop; a
 /// caller that has a duplicate already can hand it over instead, see
-/// [`with_registered_fd`](Self::with_registered_fd)). So the
-/// same fd may be wrapped by two `AsyncFd`s, each told of its readiness,
-/// and the open file stays open until the `AsyncFd` is dropped or
+/// [`with_registered_fd`](Self::with_registered_fd)). So the same fd may
+/// be wrapped by two `AsyncFd`s, each told of its readiness, and the open
+/// file stays open until the `AsyncFd` is dropped or
 /// [`into_inner`](Self::into_inner)ed, even if the wrapped fd is closed
 /// first.
 ///
@@ -166,8 +166,11 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Like [`AsyncFd::with_interest`], but the reactor watches
     /// `registered`, which the `AsyncFd` takes over, instead of a fresh
-    /// duplicate of `inner`'s fd: for a caller that holds a duplicate of
-    /// its own already (as the C ABI's watches do), so that one suffices.
+    /// duplicate of `inner`'s fd: for a caller that holds a descriptor of
+    /// its own already (such as one [`into_registered_fd`] handed back),
+    /// so that one suffices.
+    ///
+    /// [`into_registered_fd`]: Self::into_registered_fd
     /// Readiness is that of `registered`'s open file; `inner` is only
     /// carried along (`get_ref`, `into_inner`), and is what the `AsyncFd`'s
     /// own `as_raw_fd` returns: use [`registered_fd`](Self::registered_fd)

@@ -44,10 +44,10 @@
 //!
 //! # Shutdown protocol
 //!
-//! [`Driver::shutdown`] marks the registration set shut down (new registrations fail
-//! with an `io::Error`), then sets `SHUTDOWN` on every live entry and wakes
-//! all its waiters; their futures resolve to an `io::Error` instead of
-//! hanging. Entries stay in the set until their owners release them.
+//! [`Driver::shutdown`] marks the registration set shut down (new
+//! registrations fail with an `io::Error`), then sets `SHUTDOWN` on every
+//! live entry and wakes all its waiters; their futures resolve to an
+//! `io::Error` instead of hanging. Entries stay in the set until their owners release them.
 //! Dropping the `Driver` runs the same shutdown, so a waiter can never
 //! outlive the poll that would have woken it, and then frees every released
 //! entry: no thread of this process can wait on the poll any more (the
@@ -276,20 +276,7 @@ impl Handle {
         source: &mut impl mio::event::Source,
         interest: Interest,
     ) -> io::Result<Arc<ScheduledIo>> {
-        if !self.in_creating_process() {
-            return Err(fork::forked_error());
-        }
-        let io = self.inner.registrations.lock().allocate()?;
-        self.publish();
-        if let Err(e) = self
-            .inner
-            .registry
-            .register(source, io.token(), interest.to_mio())
-        {
-            self.release(&io, PollEntry::NeverAdded);
-            return Err(e);
-        }
-        Ok(io)
+        self.add_entry(|registry, token| registry.register(source, token, interest.to_mio()))
     }
 
     /// Registers the raw `fd` level-triggered for `interest` (see
@@ -301,13 +288,24 @@ impl Handle {
         interest: Interest,
     ) -> io::Result<Arc<ScheduledIo>> {
         use std::os::unix::io::AsRawFd;
+        self.add_entry(|registry, token| {
+            super::level::add(registry.as_raw_fd(), fd, token, interest)
+        })
+    }
+
+    /// Every registration's steps: refused in another process (see
+    /// "Fork"), a new entry, published (see "Publication"), then `add`
+    /// puts its token into the poll; an entry the poll refused is freed.
+    fn add_entry(
+        &self,
+        add: impl FnOnce(&mio::Registry, mio::Token) -> io::Result<()>,
+    ) -> io::Result<Arc<ScheduledIo>> {
         if !self.in_creating_process() {
             return Err(fork::forked_error());
         }
         let io = self.inner.registrations.lock().allocate()?;
         self.publish();
-        if let Err(e) = super::level::add(self.inner.registry.as_raw_fd(), fd, io.token(), interest)
-        {
+        if let Err(e) = add(&self.inner.registry, io.token()) {
             self.release(&io, PollEntry::NeverAdded);
             return Err(e);
         }

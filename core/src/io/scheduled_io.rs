@@ -42,8 +42,8 @@
 //! memory may outlive its registration for a while. [`ScheduledIo::release`]
 //! therefore lets go at once of everything the owner handed in: it detaches
 //! the hook (and with it whatever the hook owns, e.g. a C watch's control
-//! block, which holds its runtime) and drops the stored wakers. A late event then only sets bits nobody
-//! reads.
+//! block, which holds its runtime) and drops the stored wakers. A late
+//! event then only sets bits nobody reads.
 //!
 //! Lost-wakeup freedom: the reactor stores readiness *before* locking the
 //! waiters; a task stores its waker *under the lock* and re-reads readiness
