@@ -156,7 +156,7 @@ impl HookSlot {
     }
 
     /// Whether a hook is installed and not detached (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn is_live(&self) -> bool {
         self.state.load(Acquire) & (INSTALLED | DETACHED) == INSTALLED
     }
@@ -173,6 +173,17 @@ impl HookSlot {
     }
 }
 
+/// Tests: counts its drops (a hook holding one shows when it is dropped).
+#[cfg(test)]
+struct OnDrop(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+#[cfg(test)]
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -181,12 +192,6 @@ mod tests {
 
     /// Counts its calls, and its drop.
     fn counting(calls: &Arc<AtomicUsize>, drops: &Arc<AtomicUsize>) -> Box<EventHook> {
-        struct OnDrop(Arc<AtomicUsize>);
-        impl Drop for OnDrop {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, SeqCst);
-            }
-        }
         let calls = calls.clone();
         let guard = OnDrop(drops.clone());
         Box::new(move |_| {
@@ -232,12 +237,6 @@ mod tests {
         let slot = Arc::new(HookSlot::new());
         let dropped = Arc::new(AtomicUsize::new(0));
         let seen_inside = Arc::new(AtomicUsize::new(usize::MAX));
-        struct OnDrop(Arc<AtomicUsize>);
-        impl Drop for OnDrop {
-            fn drop(&mut self) {
-                self.0.fetch_add(1, SeqCst);
-            }
-        }
         let guard = OnDrop(dropped.clone());
         let (weak, dropped2, seen) = (Arc::downgrade(&slot), dropped.clone(), seen_inside.clone());
         let hook: Box<EventHook> = Box::new(move |_| {
@@ -299,13 +298,6 @@ mod loom_tests {
     use crate::loom::sync::Arc;
     use crate::loom::thread;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-
-    struct OnDrop(std::sync::Arc<AtomicUsize>);
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
 
     fn hook(drops: &std::sync::Arc<AtomicUsize>) -> Box<EventHook> {
         let guard = OnDrop(drops.clone());
