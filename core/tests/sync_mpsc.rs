@@ -206,7 +206,7 @@ fn unbounded_across_threads_and_close() {
     for h in hs {
         h.join().unwrap();
     }
-    assert_eq!(sum, (0..4 * PER_THREAD).sum());
+    assert_eq!(sum, (0..4 * PER_THREAD).sum::<u64>());
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     tx.send(1).unwrap();
