@@ -91,7 +91,7 @@ for prog in "${programs[@]}"; do
     name=$(basename "$prog")
     timeout 300 valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-        --fair-sched=yes --quiet "$prog" >"$BUILD/$name.vg" 2>&1
+        --fair-sched=yes --child-silent-after-fork=yes --quiet "$prog" >"$BUILD/$name.vg" 2>&1
     rc=$?
     if [ $rc -eq 0 ]; then
         pass "valgrind $name"

@@ -474,9 +474,11 @@ void rt_config_init(struct rt_config *cfg);
 // fork() (which shares its epoll instance, not its memory or threads)
 // fd watches and registrations fail, running it fails, and a watch that
 // ends there leaves the parent's registration alone: create a new
-// runtime in the child. Never close a descriptor the runtime owns (its
-// duplicates of watched fds): a double close() that hits one is
-// undefined behaviour, as for any library's descriptors.
+// runtime in the child (this works even if the parent's runtime threads
+// were busy at the fork: the runtime's locks keep no process-wide
+// state). Never close a descriptor the runtime owns (its duplicates of
+// watched fds): a double close() that hits one is undefined behaviour,
+// as for any library's descriptors.
 //
 // Errors: RT_ERR_NULL (`out`), RT_ERR_INVALID (unknown flavor, nonzero
 // reserved fields, thread name not UTF-8), RT_ERR_IO (threads or the

@@ -29,6 +29,11 @@
 
 pub(crate) mod loom;
 
+/// The runtime's blocking locks (std-backed, so that a forked child can
+/// use fresh ones); shared with the Python binding, not public API.
+#[doc(hidden)]
+pub mod locks;
+
 #[macro_use]
 #[doc(hidden)]
 pub mod macros;

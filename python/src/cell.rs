@@ -25,8 +25,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
+use runtime_core::locks::{Condvar, Mutex};
 
 use crate::delivery::Delivery;
 use crate::errors;
@@ -383,6 +383,21 @@ fn run_waiters(py: Python<'_>, waiters: Vec<Waiter>, outcome: &Outcome) {
 fn call_done_callback(py: Python<'_>, callback: &Py<PyAny>, owner: &Py<PyAny>) {
     if let Err(e) = callback.call1(py, (owner.clone_ref(py),)) {
         errors::log_exception(py, "exception calling callback for", owner.bind(py), e);
+    }
+}
+
+impl Drop for Cell {
+    /// The last reference may be a runtime thread's, without the GIL: the
+    /// outcome and the waiters go through [`crate::off_gil::release`].
+    fn drop(&mut self) {
+        let inner = std::mem::replace(
+            self.inner.get_mut(),
+            Inner {
+                state: State::Pending,
+                waiters: Vec::new(),
+            },
+        );
+        crate::off_gil::release(inner);
     }
 }
 

@@ -34,13 +34,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::PyDict;
+use runtime_core::locks::Mutex;
 
 use crate::cell::{is_python_alive, Outcome};
+use crate::off_gil::Refs;
 
 struct Queue {
     items: Vec<(Py<PyAny>, Outcome)>,
@@ -48,12 +49,19 @@ struct Queue {
     closed: bool,
 }
 
+impl Drop for Queue {
+    /// The last reference to a [`Delivery`] may be a runtime thread's.
+    fn drop(&mut self) {
+        crate::off_gil::release(std::mem::take(&mut self.items));
+    }
+}
+
 /// How a [`Delivery`] wakes its loop.
 enum Wake {
     /// An eventfd the loop watches with `add_reader`.
     EventFd(OwnedFd),
     /// `weakref.ref(loop)`; wake with `loop.call_soon_threadsafe(drain)`.
-    Threadsafe(Py<PyAny>),
+    Threadsafe(Refs<Py<PyAny>>),
 }
 
 /// See the module documentation.
@@ -74,7 +82,7 @@ impl Delivery {
             let mut q = self.queue.lock();
             if q.closed {
                 drop(q);
-                drop((future, outcome));
+                crate::off_gil::release((future, outcome));
                 return;
             }
             q.items.push((future, outcome));
@@ -263,7 +271,7 @@ pub(crate) fn delivery_for(py: Python<'_>, lp: &Bound<'_, PyAny>) -> PyResult<Ar
                     .eval(pyo3::ffi::c_str!("lambda lp: (lambda: lp)"), None, None)?
                     .call1((lp,))?,
             };
-            new_delivery(Wake::Threadsafe(loop_ref.unbind()))
+            new_delivery(Wake::Threadsafe(Refs::new(loop_ref.unbind())))
         }
     };
     let holder = Py::new(py, LoopDelivery(delivery.clone()))?;

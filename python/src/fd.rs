@@ -32,17 +32,18 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::Mutex;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use runtime_core::io::{AsyncFd, Interest};
+use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 
 use crate::cell::Outcome;
 use crate::delivery;
 use crate::errors;
+use crate::off_gil::Refs;
 use crate::timer::{AbortOnDone, Callback};
 
 /// Which readiness a watcher waits for.
@@ -264,7 +265,8 @@ pub(crate) fn add_watch(
             table: table.clone(),
         },
     )?;
-    let cb = Callback {
+    // Dropped by a runtime thread when the watch ends: see off_gil.
+    let cb = Refs::new(Callback {
         func: func.unbind(),
         args: args.unbind(),
         handler,
@@ -274,7 +276,7 @@ pub(crate) fn add_watch(
         } else {
             "Exception in reader callback"
         },
-    };
+    });
     let st = state.clone();
     let join = rt.spawn(async move {
         loop {
@@ -348,14 +350,18 @@ pub(crate) fn wait_future<'py>(
     let fd = fileobj_to_fd(fileobj)?;
     let afd = register(rt, fd, dir)?;
     let (d, fut) = delivery::loop_future(py)?;
-    let target = fut.clone().unbind();
-    let none = py.None();
+    let refs = Refs::new((fut.clone().unbind(), py.None()));
     let join = rt.spawn(async move {
-        let outcome = match afd.ready(dir.interest()).await {
-            Ok(_) => Outcome::Value(none),
-            Err(e) => Outcome::Error(e.into()),
-        };
+        let ready = afd.ready(dir.interest()).await.map(drop);
         drop(afd);
+        let (target, none) = Refs::into_inner(refs);
+        let outcome = match ready {
+            Ok(()) => Outcome::Value(none),
+            Err(e) => {
+                crate::off_gil::release(none);
+                Outcome::Error(e.into())
+            }
+        };
         d.push(target, outcome);
     });
     delivery::on_future_done(

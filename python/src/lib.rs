@@ -10,7 +10,8 @@
 //! (`Task`), [`completion`] (`Completion`), [`rt`] (`Runtime`),
 //! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
 //! (asyncio batching), [`running_loop`] (finding the running asyncio
-//! loop), [`errors`] (exception types, callback errors).
+//! loop), [`errors`] (exception types, callback errors), [`off_gil`]
+//! (dropping Python references on runtime threads, safely across `fork()`).
 use pyo3::prelude::*;
 
 mod beacon;
@@ -21,6 +22,7 @@ mod errors;
 mod fd;
 mod fork;
 mod gil;
+mod off_gil;
 mod rt;
 mod running_loop;
 mod task;
@@ -29,6 +31,7 @@ mod timer;
 /// The extension module.
 #[pymodule]
 fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    off_gil::install();
     m.add_class::<rt::PyRuntime>()?;
     m.add_class::<task::Task>()?;
     m.add_class::<completion::Completion>()?;

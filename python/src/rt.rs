@@ -21,14 +21,15 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::task::AtomicWaker;
-use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use runtime_core::locks::Mutex;
 use runtime_core::runtime::{Builder, Handle, Runtime as CoreRuntime};
 
 use crate::cell::CancelOnDrop;
 use crate::fd::{self, FdWatch};
+use crate::off_gil::Refs;
 use crate::task::{Job, Task};
 use crate::timer::{self, TimerHandle};
 
@@ -213,15 +214,20 @@ impl PyRuntime {
         let handle = self.handle()?;
         let task = Task::new(blocking);
         let guard = CancelOnDrop(task.cell.clone());
-        let job = Job {
+        // Dropped unrun (abort, shutdown) on a runtime thread: see off_gil.
+        let job = Refs::new(Job {
             func: func.unbind(),
             args: args.unbind(),
             kwargs: kwargs.map(Bound::unbind),
-        };
+        });
         let abort = if blocking {
-            handle.spawn_blocking(move || job.run(guard)).abort_handle()
+            handle
+                .spawn_blocking(move || Refs::into_inner(job).run(guard))
+                .abort_handle()
         } else {
-            handle.spawn(async move { job.run(guard) }).abort_handle()
+            handle
+                .spawn(async move { Refs::into_inner(job).run(guard) })
+                .abort_handle()
         };
         let _ = task.abort.set(abort);
         Py::new(py, task)

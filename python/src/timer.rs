@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::sync::GILProtected;
 use pyo3::types::{PyInt, PyTuple, PyWeakrefMethods, PyWeakrefReference};
+use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 use runtime_core::time::{sleep, sleep_until, Instant};
@@ -37,6 +37,7 @@ use runtime_core::time::{sleep, sleep_until, Instant};
 use crate::cell::{is_python_alive, Outcome};
 use crate::delivery;
 use crate::errors;
+use crate::off_gil::Refs;
 
 /// The longest delay a timer accepts; longer ones saturate (about 30 years).
 const MAX_DELAY: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -193,13 +194,14 @@ pub(crate) fn schedule(
             state: state.clone(),
         },
     )?;
-    let cb = Callback {
+    // Dropped by a runtime thread when the timer ends: see off_gil.
+    let cb = Refs::new(Callback {
         func: func.unbind(),
         args: args.unbind(),
         handler,
         handle: handle.clone_ref(py).into_any(),
         what: "Exception in timer callback",
-    };
+    });
     let st = state.clone();
     let join = match period {
         None => rt.spawn(async move {
@@ -347,9 +349,10 @@ pub(crate) fn sleep_future<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let dur = delay_to_duration(seconds);
     let (d, fut) = delivery::loop_future(py)?;
-    let target = fut.clone().unbind();
+    let refs = Refs::new((fut.clone().unbind(), result));
     let join = rt.spawn(async move {
         sleep(dur).await;
+        let (target, result) = Refs::into_inner(refs);
         d.push(target, Outcome::Value(result));
     });
     delivery::on_future_done(

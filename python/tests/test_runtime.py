@@ -1,4 +1,4 @@
-"""Runtime construction, shutdown, metrics, errors, fork."""
+"""Runtime construction, shutdown, metrics, errors."""
 
 import os
 import sys
@@ -171,62 +171,6 @@ def test_default_runtime_is_shared_and_recreated():
     a = runtime.default_runtime()
     assert runtime.default_runtime() is a
     assert a.spawn(lambda: 7).result() == 7
-
-
-# Run in a fresh interpreter, not in the test process: fork() copies one
-# thread, and a lock held by any other thread at that instant stays held in
-# the child. The suite's process has many runtimes' threads from earlier
-# tests; one of them dropping a Python object without the GIL holds PyO3's
-# reference-pool lock for a moment, and a child forked then hangs at its
-# first call into the module (seen once in CI). In its own interpreter the
-# only threads are this runtime's, idle once the task's result is back.
-FORK_CHILD = r"""
-import os, sys, warnings
-import runtime
-
-rt = runtime.Runtime()
-rt.spawn(int).result()
-r, w = os.pipe()
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    pid = os.fork()
-if pid == 0:  # child
-    code = 1
-    try:
-        rt.spawn(int)
-    except RuntimeError as e:
-        os.write(w, str(e).encode())
-        code = 0
-    except BaseException:
-        code = 2
-    # The default runtime is recreated in the child.
-    try:
-        if runtime.default_runtime().spawn(lambda: 5).result(timeout=10) != 5:
-            code = 3
-    except BaseException:
-        code = 4
-    os._exit(code)
-os.close(w)
-_, status = os.waitpid(pid, 0)
-msg = os.read(r, 1000).decode()
-os.close(r)
-rt.shutdown()
-print(repr((os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1, msg)))
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_gets_clear_error():
-    import ast
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-c", FORK_CHILD], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    code, msg = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
-    assert code == 0, (code, msg)
-    assert "another process" in msg
 
 
 @pytest.mark.skipif(

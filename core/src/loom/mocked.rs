@@ -10,7 +10,7 @@ pub(crate) mod sync {
         };
     }
 
-    /// A parking_lot-shaped mutex over loom's mutex (no poisoning).
+    /// A `crate::locks`-shaped mutex over loom's mutex (no poisoning).
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
     pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
@@ -30,7 +30,7 @@ pub(crate) mod sync {
     pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
     pub(crate) type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
 
-    /// A parking_lot-shaped `RwLock` over loom's (no poisoning).
+    /// A `crate::locks`-shaped `RwLock` over loom's (no poisoning).
     #[derive(Debug)]
     pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
 
@@ -46,7 +46,7 @@ pub(crate) mod sync {
         }
     }
 
-    /// Mirrors parking_lot's `WaitTimeoutResult`.
+    /// Mirrors `crate::locks::WaitTimeoutResult`.
     #[derive(Debug, Clone, Copy)]
     pub(crate) struct WaitTimeoutResult(bool);
 
@@ -56,7 +56,7 @@ pub(crate) mod sync {
         }
     }
 
-    /// A parking_lot-shaped condvar over loom's condvar.
+    /// A `crate::locks`-shaped condvar over loom's condvar.
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(loom::sync::Condvar);
 
@@ -85,13 +85,11 @@ pub(crate) mod sync {
             self.wait(guard);
             WaitTimeoutResult(false)
         }
-        pub(crate) fn notify_one(&self) -> bool {
+        pub(crate) fn notify_one(&self) {
             self.0.notify_one();
-            true
         }
-        pub(crate) fn notify_all(&self) -> usize {
+        pub(crate) fn notify_all(&self) {
             self.0.notify_all();
-            0
         }
     }
 }

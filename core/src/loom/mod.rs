@@ -3,7 +3,8 @@
 //! Code that must be checked by `loom` imports atomics, `Arc`, `Mutex`,
 //! `Condvar`, `UnsafeCell` and thread spawning from here instead of `std`.
 //! Under `--cfg loom` they are loom's instrumented versions; otherwise they
-//! are the std / parking_lot types with the same (sub)set of methods.
+//! are std's types, the locks wrapped by [`crate::locks`] into the same
+//! (sub)set of methods.
 //!
 //! Invariant: the API surface of both halves is identical for everything this
 //! crate uses, so a module compiles unchanged under either configuration.

@@ -1,4 +1,5 @@
-//! The non-loom half of the shim: std atomics and parking_lot locks.
+//! The non-loom half of the shim: std atomics and the std-backed locks of
+//! [`crate::locks`].
 #![allow(unused_imports, dead_code)]
 
 pub(crate) mod sync {
@@ -10,7 +11,7 @@ pub(crate) mod sync {
         };
     }
 
-    pub(crate) use parking_lot::{
+    pub(crate) use crate::locks::{
         Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
     };
 }

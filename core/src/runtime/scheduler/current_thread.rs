@@ -24,6 +24,7 @@
 //! (their futures are dropped on the shutting-down thread, with the core in
 //! context), drains the local and inject queues, closes the inject queue
 //! (later remote schedules drop their task) and shuts the driver down.
+use crate::locks::Mutex;
 use crate::runtime::blocking::Spawner;
 use crate::runtime::context;
 use crate::runtime::driver::{self, Driver};
@@ -31,7 +32,6 @@ use crate::runtime::metrics::{SchedulerMetrics, WorkerMetrics};
 use crate::runtime::scheduler;
 use crate::task::list::OwnedTasks;
 use crate::task::{coop, Id, JoinHandle, Notified, Schedule, Task};
-use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;

@@ -11,13 +11,13 @@ mod worker;
 
 pub(crate) use worker::Config;
 
+use crate::locks::Mutex;
 use crate::runtime::blocking::Spawner;
 use crate::runtime::context;
 use crate::runtime::driver::{self, Driver};
 use crate::runtime::metrics::{SchedulerMetrics, WorkerMetrics};
 use crate::task::list::OwnedTasks;
 use crate::task::{Id, JoinHandle};
-use parking_lot::Mutex;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
@@ -65,7 +65,7 @@ impl MultiThread {
                 owned: OwnedTasks::new(n * 4),
                 shutdown_cores: Mutex::new(Vec::with_capacity(n)),
                 alive: Mutex::new(n),
-                all_exited: parking_lot::Condvar::new(),
+                all_exited: crate::locks::Condvar::new(),
                 is_shutdown: AtomicBool::new(false),
                 driver: shared_driver,
                 config,

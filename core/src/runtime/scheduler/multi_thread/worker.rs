@@ -45,11 +45,11 @@ use super::idle::Idle;
 use super::park::{Parker, SharedDriver, Unparker};
 use super::queue::{self, Inject, Local};
 use super::Handle;
+use crate::locks::Mutex;
 use crate::runtime::context;
 use crate::runtime::scheduler;
 use crate::task::list::OwnedTasks;
 use crate::task::{coop, Notified, Schedule, Task};
-use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub(crate) struct Shared {
     pub(super) shutdown_cores: Mutex<Vec<Box<Core>>>,
     /// Worker threads that have not yet finished `run`.
     pub(super) alive: Mutex<usize>,
-    pub(super) all_exited: parking_lot::Condvar,
+    pub(super) all_exited: crate::locks::Condvar,
     pub(super) is_shutdown: AtomicBool,
     pub(super) driver: Arc<SharedDriver>,
     pub(super) config: Config,
