@@ -171,6 +171,11 @@ def _python_exit() -> None:
             rt.shutdown(wait=True)
         except Exception:  # pragma: no cover - best effort at exit
             _log.exception("error shutting down %r at exit", rt)
+    # Runtimes shut down without waiting (or dropped) may still be running
+    # Python code on their threads: let it finish, and keep every runtime
+    # thread out of Python from now on (CPython would end such a thread
+    # with pthread_exit during finalization, which aborts the process).
+    _runtime._close_at_exit()
 
 
 if hasattr(threading, "_register_atexit"):

@@ -206,6 +206,11 @@ impl Cell {
     /// Completes the cell as cancelled without needing the GIL unless
     /// somebody is registered to hear about it.
     pub(crate) fn cancel_without_gil(&self) -> Completed {
+        // It may take the GIL: never inside a fork-gate section.
+        debug_assert!(
+            !crate::off_gil::in_section(),
+            "cell cancelled inside an off_gil section"
+        );
         let waiters = {
             let mut inner = self.inner.lock();
             if let State::Done(_) = inner.state {
@@ -216,11 +221,15 @@ impl Cell {
             std::mem::take(&mut inner.waiters)
         };
         if !waiters.is_empty() {
-            // Taking the GIL from a runtime thread is fine;
-            // during interpreter finalization there is nobody left to tell.
-            if is_python_alive() {
-                crate::gil::with_gil(|py| run_waiters(py, waiters, &Outcome::Cancelled));
-            } else {
+            // Taking the GIL from a runtime thread is fine; at interpreter
+            // exit there is nobody left to tell, and the waiters leak.
+            let mut waiters = Some(waiters);
+            let told = crate::gil::with_gil(|py| {
+                if let Some(w) = waiters.take() {
+                    run_waiters(py, w, &Outcome::Cancelled);
+                }
+            });
+            if told.is_none() {
                 std::mem::forget(waiters);
             }
         }

@@ -40,7 +40,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::PyDict;
 use runtime_core::locks::Mutex;
 
-use crate::cell::{is_python_alive, Outcome};
+use crate::cell::Outcome;
 use crate::off_gil::Refs;
 
 struct Queue {
@@ -101,10 +101,8 @@ impl Delivery {
                 let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
             }
             Wake::Threadsafe(loop_ref) => {
-                if !is_python_alive() {
-                    return;
-                }
-                crate::gil::with_gil(|py| {
+                // Refused at interpreter exit: the loop will not run again.
+                let _ = crate::gil::with_gil(|py| {
                     let res = (|| -> PyResult<()> {
                         let lp = loop_ref.bind(py).call0()?;
                         if lp.is_none() {

@@ -304,10 +304,8 @@ pub(crate) fn add_watch(
 }
 
 fn report_io_error(cb: &Callback, e: std::io::Error) {
-    if !crate::cell::is_python_alive() {
-        return;
-    }
-    crate::gil::with_gil(|py| {
+    // Refused at interpreter exit: nobody is left to tell.
+    let _ = crate::gil::with_gil(|py| {
         let handler = cb.handler.lock().as_ref().map(|h| h.clone_ref(py));
         errors::report_callback_error(
             py,

@@ -10,7 +10,37 @@
 //! keeping the state alive (the GILState counter stays at one), so later
 //! `Ensure`/`Release` pairs only swap the GIL. A thread-local guard gives
 //! the state back when the thread exits, if the interpreter is still alive.
-use std::cell::RefCell;
+//!
+//! # Interpreter exit
+//! Once the interpreter finalizes, CPython ends any other thread that
+//! tries to take the GIL with `pthread_exit`. On a runtime thread that
+//! forced unwind meets the runtime's `catch_unwind` around each task, and
+//! glibc aborts the process ("FATAL: exception not rethrown"): a runtime
+//! shut down with `wait=False` whose worker was still in a Python call at
+//! exit crashed the process in 9 runs of 12. So runtime threads enter
+//! Python only through an *entry* that the package's exit hook closes
+//! ([`close_at_exit`], run before finalization, like `concurrent.futures`'
+//! joins):
+//!
+//! - `IN_PYTHON` counts entries in progress (a `with_gil` from before it
+//!   takes the GIL until after it let it go; a thread state's release).
+//! - An entry counts itself in, *then* reads `EXITING` (both `SeqCst`); if
+//!   set, it counts itself out and is refused.
+//! - `close_at_exit` sets `EXITING`, then waits, GIL released, until
+//!   `IN_PYTHON` is zero. Either the hook sees an entry's count or the
+//!   entry sees `EXITING`: no entry can take the GIL after the wait ended.
+//!
+//! In a forked child the count restarts from the forking thread's own
+//! entries (the other threads are not there to end theirs).
+//!
+//! A refused entry behaves as if the interpreter were gone: the callback
+//! does not run, its task's cell ends cancelled (waking blocking waiters),
+//! and the Python objects involved are leaked, not released.
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Once;
+use std::time::Duration;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -22,11 +52,93 @@ struct Pinned {
     gstate: ffi::PyGILState_STATE,
 }
 
+/// Entries into Python from runtime threads in progress.
+static IN_PYTHON: AtomicUsize = AtomicUsize::new(0);
+/// Set by [`close_at_exit`]; never cleared.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Entries this thread is inside (a callback may nest a `with_gil`).
+    static ENTRIES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One runtime-thread entry into Python (see the module documentation).
+/// Not `Send`: it ends on the thread that opened it (`ENTRIES`).
+struct Entry(PhantomData<*const ()>);
+
+impl Entry {
+    fn open() -> Option<Entry> {
+        IN_PYTHON.fetch_add(1, Ordering::SeqCst);
+        if EXITING.load(Ordering::SeqCst) || !is_python_alive() {
+            IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let _ = ENTRIES.try_with(|e| e.set(e.get() + 1));
+        Some(Entry(PhantomData))
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let _ = ENTRIES.try_with(|e| e.set(e.get().saturating_sub(1)));
+        IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `pthread_atfork` child handler: the parent's entries in progress
+/// belong to threads the child does not have; only the forking thread's
+/// own (a callback that forked) will end there.
+extern "C" fn reset_in_child() {
+    let own = ENTRIES.try_with(Cell::get).unwrap_or(0);
+    IN_PYTHON.store(own, Ordering::SeqCst);
+}
+
+/// Installs the child handler (once per process; the module is never
+/// unloaded).
+pub(crate) fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `reset_in_child` is an `extern "C" fn()` that lives as
+        // long as the process and touches only an atomic and this
+        // thread's locals.
+        let _ = unsafe { libc::pthread_atfork(None, None, Some(reset_in_child)) };
+    });
+}
+
+/// `_runtime._close_at_exit()`: refuses every later entry of a runtime
+/// thread into Python and waits (GIL released) for those in progress. The
+/// package's exit hook calls it after shutting its runtimes down, before
+/// the interpreter finalizes. Waits as long as the Python code running on
+/// runtime threads does (as interpreter exit waits for a
+/// `ThreadPoolExecutor`'s running work items); a signal (Ctrl-C) ends the
+/// wait with its exception.
+#[pyfunction]
+pub(crate) fn _close_at_exit(py: Python<'_>) -> PyResult<()> {
+    EXITING.store(true, Ordering::SeqCst);
+    loop {
+        let idle = py.allow_threads(|| {
+            for _ in 0..50 {
+                if IN_PYTHON.load(Ordering::SeqCst) == 0 {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            false
+        });
+        if idle {
+            return Ok(());
+        }
+        py.check_signals()?;
+    }
+}
+
 impl Drop for Pinned {
     fn drop(&mut self) {
-        if !is_python_alive() {
+        // Refused (at exit, or the interpreter is gone): the state is left
+        // to the interpreter's teardown.
+        let Some(_entry) = Entry::open() else {
             return;
-        }
+        };
         // SAFETY: `saved` is this thread's state, saved by
         // `PyEval_SaveThread` in `pin_thread_state` and never restored since
         // (every later GIL use went through Ensure/Release, which leave it
@@ -68,8 +180,16 @@ fn pin_thread_state() {
 }
 
 /// `Python::with_gil` for runtime threads: reuses this thread's pinned
-/// Python thread state.
-pub(crate) fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+/// Python thread state. `None` (and `f` not run) once the interpreter is
+/// exiting or gone: the caller then leaks the Python objects it holds.
+#[must_use = "a refused call did not run: the objects it would have used must be leaked"]
+pub(crate) fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    // Waiting for the GIL inside a fork-gate section could deadlock fork().
+    debug_assert!(
+        !crate::off_gil::in_section(),
+        "GIL taken inside an off_gil section"
+    );
+    let _entry = Entry::open()?;
     pin_thread_state();
-    Python::with_gil(f)
+    Some(Python::with_gil(f))
 }

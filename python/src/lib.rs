@@ -32,6 +32,7 @@ mod timer;
 #[pymodule]
 fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     off_gil::install();
+    gil::install();
     m.add_class::<rt::PyRuntime>()?;
     m.add_class::<task::Task>()?;
     m.add_class::<completion::Completion>()?;
@@ -44,6 +45,7 @@ fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m
     )?)?;
     m.add_function(pyo3::wrap_pyfunction!(running_loop::_running_loop, m)?)?;
+    m.add_function(pyo3::wrap_pyfunction!(gil::_close_at_exit, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

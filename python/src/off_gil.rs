@@ -39,12 +39,16 @@
 //! (`CancelOnDrop` does, so it is never wrapped).
 //!
 //! Not covered: references dropped off the GIL elsewhere (by PyO3 itself,
-//! or by another extension, which has its own pool); a `fork()` made by a
-//! thread that is inside a section (a drop makes no system calls of that
-//! kind).
+//! or by another extension, which has its own pool); processes with
+//! subinterpreters (CPython then turns `PyGILState_Check` off, it answers
+//! "held" everywhere, and every drop bypasses the gate as before this
+//! module); objects made before the fork whose own locks a runtime thread
+//! held at that instant (`Task`, `TimerHandle`: their locks are per
+//! object, so only those objects are affected, never a fresh runtime).
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
@@ -60,7 +64,8 @@ thread_local! {
 }
 
 /// A value holding Python references, dropped through [`release`]; derefs
-/// to the value.
+/// to the value (shared access only: a `&mut` would let a caller replace,
+/// and so drop, the value outside the gate).
 pub(crate) struct Refs<T>(ManuallyDrop<T>);
 
 impl<T> Refs<T> {
@@ -82,12 +87,6 @@ impl<T> Deref for Refs<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
-    }
-}
-
-impl<T> DerefMut for Refs<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
     }
 }
 
@@ -129,8 +128,9 @@ fn gil_held() -> bool {
 }
 
 /// One thread's membership in the gate (see the module documentation).
+/// Not `Send`: it must end on the thread that entered it (`DEPTH`).
 #[must_use = "the section ends when this is dropped"]
-pub(crate) struct Section(());
+pub(crate) struct Section(PhantomData<*const ()>);
 
 impl Section {
     pub(crate) fn enter() -> Section {
@@ -160,7 +160,7 @@ impl Section {
                 }
             }
         }
-        Section(())
+        Section(PhantomData)
     }
 }
 
@@ -175,6 +175,13 @@ impl Drop for Section {
             GATE.fetch_sub(SECTION, Ordering::Release);
         }
     }
+}
+
+/// Whether this thread is inside a section: code that takes the GIL, or
+/// could wait for a thread that holds it, must not run there (checked in
+/// debug builds where the GIL is taken).
+pub(crate) fn in_section() -> bool {
+    DEPTH.with(|d| d.get() != 0)
 }
 
 /// `pthread_atfork` prepare: close the gate and wait for the sections in
@@ -254,6 +261,9 @@ mod tests {
             fork_prepare();
             p.store(true, Ordering::Release);
         });
+        while GATE.load(Ordering::Acquire) < FORK {
+            std::thread::yield_now();
+        }
         std::thread::sleep(Duration::from_millis(50));
         assert!(
             !prepared.load(Ordering::Acquire),

@@ -28,17 +28,18 @@ pub(crate) struct Job {
 impl Job {
     /// Runs the job under the GIL and completes `guard`'s cell with the
     /// outcome. The job's references are released before the cell's
-    /// waiters run.
+    /// waiters run. Refused at interpreter exit (see `gil`): the cell
+    /// then ends cancelled.
     pub(crate) fn run(self, guard: CancelOnDrop) {
-        if !crate::cell::is_python_alive() {
-            std::mem::forget(self);
-            return;
-        }
-        crate::gil::with_gil(|py| {
+        let mut job = Some(self);
+        let ran = crate::gil::with_gil(|py| {
+            let Some(Job { func, args, kwargs }) = job.take() else {
+                return;
+            };
             if let Start::AlreadyDone = guard.0.try_start() {
+                drop((func, args, kwargs));
                 return;
             }
-            let Job { func, args, kwargs } = self;
             let res = func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
             drop((func, args, kwargs));
             let outcome = match res {
@@ -57,6 +58,11 @@ impl Job {
             };
             let _ = guard.0.complete(py, outcome);
         });
+        if ran.is_none() {
+            // The interpreter is exiting or gone: leak the references
+            // (`guard` then ends the cell cancelled).
+            std::mem::forget(job);
+        }
     }
 }
 

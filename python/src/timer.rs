@@ -34,7 +34,7 @@ use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 use runtime_core::time::{sleep, sleep_until, Instant};
 
-use crate::cell::{is_python_alive, Outcome};
+use crate::cell::Outcome;
 use crate::delivery;
 use crate::errors;
 use crate::off_gil::Refs;
@@ -145,9 +145,6 @@ pub(crate) struct Callback {
 impl Callback {
     /// Calls the callback unless `cancelled` is set; false when it was.
     pub(crate) fn fire(&self, cancelled: &AtomicBool) -> bool {
-        if !is_python_alive() {
-            return false;
-        }
         crate::gil::with_gil(|py| {
             if cancelled.load(Ordering::Acquire) {
                 return false;
@@ -164,6 +161,8 @@ impl Callback {
             }
             true
         })
+        // The interpreter is exiting or gone: stop.
+        .unwrap_or(false)
     }
 }
 

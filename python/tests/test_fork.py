@@ -69,31 +69,43 @@ def test_forked_child_gets_clear_error():
     assert "another process" in msg
 
 
-# Each round gives a runtime 50,000 pending timers and shuts it down without
-# waiting: a helper thread then drops the timers' callbacks and arguments,
-# without the GIL, while this thread forks. The child makes a fresh runtime
-# and runs a task on it. Two locks used to be copied held into such a child,
-# which then hung for ever: PyO3's reference pool (where Python objects
-# dropped without the GIL are queued) and the bucket locks of parking_lot's
-# process-wide table of parked threads (the runtime's locks were
-# parking_lot's). Without the fixes 8 children in 30 hung; with only the
-# parking_lot one, 19 in 100 (all on PyO3's pool); with only the pool one,
-# 2 in 80 (on parking_lot).
+# Each round fills a runtime with work and shuts it down without waiting:
+# a helper thread then drops, without the GIL, the callbacks and arguments
+# of 20,000 pending timers, 20,000 queued tasks (whose `Task`s are gone, so
+# the runtime holds the last reference to their cells) and 2,000 pending
+# `rt.sleep` futures' payloads, while this thread forks. The child makes a
+# fresh runtime and runs a task on it. Two locks used to be copied held
+# into such a child, which then hung for ever: PyO3's reference pool (where
+# Python objects dropped without the GIL are queued) and the bucket locks
+# of parking_lot's process-wide table of parked threads (the runtime's
+# locks were parking_lot's). With timers alone: without the fixes 8
+# children in 30 hung; with only the parking_lot one, 19 in 100 (all on
+# PyO3's pool); with only the pool one, 2 in 80 (on parking_lot).
 FORK_WHILE_DROPPING = r"""
-import os, sys, time, warnings
+import asyncio, faulthandler, os, sys, time, warnings
 import runtime
 
+faulthandler.dump_traceback_later(240, exit=True)  # a hang shows its stacks
 warnings.simplefilter("ignore", DeprecationWarning)
 ROUNDS = int(sys.argv[1])
 
 def noop(*args):
     pass
 
+loop = asyncio.new_event_loop()
 rounds = hung = failed = 0
 for i in range(ROUNDS):
     busy = runtime.Runtime(workers=1)
-    for _ in range(50_000):
+    for _ in range(20_000):
         busy.call_later(3600, noop, object())
+    busy.spawn(time.sleep, 0.05)  # holds the one worker: the rest queue
+    for _ in range(20_000):
+        busy.spawn(noop, object())
+
+    async def sleeps():
+        return [busy.sleep(3600, object()) for _ in range(2_000)]
+
+    pending = loop.run_until_complete(sleeps())
     busy.shutdown(wait=False)
     time.sleep(0.001 * (i % 5))
     pid = os.fork()
@@ -121,8 +133,12 @@ for i in range(ROUNDS):
             os.waitpid(pid, 0)
             break
         time.sleep(0.005)
+    for f in pending:
+        f.cancel()
+    del pending
     if hung or failed:
         break
+loop.close()
 print(repr((rounds, hung, failed)))
 """
 
