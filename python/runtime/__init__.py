@@ -15,6 +15,7 @@ interpreter-exit and fork hooks.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import concurrent.futures
 import concurrent.futures.thread
@@ -171,19 +172,25 @@ def _python_exit() -> None:
             rt.shutdown(wait=True)
         except Exception:  # pragma: no cover - best effort at exit
             _log.exception("error shutting down %r at exit", rt)
+
+
+def _close_at_exit() -> None:
     # Runtimes shut down without waiting (or dropped) may still be running
     # Python code on their threads: let it finish, and keep every runtime
     # thread out of Python from now on (CPython would end such a thread
     # with pthread_exit during finalization, which aborts the process).
+    # An atexit callback, so it runs after the non-daemon threads were
+    # joined (they may still wait on runtime tasks) and after the atexit
+    # callbacks registered later than this import.
     _runtime._close_at_exit()
 
 
+# atexit callbacks run last-registered first: _close_at_exit must run last.
+atexit.register(_close_at_exit)
 if hasattr(threading, "_register_atexit"):
     # Runs before non-daemon threads are joined, like concurrent.futures.
     threading._register_atexit(_python_exit)
 else:  # pragma: no cover - Python < 3.9
-    import atexit
-
     atexit.register(_python_exit)
 
 

@@ -19,13 +19,16 @@
 //! shut down with `wait=False` whose worker was still in a Python call at
 //! exit crashed the process in 9 runs of 12. So runtime threads enter
 //! Python only through an *entry* that the package's exit hook closes
-//! ([`close_at_exit`], run before finalization, like `concurrent.futures`'
-//! joins):
+//! ([`_close_at_exit`], an `atexit` callback: it runs after the
+//! interpreter joined its non-daemon threads and after the `atexit`
+//! callbacks registered later, before finalization):
 //!
 //! - `IN_PYTHON` counts entries in progress (a `with_gil` from before it
 //!   takes the GIL until after it let it go; a thread state's release).
 //! - An entry counts itself in, *then* reads `EXITING` (both `SeqCst`); if
-//!   set, it counts itself out and is refused.
+//!   set, it counts itself out and is refused. A thread already in Python
+//!   (inside an entry, or holding the GIL) is let through uncounted: it
+//!   takes no GIL it does not hold.
 //! - `close_at_exit` sets `EXITING`, then waits, GIL released, until
 //!   `IN_PYTHON` is zero. Either the hook sees an entry's count or the
 //!   entry sees `EXITING`: no entry can take the GIL after the wait ended.
@@ -64,24 +67,50 @@ thread_local! {
 
 /// One runtime-thread entry into Python (see the module documentation).
 /// Not `Send`: it ends on the thread that opened it (`ENTRIES`).
-struct Entry(PhantomData<*const ()>);
+struct Entry {
+    /// False for an entry made while this thread was already in Python
+    /// (inside another entry, or holding the GIL): it is let through
+    /// uncounted, since the thread needs no GIL it does not have.
+    counted: bool,
+    _not_send: PhantomData<*const ()>,
+}
 
 impl Entry {
     fn open() -> Option<Entry> {
+        if !is_python_alive() {
+            return None;
+        }
+        let nested = ENTRIES.try_with(Cell::get).unwrap_or(0) > 0;
+        if nested || crate::off_gil::gil_held() {
+            return Some(Entry {
+                counted: false,
+                _not_send: PhantomData,
+            });
+        }
+        // Checked before counting too, so that refusals do not keep the
+        // count from ever reading zero.
+        if EXITING.load(Ordering::SeqCst) {
+            return None;
+        }
         IN_PYTHON.fetch_add(1, Ordering::SeqCst);
-        if EXITING.load(Ordering::SeqCst) || !is_python_alive() {
+        if EXITING.load(Ordering::SeqCst) {
             IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
         let _ = ENTRIES.try_with(|e| e.set(e.get() + 1));
-        Some(Entry(PhantomData))
+        Some(Entry {
+            counted: true,
+            _not_send: PhantomData,
+        })
     }
 }
 
 impl Drop for Entry {
     fn drop(&mut self) {
-        let _ = ENTRIES.try_with(|e| e.set(e.get().saturating_sub(1)));
-        IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+        if self.counted {
+            let _ = ENTRIES.try_with(|e| e.set(e.get().saturating_sub(1)));
+            IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -115,10 +144,12 @@ pub(crate) fn install() {
 #[pyfunction]
 pub(crate) fn _close_at_exit(py: Python<'_>) -> PyResult<()> {
     EXITING.store(true, Ordering::SeqCst);
+    // This thread's own entries (if it is a runtime thread) end after it.
+    let own = ENTRIES.try_with(Cell::get).unwrap_or(0);
     loop {
         let idle = py.allow_threads(|| {
             for _ in 0..50 {
-                if IN_PYTHON.load(Ordering::SeqCst) == 0 {
+                if IN_PYTHON.load(Ordering::SeqCst) <= own {
                     return true;
                 }
                 std::thread::sleep(Duration::from_millis(1));

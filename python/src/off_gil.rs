@@ -112,7 +112,7 @@ pub(crate) fn release<T>(value: T) {
 
 /// Whether this thread holds the GIL (true once the interpreter is gone:
 /// nothing is ever drained then, so there is nothing to guard).
-fn gil_held() -> bool {
+pub(crate) fn gil_held() -> bool {
     extern "C" {
         // Exported by every CPython 3 since 3.4, though outside the
         // limited API that pyo3-ffi's abi3 bindings declare.

@@ -360,6 +360,35 @@ def test_exit_waits_for_python_running_on_a_runtime_shut_down_without_waiting():
     assert err == ""
 
 
+def test_exit_still_tells_threads_waiting_on_a_runtime_shutting_down_in_the_background():
+    # A non-daemon thread waits on a task queued behind a running one; the
+    # main thread shuts the runtime down without waiting and exits. While
+    # the interpreter joins that thread, the task ends (it runs, or it is
+    # cancelled): its done-callback must still run and the waiter must
+    # still get its outcome, so that the join ends.
+    rc, out, err = _run_script(
+        "import runtime, threading, time\n"
+        "started = threading.Event()\n"
+        "rt = runtime.Runtime(workers=1)\n"
+        "rt.spawn(lambda: (started.set(), time.sleep(0.3)))\n"
+        "started.wait()\n"
+        "b = rt.spawn(int)\n"
+        "b.add_done_callback(lambda t: print('callback', flush=True))\n"
+        "def waiter():\n"
+        "    try:\n"
+        "        print('result', b.result(), flush=True)\n"
+        "    except runtime.CancelledError:\n"
+        "        print('cancelled', flush=True)\n"
+        "threading.Thread(target=waiter).start()\n"
+        "time.sleep(0.05)\n"
+        "rt.shutdown(wait=False)\n"
+    )
+    assert rc == 0, err
+    lines = sorted(out.split())
+    assert "callback" in lines and ("cancelled" in lines or "result" in lines), out
+    assert err == ""
+
+
 def test_exit_while_runtimes_shut_down_without_waiting_does_not_crash():
     # Each round leaves a runtime shutting down in the background (20,000
     # timers, 20,000 queued tasks behind a sleeping one, 2,000 rt.sleep
