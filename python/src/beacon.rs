@@ -61,7 +61,7 @@ impl Beacon {
             return now;
         }
         let bound = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::from_secs(1));
-        py.allow_threads(|| {
+        crate::gil::allow_threads_until_exit(py, || {
             let start = Instant::now();
             let mut i = 0u32;
             loop {

@@ -344,7 +344,7 @@ impl Cell {
             ),
         };
         loop {
-            let done = py.allow_threads(|| {
+            let done = crate::gil::allow_threads_until_exit(py, || {
                 let mut inner = self.inner.lock();
                 if matches!(inner.state, State::Done(_)) {
                     return true;

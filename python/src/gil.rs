@@ -41,7 +41,7 @@
 //! and the Python objects involved are leaked, not released.
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -114,6 +114,43 @@ impl Drop for Entry {
     }
 }
 
+/// `threading.main_thread().ident`, recorded by [`install`] (0: unknown).
+static MAIN_THREAD: AtomicU64 = AtomicU64::new(0);
+
+/// `py.allow_threads(f)` for the waits of Python threads (`result()`,
+/// `shutdown()`), which may still be blocked when the interpreter exits.
+/// Once the exit gate is closed, every non-daemon thread has been joined:
+/// a thread other than the main one that ends such a wait then parks for
+/// ever instead of taking the GIL back. Taken back during finalization,
+/// CPython would end the thread with `pthread_exit`, whose forced unwind
+/// through PyO3's frames aborts the process (CPython 3.14 parks such
+/// threads itself). A thread already waiting for the GIL when the gate
+/// closes is not covered; [`_close_at_exit`] releases the GIL for a while
+/// to let such threads through first.
+pub(crate) fn allow_threads_until_exit<T, F>(py: Python<'_>, f: F) -> T
+where
+    F: Send + FnOnce() -> T,
+    T: Send,
+{
+    py.allow_threads(|| {
+        let out = f();
+        if EXITING.load(Ordering::SeqCst) && !is_main_thread() {
+            loop {
+                std::thread::park();
+            }
+        }
+        out
+    })
+}
+
+fn is_main_thread() -> bool {
+    // SAFETY: pthread_self has no preconditions. CPython's thread ident
+    // on POSIX is `pthread_self()` as an unsigned long.
+    let me = unsafe { libc::pthread_self() } as u64;
+    let main = MAIN_THREAD.load(Ordering::Relaxed);
+    main == 0 || me == main
+}
+
 /// `pthread_atfork` child handler: the parent's entries in progress
 /// belong to threads the child does not have; only the forking thread's
 /// own (a callback that forked) will end there.
@@ -122,9 +159,17 @@ extern "C" fn reset_in_child() {
     IN_PYTHON.store(own, Ordering::SeqCst);
 }
 
-/// Installs the child handler (once per process; the module is never
-/// unloaded).
-pub(crate) fn install() {
+/// Records the main thread and installs the child handler (once per
+/// process; the module is never unloaded).
+pub(crate) fn install(py: Python<'_>) {
+    if let Ok(ident) = py
+        .import("threading")
+        .and_then(|t| t.call_method0("main_thread"))
+        .and_then(|m| m.getattr("ident"))
+        .and_then(|i| i.extract::<u64>())
+    {
+        MAIN_THREAD.store(ident, Ordering::Relaxed);
+    }
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // SAFETY: `reset_in_child` is an `extern "C" fn()` that lives as
@@ -146,6 +191,9 @@ pub(crate) fn _close_at_exit(py: Python<'_>) -> PyResult<()> {
     EXITING.store(true, Ordering::SeqCst);
     // This thread's own entries (if it is a runtime thread) end after it.
     let own = ENTRIES.try_with(Cell::get).unwrap_or(0);
+    // Threads already waiting for the GIL get it now, before finalization
+    // (see `allow_threads_until_exit`).
+    py.allow_threads(|| std::thread::sleep(Duration::from_millis(2)));
     loop {
         let idle = py.allow_threads(|| {
             for _ in 0..50 {

@@ -32,7 +32,7 @@ mod timer;
 #[pymodule]
 fn _runtime(m: &Bound<'_, PyModule>) -> PyResult<()> {
     off_gil::install();
-    gil::install();
+    gil::install(m.py());
     m.add_class::<rt::PyRuntime>()?;
     m.add_class::<task::Task>()?;
     m.add_class::<completion::Completion>()?;

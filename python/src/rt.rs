@@ -385,9 +385,11 @@ impl PyRuntime {
         }
         loop {
             let rx = &mut rx; // `&mut Receiver` is Send; `&Receiver` is not
-            let done = py.allow_threads(move || match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+            let done = crate::gil::allow_threads_until_exit(py, move || {
+                match rx.recv_timeout(Duration::from_millis(50)) {
+                    Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+                }
             });
             if done {
                 return Ok(());
