@@ -222,16 +222,16 @@ impl Cell {
         };
         if !waiters.is_empty() {
             // Taking the GIL from a runtime thread is fine; at interpreter
-            // exit there is nobody left to tell, and the waiters leak.
-            let mut waiters = Some(waiters);
-            let told = crate::gil::with_gil(|py| {
-                if let Some(w) = waiters.take() {
-                    run_waiters(py, w, &Outcome::Cancelled);
-                }
+            // exit there is nobody left to tell: the call is refused and
+            // the waiters leak with the unrun closure.
+            let waiters = std::mem::ManuallyDrop::new(waiters);
+            let _ = crate::gil::with_gil(|py| {
+                run_waiters(
+                    py,
+                    std::mem::ManuallyDrop::into_inner(waiters),
+                    &Outcome::Cancelled,
+                )
             });
-            if told.is_none() {
-                std::mem::forget(waiters);
-            }
         }
         Completed::Completed
     }

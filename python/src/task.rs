@@ -8,6 +8,7 @@
 //! `cancel()` succeeds only while the task has not started, as in
 //! `concurrent.futures`; it then also aborts the runtime task so its slot
 //! is freed at once.
+use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
@@ -31,13 +32,13 @@ impl Job {
     /// waiters run. Refused at interpreter exit (see `gil`): the cell
     /// then ends cancelled.
     pub(crate) fn run(self, guard: CancelOnDrop) {
-        let mut job = Some(self);
-        let ran = crate::gil::with_gil(|py| {
-            let Some(Job { func, args, kwargs }) = job.take() else {
-                return;
-            };
+        // If the call is refused (the interpreter is exiting or gone), the
+        // closure is dropped unrun and the references leak with it; `guard`
+        // then ends the cell cancelled.
+        let job = ManuallyDrop::new(self);
+        let _ = crate::gil::with_gil(|py| {
+            let Job { func, args, kwargs } = ManuallyDrop::into_inner(job);
             if let Start::AlreadyDone = guard.0.try_start() {
-                drop((func, args, kwargs));
                 return;
             }
             let res = func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)));
@@ -58,11 +59,6 @@ impl Job {
             };
             let _ = guard.0.complete(py, outcome);
         });
-        if ran.is_none() {
-            // The interpreter is exiting or gone: leak the references
-            // (`guard` then ends the cell cancelled).
-            std::mem::forget(job);
-        }
     }
 }
 
