@@ -29,7 +29,7 @@
 //!   set, it counts itself out and is refused. A thread already in Python
 //!   (inside an entry, or holding the GIL) is let through uncounted: it
 //!   takes no GIL it does not hold.
-//! - `close_at_exit` sets `EXITING`, then waits, GIL released, until
+//! - [`_close_at_exit`] sets `EXITING`, then waits, GIL released, until
 //!   `IN_PYTHON` is zero. Either the hook sees an entry's count or the
 //!   entry sees `EXITING`: no entry can take the GIL after the wait ended.
 //!
@@ -57,7 +57,7 @@ struct Pinned {
 
 /// Entries into Python from runtime threads in progress.
 static IN_PYTHON: AtomicUsize = AtomicUsize::new(0);
-/// Set by [`close_at_exit`]; never cleared.
+/// Set by [`_close_at_exit`]; never cleared.
 static EXITING: AtomicBool = AtomicBool::new(false);
 
 thread_local! {

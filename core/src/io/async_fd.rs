@@ -170,11 +170,12 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// its own already (such as one [`into_registered_fd`] handed back),
     /// so that one suffices.
     ///
-    /// [`into_registered_fd`]: Self::into_registered_fd
     /// Readiness is that of `registered`'s open file; `inner` is only
     /// carried along (`get_ref`, `into_inner`), and is what the `AsyncFd`'s
     /// own `as_raw_fd` returns: use [`registered_fd`](Self::registered_fd)
     /// to reach the watched descriptor.
+    ///
+    /// [`into_registered_fd`]: Self::into_registered_fd
     pub fn with_registered_fd(
         inner: T,
         registered: OwnedFd,
