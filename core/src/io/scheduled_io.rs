@@ -33,9 +33,10 @@
 //! An event hook ([`EventHook`], installed once by
 //! `AsyncFd::set_event_hook`, kept in a [`HookSlot`]) lets an embedder
 //! handle events on the driver's thread instead of waking a task:
-//! [`ScheduledIo::dispatch`] stores the readiness, offers it to the hook
-//! outside any lock, and when the hook consumed the event clears its
-//! read/write bits (the tick check keeps any later event) and wakes nobody.
+//! [`ScheduledIo::dispatch`] offers the readiness to the hook outside any
+//! lock; when the hook consumed the event its read/write bits are left
+//! clear and nobody is woken, otherwise it is stored and wakes the waiters
+//! as any event does.
 //! Shutdown never goes through the hook.
 //!
 //! An entry's address is its epoll token (see `registration_set`), so its
@@ -267,21 +268,42 @@ impl ScheduledIo {
         self.hook.install(hook)
     }
 
-    /// Reactor side, for each event: stores `ready`, then offers it to the
-    /// hook if there is one; an event the hook consumed has its read/write
-    /// bits cleared (unless a later event bumped their tick) and wakes
-    /// nobody, any other wakes the waiters interested in it. The hook runs
-    /// under no lock: it is embedder code, which may poll or release this
-    /// registration (the memory stays until the driver's next turn, and the
-    /// hook until it returns).
+    /// Reactor side, for each event: offers `ready` to the hook if there is
+    /// one; an event the hook consumed leaves its read/write bits clear
+    /// and wakes nobody, any other is stored and wakes the waiters
+    /// interested in it. The hook runs under no lock: it is embedder code,
+    /// which may poll or release this registration (the memory stays until
+    /// the driver's next turn, and the hook until it returns).
     pub(crate) fn dispatch(&self, ready: Ready) {
-        self.set_readiness(ready);
         match self.hook.offer(ready) {
-            Offered::Consumed => {
-                let _ = self.clear_readiness(self.ready_event(ready));
+            Offered::Consumed => self.consume(ready),
+            Offered::Declined | Offered::NoHook => {
+                self.set_readiness(ready);
+                self.wake(ready);
             }
-            Offered::Declined | Offered::NoHook => self.wake(ready),
         }
+    }
+
+    /// Reactor side, for an event the hook consumed: the same end state as
+    /// storing `ready` and clearing it again (its read/write bits clear,
+    /// its closed bits set), without touching the word when it already is
+    /// so (the common case: one load instead of two read-modify-writes).
+    ///
+    /// No tick is bumped. The ticks only keep a task's clear from removing
+    /// bits an event set after the task observed them; this event sets
+    /// none, and any bits set since the task's observation came with a
+    /// bumped tick of their own. Only the driver's thread sets bits, so
+    /// the word can only lose bits between the load and the update.
+    fn consume(&self, ready: Ready) {
+        let closed = ready.intersection(Ready::READ_CLOSED | Ready::WRITE_CLOSED);
+        let remove = ready - closed;
+        let cur = self.readiness.load(Acquire);
+        if cur & remove.bits() as u32 == 0 && cur & closed.bits() as u32 == closed.bits() as u32 {
+            return;
+        }
+        let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
+            Some((cur & !(remove.bits() as u32)) | closed.bits() as u32)
+        });
     }
 
     /// Marks the registration shut down and wakes everyone.
@@ -511,6 +533,44 @@ mod tests {
         assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
         let ev = io.ready_event(Direction::Read.mask());
         assert!(ev.ready.is_read_closed() && !ev.ready.is_readable());
+    }
+
+    #[test]
+    fn a_consumed_event_leaves_read_write_bits_clear_and_closed_bits_set() {
+        let io = ScheduledIo::new(0);
+        assert!(io.set_hook(Box::new(|_| true)).is_ok());
+        // Readiness a declined (here: hook-less) event stored earlier and
+        // a task observed.
+        io.set_readiness(Ready::READABLE | Ready::WRITABLE);
+        let seen = io.ready_event(Ready::ALL);
+        io.dispatch(Ready::READABLE | Ready::READ_CLOSED);
+        let ev = io.ready_event(Ready::ALL);
+        assert!(!ev.ready.is_readable() && ev.ready.is_read_closed());
+        // The other direction's bits are left alone.
+        assert!(ev.ready.is_writable());
+        // No tick moved, so the task's clear from before still applies
+        // (it only removes bits), and leaves the closed bit.
+        assert_eq!(ev.tick, seen.tick);
+        assert_eq!(io.clear_readiness(seen), ClearOutcome::Cleared);
+        let ev = io.ready_event(Ready::ALL);
+        assert!(ev.ready.is_read_closed() && !ev.ready.is_writable());
+        // Consumed again with nothing to change: the word stays as is.
+        io.dispatch(Ready::READABLE);
+        assert_eq!(
+            io.readiness.load(Acquire),
+            ev.tick | Ready::READ_CLOSED.bits() as u32
+        );
+    }
+
+    #[test]
+    fn a_declined_event_is_stored_and_bumps_its_tick() {
+        let io = ScheduledIo::new(0);
+        assert!(io.set_hook(Box::new(|_| false)).is_ok());
+        let before = io.ready_event(Ready::ALL);
+        io.dispatch(Ready::READABLE);
+        let ev = io.ready_event(Ready::ALL);
+        assert!(ev.ready.is_readable());
+        assert_ne!(ev.tick, before.tick);
     }
 
     #[test]

@@ -24,7 +24,11 @@
 //! registration with an earlier deadline always unpark a driver about to
 //! sleep past it:
 //! - the driver stores `NO_WAKE` *before* scanning the shards, then
-//!   `fetch_min`s the minimum it found;
+//!   `fetch_min`s the minimum it found; when a SeqCst load finds
+//!   `NO_WAKE` already there, the load stands in for the store: every
+//!   modification of `next_wake` is SeqCst, so `NO_WAKE` is the latest
+//!   one before the load in the SeqCst order, and what follows below
+//!   holds with the load in the store's place;
 //! - a registration inserts under its shard lock, then loads `next_wake`;
 //!   if its tick is earlier, it lowers `next_wake` and unparks the I/O
 //!   driver (unparks are sticky: a driver not yet asleep returns at once).
@@ -36,7 +40,7 @@
 //!   reads as empty without locking them. This stays correct: an insert
 //!   whose "non-empty" store (its own, or an earlier one it found already
 //!   made, which happens-before it through the lock) the scan missed comes
-//!   after the scan's `NO_WAKE` store in the SeqCst order, so the
+//!   after the scan's `NO_WAKE` store (or load) in the SeqCst order, so the
 //!   registration's load of `next_wake` sees `NO_WAKE` or later.
 //!
 //! Per timer:
@@ -202,8 +206,13 @@ impl Driver {
 
     fn park_internal(&mut self, handle: &DriverHandle, limit: Option<Duration>) {
         let time = &handle.time;
-        // Publish "unknown" before scanning (see the module protocol).
-        time.next_wake.store(NO_WAKE, Ordering::SeqCst);
+        // Publish "unknown" before scanning (see the module protocol). A
+        // SeqCst load that already reads `NO_WAKE` serves as well as the
+        // store (module docs), and an I/O-only loop, which never has a
+        // timer, then does no read-modify-write here.
+        if time.next_wake.load(Ordering::SeqCst) != NO_WAKE {
+            time.next_wake.store(NO_WAKE, Ordering::SeqCst);
+        }
         let next = time
             .shards
             .iter()
@@ -282,8 +291,11 @@ impl Driver {
             self.wake_all();
         }
         // Only an optimisation (fewer unparks until the next park, which
-        // re-scans under the protocol): a stale value is harmless here.
-        time.next_wake.store(next, Ordering::SeqCst);
+        // re-scans under the protocol): a stale value is harmless here, and
+        // so is skipping a store that would not change it.
+        if time.next_wake.load(Ordering::Relaxed) != next {
+            time.next_wake.store(next, Ordering::SeqCst);
+        }
     }
 
     /// Queues `w`; when the batch is full, wakes it with `lock` released.

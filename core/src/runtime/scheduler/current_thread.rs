@@ -290,7 +290,13 @@ fn run_with_core<F: Future>(
     handle.shared.woken.store(true, Ordering::Release);
     let mut core = core;
     'outer: loop {
-        if handle.shared.woken.swap(false, Ordering::AcqRel) {
+        // A plain load first: most turns of an I/O-driven loop find the
+        // future not woken, and the swap would lock the cache line each
+        // time. A wake after the load also unparks the driver, so the
+        // next turn sees it.
+        if handle.shared.woken.load(Ordering::Acquire)
+            && handle.shared.woken.swap(false, Ordering::AcqRel)
+        {
             let (c, res) = cx.enter(core, || coop::budget(|| future.as_mut().poll(&mut task_cx)));
             core = c;
             if let Poll::Ready(v) = res {
