@@ -7,7 +7,7 @@
 //!
 //! Adding a row: write the shape once in `src/rows/<area>.rs` against
 //! `super::rt`, add `#[path]` includes of that file to both `sides/ours.rs`
-//! and `sides/peer.rs`, and push a [`Row`] here with [`pair!`].
+//! and `sides/peer.rs`, and push a [`Row`] here with `pair!` (below).
 //!
 //! The C rows (ours vs libuv) and the Python rows (ours vs asyncio / uvloop /
 //! ThreadPoolExecutor) are separate programs printing the `BENCH-RESULT`

@@ -26,6 +26,10 @@
 //!   once; on a failed call it stays the caller's and `drop_arg` is not
 //!   called.
 
+// The module docs describe the layer's internals and link to private
+// items on purpose: they are read with `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod callback;
 pub mod completion;
 pub mod error;

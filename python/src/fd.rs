@@ -8,7 +8,7 @@
 //! watcher was registered.
 //!
 //! Each watcher is one runtime task owning an
-//! [`AsyncFd`](runtime_core::io::AsyncFd) registered for one direction on a
+//! [`AsyncFd`] registered for one direction on a
 //! **duplicate** of the user's fd (`F_DUPFD_CLOEXEC`; `AsyncFd` makes and
 //! owns it, see `AsyncFd::registered_fd`). The duplicate makes
 //! every registration independent: a reader and a writer on the same fd, or

@@ -11,7 +11,14 @@
 //! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
 //! (asyncio batching), [`running_loop`] (finding the running asyncio
 //! loop), [`errors`] (exception types, callback errors), [`off_gil`]
-//! (dropping Python references on runtime threads, safely across `fork()`).
+//! (dropping Python references on runtime threads, safely across `fork()`),
+//! [`gil`] (runtime threads entering Python, and interpreter exit),
+//! [`fork`] (telling a forked child from the process a runtime was made in).
+
+// The module docs describe the internals and link to private items on
+// purpose: they are read with `cargo doc --document-private-items`.
+#![allow(rustdoc::private_intra_doc_links)]
+
 use pyo3::prelude::*;
 
 mod beacon;

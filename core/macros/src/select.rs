@@ -13,7 +13,7 @@
 //!   count yields the same literal ([`count`]) and variant ([`variant`]), so
 //!   the enum declared by [`declare_output_enum`] and the variants the macro
 //!   names always agree.
-//! - [`clean_pattern`] never changes which values a pattern accepts (except
+//! - [`clean_pattern_macro`] never changes which values a pattern accepts (except
 //!   for exotic literal-behind-reference forms); it only drops binding
 //!   modifiers so the pattern can be tested against `&output`.
 use proc_macro::{Delimiter, TokenStream, TokenTree};

@@ -2,7 +2,7 @@
 //! mutex), advanced by the thread that parks the runtime's drivers.
 //!
 //! # Contract with the scheduler
-//! - [`Driver::new`] wraps the I/O driver and returns the shared [`Handle`]
+//! - [`Driver::with_shards`] wraps the I/O driver and returns the shared [`Handle`]
 //!   (stored in `runtime::driver::Handle::time`).
 //! - [`Driver::park`] / [`Driver::park_timeout`]: compute the next timer
 //!   deadline, park the I/O driver until then (or the given limit, or an

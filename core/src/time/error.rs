@@ -2,7 +2,7 @@
 use std::error;
 use std::fmt;
 
-/// Error returned by [`timeout`](super::timeout) and
+/// Error returned by [`timeout`](super::timeout()) and
 /// [`timeout_at`](super::timeout_at) when the deadline passes first.
 ///
 /// ```

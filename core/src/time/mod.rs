@@ -1,4 +1,4 @@
-//! Time: [`sleep`], [`timeout`], [`interval`], a pausable clock, and the
+//! Time: [`sleep()`], [`timeout()`], [`interval()`], a pausable clock, and the
 //! hierarchical timing wheel behind them.
 //!
 //! ```
