@@ -385,3 +385,84 @@ fn blocking_recv_inside_a_runtime_panics() {
         let _ = rx.blocking_recv();
     });
 }
+
+/// After `Receiver::close`, a `reserve` that was handed the slot a
+/// `try_recv` freed, then dropped before it was polled again, gives the
+/// slot back and wakes the pending `recv`, which now ends the stream.
+#[test]
+fn a_dropped_reserve_holding_the_last_slot_wakes_a_closed_receiver() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::task::{Wake, Waker};
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, SeqCst);
+        }
+    }
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.try_send(1).unwrap();
+    let mut reserve = Box::pin(tx.reserve());
+    assert!(poll(reserve.as_mut()).is_pending());
+    // The freed slot goes straight to the queued reserve.
+    assert_eq!(rx.try_recv(), Ok(1));
+    rx.close();
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut recv = Box::pin(rx.recv());
+    assert!(recv
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(reserve);
+    assert!(flag.0.load(SeqCst), "the receiver was not woken");
+    assert_eq!(poll(recv.as_mut()), Poll::Ready(None));
+    drop(tx);
+}
+
+/// The same through `send` and `reserve_owned`, cancelled while queued
+/// behind a full buffer: each drop wakes the closed receiver once the
+/// buffer has drained.
+#[test]
+fn dropped_sends_and_owned_reserves_wake_a_closed_receiver() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::task::{Wake, Waker};
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.try_send(1).unwrap();
+    let mut send = Box::pin(tx.send(2));
+    assert!(poll(send.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok(1));
+    rx.close();
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(count.clone());
+    let mut recv = Box::pin(rx.recv());
+    assert!(recv
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(send);
+    assert_eq!(count.0.load(SeqCst), 1);
+    assert_eq!(poll(recv.as_mut()), Poll::Ready(None));
+    drop(recv);
+
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.try_send(1).unwrap();
+    let mut reserve = Box::pin(tx.clone().reserve_owned());
+    assert!(poll(reserve.as_mut()).is_pending());
+    assert_eq!(rx.try_recv(), Ok(1));
+    rx.close();
+    let mut recv = Box::pin(rx.recv());
+    assert!(recv
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    drop(reserve);
+    assert_eq!(count.0.load(SeqCst), 2);
+    assert_eq!(poll(recv.as_mut()), Poll::Ready(None));
+    drop(tx);
+}

@@ -168,3 +168,40 @@ fn close_wakes_waiting_runtime_tasks() {
         }
     });
 }
+
+/// `add_permits` beyond `MAX_PERMITS` panics and changes nothing, however
+/// large the request (no wrap-around in release builds), with or without
+/// waiters queued.
+#[test]
+fn add_permits_past_the_maximum_panics_and_changes_nothing() {
+    let s = Semaphore::new(10);
+    for n in [usize::MAX - 4, usize::MAX, Semaphore::MAX_PERMITS - 9] {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.add_permits(n)));
+        assert!(r.is_err(), "add_permits({n}) returned");
+        assert_eq!(s.available_permits(), 10);
+    }
+    let s = Semaphore::new(0);
+    let mut waiter = Box::pin(s.acquire_many(2));
+    assert!(poll(waiter.as_mut()).is_pending());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.add_permits(usize::MAX)));
+    assert!(r.is_err());
+    // The waiter was not served by the refused release.
+    assert!(poll(waiter.as_mut()).is_pending());
+    s.add_permits(2);
+    assert!(matches!(poll(waiter.as_mut()), Poll::Ready(Ok(_))));
+}
+
+/// Merged guards hold the sum of their permits, even past `u32::MAX`, and
+/// give all of it back.
+#[test]
+fn merged_permits_past_u32_max_are_all_returned() {
+    let big = u32::MAX as usize;
+    let s = Semaphore::new(2 * big);
+    let mut a = s.try_acquire_many(u32::MAX).unwrap();
+    let b = s.try_acquire_many(u32::MAX).unwrap();
+    assert_eq!(s.available_permits(), 0);
+    a.merge(b);
+    assert_eq!(a.num_permits(), 2 * big);
+    drop(a);
+    assert_eq!(s.available_permits(), 2 * big);
+}

@@ -52,14 +52,25 @@ impl AtomicWaker {
             .compare_exchange(WAITING, REGISTERING, Acquire, Acquire)
         {
             Ok(_) => {
-                // SAFETY: we moved the state out of WAITING, so we own the cell
-                // until we move it back.
-                self.waker.with_mut(|p| unsafe {
-                    match &*p {
-                        Some(w) if w.will_wake(waker) => {}
-                        _ => *p = Some(waker.clone()),
-                    }
-                });
+                // The new waker's `clone` is foreign code: if it panics, the
+                // cell keeps the old waker, the state still goes back to
+                // WAITING below (or a wake that came meanwhile is served),
+                // and only then does the panic go on. The old waker is
+                // dropped once the cell is released.
+                let cloned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // SAFETY: we moved the state out of WAITING, so we own
+                    // the cell until we move it back.
+                    self.waker.with_mut(|p| unsafe {
+                        match &*p {
+                            Some(w) if w.will_wake(waker) => None,
+                            _ => (*p).replace(waker.clone()),
+                        }
+                    })
+                }));
+                let (old, panic) = match cloned {
+                    Ok(old) => (old, None),
+                    Err(panic) => (None, Some(panic)),
+                };
                 if let Err(actual) =
                     self.state
                         .compare_exchange(REGISTERING, WAITING, AcqRel, Acquire)
@@ -74,6 +85,10 @@ impl AtomicWaker {
                     if let Some(w) = w {
                         w.wake();
                     }
+                }
+                drop(old);
+                if let Some(panic) = panic {
+                    std::panic::resume_unwind(panic);
                 }
             }
             Err(WAKING) => {

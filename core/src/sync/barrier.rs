@@ -105,12 +105,18 @@ enum WaitState {
 impl Future for BarrierWait<'_> {
     type Output = BarrierWaitResult;
 
+    /// Foreign code (the waker's `clone` and `drop`) runs only while
+    /// `state` tells the truth, so a panic in it leaves this future either
+    /// not arrived (`Init`) or registered under its key (`Waiting`).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let this = self.get_mut();
         let barrier = this.barrier;
-        match std::mem::replace(&mut this.state, WaitState::Done) {
+        match &this.state {
             WaitState::Done => panic!("`BarrierWait` polled after completion"),
             WaitState::Init => {
+                // Cloned before arriving: a clone that panics has not
+                // counted.
+                let waker = cx.waker().clone();
                 let mut wakers = WakeList::new();
                 let mut st = barrier.state.lock();
                 st.arrived += 1;
@@ -119,22 +125,33 @@ impl Future for BarrierWait<'_> {
                     st.generation = st.generation.wrapping_add(1);
                     st.waiters.drain_with(&mut wakers, |_| {});
                     drop(st);
+                    this.state = WaitState::Done;
                     wakers.wake_all();
+                    drop(waker);
                     return Poll::Ready(BarrierWaitResult(true));
                 }
                 let gen = st.generation;
-                let key = st.waiters.push_back(Some(cx.waker().clone()), ());
+                let key = st.waiters.push_back(Some(waker), ());
                 this.state = WaitState::Waiting(key, gen);
                 Poll::Pending
             }
             WaitState::Waiting(key, gen) => {
                 let mut st = barrier.state.lock();
-                if st.generation == gen && st.waiters.is_linked(&key) {
-                    st.waiters.set_waker(&key, cx.waker());
-                    this.state = WaitState::Waiting(key, gen);
+                if st.generation == *gen && st.waiters.is_linked(key) {
+                    // The replaced waker is dropped after unlocking.
+                    let old = st.waiters.replace_waker(key, cx.waker());
+                    drop(st);
+                    drop(old);
                     return Poll::Pending;
                 }
-                st.waiters.remove(key);
+                let WaitState::Waiting(key, _) =
+                    std::mem::replace(&mut this.state, WaitState::Done)
+                else {
+                    unreachable!("matched Waiting above")
+                };
+                let (old, ()) = st.waiters.remove_with_waker(key);
+                drop(st);
+                drop(old);
                 Poll::Ready(BarrierWaitResult(false))
             }
         }
@@ -144,8 +161,10 @@ impl Future for BarrierWait<'_> {
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
         if let WaitState::Waiting(key, _) = std::mem::replace(&mut self.state, WaitState::Done) {
-            // The arrival keeps counting; only the node is freed.
-            self.barrier.state.lock().waiters.remove(key);
+            // The arrival keeps counting; only the node is freed (its
+            // waker dropped after unlocking).
+            let (own, ()) = self.barrier.state.lock().waiters.remove_with_waker(key);
+            drop(own);
         }
     }
 }

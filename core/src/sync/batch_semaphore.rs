@@ -106,6 +106,15 @@ pub(crate) enum TryAcquireError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AcquireError;
 
+/// Panics unless `n` more permits fit beside those in state word `cur`
+/// (no overflow, whatever `n` is).
+fn assert_room(cur: usize, n: usize) {
+    assert!(
+        n <= MAX_PERMITS - (cur >> SHIFT).min(MAX_PERMITS),
+        "a semaphore may not have more than MAX_PERMITS permits ({MAX_PERMITS})"
+    );
+}
+
 impl Semaphore {
     /// A semaphore with `permits` permits. Panics above [`MAX_PERMITS`].
     pub(crate) fn new(permits: usize) -> Self {
@@ -194,10 +203,7 @@ impl Semaphore {
             if cur & HAS_WAITERS != 0 {
                 return self.release_locked(n, self.waiters.lock());
             }
-            assert!(
-                (cur >> SHIFT) + n <= MAX_PERMITS,
-                "a semaphore may not have more than MAX_PERMITS permits ({MAX_PERMITS})"
-            );
+            assert_room(cur, n);
             match self
                 .state
                 .compare_exchange_weak(cur, cur + (n << SHIFT), AcqRel, Acquire)
@@ -211,6 +217,10 @@ impl Semaphore {
     /// Hands `n` permits to queued waiters in FIFO order, then puts the rest
     /// into `state`. Consumes the lock guard and wakes after unlocking.
     fn release_locked(&self, mut n: usize, mut waiters: MutexGuard<'_, WaitList<Waiter>>) {
+        // Checked before any waiter is served, so that the panic leaves the
+        // semaphore as it was. (Under the lock, with waiters queued, only
+        // acquires touch the count, and they lower it.)
+        assert_room(self.state.load(Acquire), n);
         let mut wakers = WakeList::new();
         while n > 0 {
             let Some(front) = waiters.front_mut() else {
@@ -238,10 +248,7 @@ impl Semaphore {
         if waiters.is_empty() {
             let mut cur = self.state.load(Acquire);
             loop {
-                assert!(
-                    (cur >> SHIFT) + n <= MAX_PERMITS,
-                    "a semaphore may not have more than MAX_PERMITS permits ({MAX_PERMITS})"
-                );
+                assert_room(cur, n);
                 let next = (cur & !HAS_WAITERS) + (n << SHIFT);
                 match self.state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
                     Ok(_) => break,

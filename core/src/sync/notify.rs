@@ -164,34 +164,51 @@ impl Notified<'_> {
         self.poll_inner(None).is_ready()
     }
 
+    /// Foreign code (a waker's `clone` or `drop`) runs only while `state`
+    /// still tells the truth: a panic in it leaves this future either
+    /// unregistered (`Init`) or registered under its key (`Waiting`), so
+    /// its drop still gives the key back and forwards a notification.
     fn poll_inner(self: Pin<&mut Self>, waker: Option<&Waker>) -> Poll<()> {
         let this = self.get_mut();
         let notify = this.notify;
-        match std::mem::replace(&mut this.state, State::Done) {
+        match &this.state {
             State::Done => Poll::Ready(()),
             State::Init(calls) => {
+                let calls = *calls;
+                // Cloned before locking: a clone that panics leaves nothing
+                // registered and no lock held.
+                let waker = waker.cloned();
                 let mut inner = notify.inner.lock();
                 if notify.calls.load(SeqCst) != calls {
+                    drop(inner);
+                    this.state = State::Done;
                     return Poll::Ready(());
                 }
                 if inner.permit {
                     inner.permit = false;
+                    drop(inner);
+                    this.state = State::Done;
                     return Poll::Ready(());
                 }
-                let key = inner.waiters.push_back(waker.cloned(), None);
+                let key = inner.waiters.push_back(waker, None);
                 this.state = State::Waiting(key);
                 Poll::Pending
             }
             State::Waiting(key) => {
                 let mut inner = notify.inner.lock();
-                if inner.waiters.is_linked(&key) {
-                    if let Some(w) = waker {
-                        inner.waiters.set_waker(&key, w);
-                    }
-                    this.state = State::Waiting(key);
+                if inner.waiters.is_linked(key) {
+                    // The replaced waker is dropped after unlocking.
+                    let old = waker.and_then(|w| inner.waiters.replace_waker(key, w));
+                    drop(inner);
+                    drop(old);
                     return Poll::Pending;
                 }
-                inner.waiters.remove(key);
+                let State::Waiting(key) = std::mem::replace(&mut this.state, State::Done) else {
+                    unreachable!("matched Waiting above")
+                };
+                let (old, _) = inner.waiters.remove_with_waker(key);
+                drop(inner);
+                drop(old);
                 Poll::Ready(())
             }
         }
@@ -209,17 +226,21 @@ impl Future for Notified<'_> {
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
         if let State::Waiting(key) = std::mem::replace(&mut self.state, State::Done) {
-            let waker = {
+            let (own, forward) = {
                 let mut inner = self.notify.inner.lock();
-                match inner.waiters.remove(key) {
+                let (own, notification) = inner.waiters.remove_with_waker(key);
+                let forward = match notification {
                     // Picked by `notify_one` but never completed: forward it.
                     Some(Notification::One) => inner.notify_one_locked(),
                     _ => None,
-                }
+                };
+                (own, forward)
             };
-            if let Some(w) = waker {
+            // Foreign code last, after the forward is decided and unlocked.
+            if let Some(w) = forward {
                 w.wake();
             }
+            drop(own);
         }
     }
 }

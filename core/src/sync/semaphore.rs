@@ -31,7 +31,9 @@ pub struct Semaphore {
 #[must_use = "the permits are released immediately when the guard is dropped"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
-    permits: u32,
+    /// A `usize`, so that merging guards cannot overflow (each holds at
+    /// most `MAX_PERMITS`, an eighth of the range).
+    permits: usize,
 }
 
 /// Permits taken from an `Arc<Semaphore>`; released on drop.
@@ -39,7 +41,9 @@ pub struct SemaphorePermit<'a> {
 #[must_use = "the permits are released immediately when the guard is dropped"]
 pub struct OwnedSemaphorePermit {
     sem: Arc<Semaphore>,
-    permits: u32,
+    /// A `usize`, so that merging guards cannot overflow (each holds at
+    /// most `MAX_PERMITS`, an eighth of the range).
+    permits: usize,
 }
 
 impl Semaphore {
@@ -112,7 +116,7 @@ impl Semaphore {
         match self.ll.acquire(n as usize).await {
             Ok(()) => Ok(SemaphorePermit {
                 sem: self,
-                permits: n,
+                permits: n as usize,
             }),
             Err(ll::AcquireError) => Err(AcquireError(())),
         }
@@ -128,7 +132,7 @@ impl Semaphore {
         self.ll.try_acquire(n as usize)?;
         Ok(SemaphorePermit {
             sem: self,
-            permits: n,
+            permits: n as usize,
         })
     }
 
@@ -151,7 +155,7 @@ impl Semaphore {
         match self.ll.acquire(n as usize).await {
             Ok(()) => Ok(OwnedSemaphorePermit {
                 sem: self,
-                permits: n,
+                permits: n as usize,
             }),
             Err(ll::AcquireError) => Err(AcquireError(())),
         }
@@ -170,7 +174,7 @@ impl Semaphore {
         self.ll.try_acquire(n as usize)?;
         Ok(OwnedSemaphorePermit {
             sem: self,
-            permits: n,
+            permits: n as usize,
         })
     }
 
@@ -195,7 +199,7 @@ impl<'a> SemaphorePermit<'a> {
 
     /// How many permits this guard holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// Moves `other`'s permits into this guard.
@@ -214,7 +218,7 @@ impl<'a> SemaphorePermit<'a> {
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.sem.add_permits(self.permits as usize);
+        self.sem.add_permits(self.permits);
     }
 }
 
@@ -226,7 +230,7 @@ impl OwnedSemaphorePermit {
 
     /// How many permits this guard holds.
     pub fn num_permits(&self) -> usize {
-        self.permits as usize
+        self.permits
     }
 
     /// The semaphore the permits came from.
@@ -250,6 +254,6 @@ impl OwnedSemaphorePermit {
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.sem.add_permits(self.permits as usize);
+        self.sem.add_permits(self.permits);
     }
 }

@@ -116,7 +116,7 @@ impl<T> Sender<T> {
     /// Cancel safe: a dropped `reserve` leaves the FIFO of waiting senders,
     /// and a slot already assigned to it goes to the next sender.
     pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        match self.sem().acquire(1).await {
+        match acquire_slot(&self.chan).await {
             Ok(()) => Ok(Permit { chan: &self.chan }),
             Err(_) => Err(SendError(())),
         }
@@ -127,7 +127,7 @@ impl<T> Sender<T> {
     /// # Cancel safety
     /// Cancel safe, as [`Sender::reserve`].
     pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
-        match self.sem().acquire(1).await {
+        match acquire_slot(&self.chan).await {
             Ok(()) => Ok(OwnedPermit {
                 chan: Some(self.chan),
             }),
@@ -229,11 +229,41 @@ impl<T> fmt::Debug for Sender<T> {
 
 /// Gives an unused slot back; wakes the receiver if it may now see the end.
 fn release_permit<T>(chan: &chan::Tx<T, Bounded>) {
+    chan.chan.semaphore.sem.release(1);
+    wake_rx_if_done(chan);
+}
+
+/// After a slot went back: a closed receiver waiting for the last slot
+/// to come home (its end of the stream) is woken.
+fn wake_rx_if_done<T>(chan: &chan::Tx<T, Bounded>) {
     let s = &chan.chan.semaphore;
-    s.sem.release(1);
     if s.sem.is_closed() && s.sem.available_permits() == s.bound {
         chan.wake_rx();
     }
+}
+
+/// Waits for one slot. Dropped while waiting, the semaphore's `Acquire`
+/// gives back a slot already handed to it (a receiver's pop passes its
+/// slot straight to the first waiting sender); the guard, dropped after
+/// the `Acquire` (locals drop in reverse order), then wakes a closed
+/// receiver for which that was the last slot out, as a dropped unused
+/// [`Permit`] does.
+async fn acquire_slot<T>(chan: &chan::Tx<T, Bounded>) -> Result<(), batch_semaphore::AcquireError> {
+    struct WakeIfDone<'a, T> {
+        chan: &'a chan::Tx<T, Bounded>,
+        armed: bool,
+    }
+    impl<T> Drop for WakeIfDone<'_, T> {
+        fn drop(&mut self) {
+            if self.armed {
+                wake_rx_if_done(self.chan);
+            }
+        }
+    }
+    let mut guard = WakeIfDone { chan, armed: true };
+    let acquired = chan.chan.semaphore.sem.acquire(1).await;
+    guard.armed = false;
+    acquired
 }
 
 impl<T> Permit<'_, T> {
