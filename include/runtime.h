@@ -138,7 +138,8 @@ typedef void (*rt_queue_fn)(void *arg);
 // set the fields you need: new fields are carved out of `reserved`, so the
 // struct's size and layout never change.
 typedef struct rt_config {
-  // Worker threads of the multi-thread flavor; 0 = one per CPU.
+  // Worker threads of the multi-thread flavor; 0 = one per CPU; at most
+  // 16384.
   uint32_t worker_threads;
   // RT_FLAVOR_MULTI_THREAD (default) or RT_FLAVOR_CURRENT_THREAD.
   uint32_t flavor;
@@ -194,7 +195,8 @@ typedef void *(*rt_task_fn)(void *arg);
 typedef enum rt_poll (*rt_poll_fn)(void *state, const struct rt_waker *waker, void **result);
 
 // A completion callback: `st` is RT_OK (with the task's result),
-// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN or RT_ERR_PANIC (result NULL).
+// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN, RT_ERR_PANIC or RT_ERR_INVALID (an
+// rt_spawn_future `poll` returned another value); result NULL.
 typedef void (*rt_complete_fn)(void *arg, enum rt_status st, void *result);
 
 // A timer or queue callback.
@@ -265,7 +267,10 @@ enum rt_status rt_completion_wait(struct rt_completion *c, uint64_t timeout_ms, 
 
 // Polls as a leaf future: RT_READY with `*value` set once completed,
 // else RT_PENDING after arranging for `w` to be woken on completion.
-// Never blocks; usable from C futures and foreign loops.
+// Never blocks; usable from C futures and foreign loops. Every distinct
+// waker polled with is kept (and woken) until completion, so that any
+// number of pollers may wait: a loop should poll with one waker (or
+// clones of it), not a new rt_waker_new per poll.
 //
 // On NULL `c` or `w` it returns RT_READY with `*value` = NULL and
 // RT_ERR_NULL in rt_last_error() (so a poll loop never hangs).
@@ -411,8 +416,11 @@ enum rt_poll rt_fd_poll_ready(struct rt_fd *f,
                               uint32_t *ready);
 
 // Forgets the readiness in `ready` (RT_READABLE / RT_WRITABLE bits) that
-// rt_fd_poll_ready reported, after your read/write returned EAGAIN; a
-// later event is never lost. NULL or unknown bits are ignored.
+// rt_fd_poll_ready last reported, after your read/write returned EAGAIN;
+// an event that arrived after that report is kept (the next poll returns
+// RT_READY). A direction not reported ready since the last clear is left
+// alone, and the waker of the last RT_PENDING poll stays registered. NULL
+// or unknown bits are ignored.
 //
 // # Safety
 // `f` NULL or live.
@@ -481,7 +489,8 @@ void rt_config_init(struct rt_config *cfg);
 // as for any library's descriptors.
 //
 // Errors: RT_ERR_NULL (`out`), RT_ERR_INVALID (unknown flavor, nonzero
-// reserved fields, thread name not UTF-8), RT_ERR_IO (threads or the
+// reserved fields, worker_threads above 16384, thread name not UTF-8),
+// RT_ERR_IO (threads or the
 // reactor could not be created). `*out` is untouched on failure.
 //
 // # Safety
@@ -502,6 +511,12 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 // down, but this returns RT_ERR_TIMEOUT: the remaining `drop_arg`s and
 // `done`s run when those callbacks finish, and calling
 // rt_runtime_shutdown again waits for them.
+//
+// A current-thread runtime that another thread is driving
+// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken
+// and its pass ends; that thread finishes the shutdown as it returns
+// RT_ERR_SHUTDOWN, and this call waits for it within `timeout_ms` (if the
+// timeout expires first, RT_ERR_TIMEOUT as above).
 //
 // Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 // when called from inside one of this library's callbacks on a runtime
@@ -614,7 +629,9 @@ enum rt_status rt_spawn_blocking(struct rt_runtime *rt,
 //
 // `drop_state` (may be NULL) is called exactly once: after `poll`
 // returned RT_READY (before joiners see the result), or when the task is
-// aborted or the runtime shuts down first. `out` as for rt_spawn.
+// aborted or the runtime shuts down first. `out` as for rt_spawn. A
+// `poll` returning any other value ends the task with RT_ERR_INVALID
+// (its state dropped, result NULL).
 //
 // Errors: RT_ERR_NULL (`rt`, `poll`), RT_ERR_SHUTDOWN (then `state`
 // stays the caller's).
@@ -642,17 +659,22 @@ enum rt_status rt_spawn_future(struct rt_runtime *rt,
 // down before it finished), RT_ERR_PANIC; RT_ERR_NULL;
 // RT_ERR_WOULD_DEADLOCK when called from inside a task or callback on a
 // runtime thread (use rt_task_poll or rt_task_on_complete there);
-// RT_ERR_INVALID (already joined).
+// RT_ERR_INVALID (already joined, or an rt_spawn_future task's `poll`
+// returned a value other than RT_PENDING / RT_READY).
 //
 // # Safety
 // `t` NULL or live; `result` NULL or writable.
 enum rt_status rt_task_join(struct rt_task *t, uint64_t timeout_ms, void **result);
 
 // Polls the task as a leaf future: returns RT_READY (filling `*status`
-// as rt_task_join would return and `*result`) once it finished, or
-// RT_PENDING after arranging for `w` to be woken when it finishes.
+// as rt_task_join would return and `*result`, NULL unless RT_OK) once it
+// finished, or RT_PENDING (`*result` NULL) after arranging for `w` to be
+// woken when it finishes.
 // `status`/`result` may be NULL. Usable from inside C futures and foreign
-// loops; never blocks.
+// loops; never blocks. Every distinct waker polled with is kept (and
+// woken) until the task finishes, so that any number of pollers may
+// wait: a loop should poll with one waker (or clones of it), not a new
+// rt_waker_new per poll.
 //
 // On NULL `t`/`w` it returns RT_READY with `*status = RT_ERR_NULL` (so a
 // poll loop never hangs). After RT_READY the outcome is consumed: later
@@ -785,8 +807,12 @@ enum rt_status rt_sleep_new(struct rt_runtime *rt, uint64_t delay_ms, struct rt_
 // On NULL `s`/`w`, or after the runtime shut down, it returns RT_READY
 // (so a poll loop never hangs) with the reason in rt_last_error().
 //
+// A sleep is polled by one thread at a time (as a C future owns it);
+// polling the same sleep from two threads at once is undefined.
+//
 // # Safety
-// `s` NULL or live; `w` NULL or a live waker.
+// `s` NULL or live, and not being polled or freed by another thread; `w`
+// NULL or a live waker.
 enum rt_poll rt_sleep_poll(struct rt_sleep *s, const struct rt_waker *w);
 
 // Frees the sleep (cancelling its timer). NULL is ignored.

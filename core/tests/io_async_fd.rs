@@ -295,3 +295,40 @@ fn with_registered_fd_watches_the_given_descriptor() {
         assert!(g.ready().is_readable());
     });
 }
+
+/// `AsyncFdReadyGuard::reported` + `AsyncFd::clear_reported`: clearing
+/// the reported readiness after the guard is gone forgets it, but keeps an
+/// event that arrived after the report.
+#[test]
+fn clear_reported_keeps_an_event_that_came_after_the_report() {
+    use runtime_core::io::Ready;
+    use std::time::Duration;
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let (r, w) = pipe();
+        let afd = AsyncFd::new(r).unwrap();
+        let mut buf = [0u8; 16];
+
+        write_fd(w.as_raw_fd(), b"a").unwrap();
+        let reported = afd.readable().await.unwrap().reported();
+        assert!(reported.ready().is_readable());
+        assert_eq!(read_fd(afd.as_raw_fd(), &mut buf).unwrap(), 1);
+        assert!(read_fd(afd.as_raw_fd(), &mut buf).is_err());
+        // Nothing new: the clear forgets the readiness, and a wait blocks.
+        afd.clear_reported(reported, Ready::READABLE);
+        let waited = runtime_core::time::timeout(Duration::from_millis(50), afd.readable()).await;
+        assert!(waited.is_err(), "readable after a clear with no new data");
+
+        write_fd(w.as_raw_fd(), b"b").unwrap();
+        let reported = afd.readable().await.unwrap().reported();
+        assert_eq!(read_fd(afd.as_raw_fd(), &mut buf).unwrap(), 1);
+        assert!(read_fd(afd.as_raw_fd(), &mut buf).is_err());
+        // New data, and the reactor sees its event, before the clear.
+        write_fd(w.as_raw_fd(), b"c").unwrap();
+        runtime_core::time::sleep(Duration::from_millis(20)).await;
+        afd.clear_reported(reported, Ready::READABLE);
+        let waited = runtime_core::time::timeout(Duration::from_secs(5), afd.readable()).await;
+        assert!(waited.is_ok(), "the later event was lost by the clear");
+        assert_eq!(read_fd(afd.as_raw_fd(), &mut buf).unwrap(), 1);
+    });
+}

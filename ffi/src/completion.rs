@@ -169,7 +169,10 @@ pub unsafe extern "C" fn rt_completion_wait(
 
 /// Polls as a leaf future: RT_READY with `*value` set once completed,
 /// else RT_PENDING after arranging for `w` to be woken on completion.
-/// Never blocks; usable from C futures and foreign loops.
+/// Never blocks; usable from C futures and foreign loops. Every distinct
+/// waker polled with is kept (and woken) until completion, so that any
+/// number of pollers may wait: a loop should poll with one waker (or
+/// clones of it), not a new rt_waker_new per poll.
 ///
 /// On NULL `c` or `w` it returns RT_READY with `*value` = NULL and
 /// RT_ERR_NULL in rt_last_error() (so a poll loop never hangs).

@@ -46,7 +46,7 @@ use crate::runtime::{rt_runtime, shared_of, Shared};
 use crate::slot::{Slot, Wait};
 use crate::task::rt_poll;
 use crate::waker::rt_waker;
-use runtime_core::io::{AsyncFd, Interest, Ready};
+use runtime_core::io::{AsyncFd, Interest, Ready, ReportedReady};
 use runtime_core::task::AbortHandle;
 use std::ffi::{c_int, c_void};
 use std::future::Future;
@@ -89,6 +89,10 @@ pub struct rt_fd {
     fd: c_int,
     claim: u64,
     rt: Arc<Shared>,
+    /// What rt_fd_poll_ready last reported ready per direction (read,
+    /// write), for rt_fd_clear_ready: clearing that, rather than whatever
+    /// is current, keeps an event that came after the report.
+    reported: runtime_core::locks::Mutex<[Option<ReportedReady>; 2]>,
 }
 
 /// The caller's fd number, carried by a registration for reference only:
@@ -541,9 +545,12 @@ pub unsafe extern "C" fn rt_watch_stop(w: *mut rt_watch) -> rt_status {
     error::status("rt_watch_stop", || {
         // SAFETY: NULL or live per the contract.
         let w = unsafe { non_null(w, "w") }?;
-        w.ctl.stop(Wait::ForOthers);
-        w.abort.abort();
-        w.rt.check_open()
+        // Own references first: the stop may run `drop_arg` here, and a
+        // `drop_arg` may free this handle (a context owning its watch).
+        let (ctl, abort, rt) = (w.ctl.clone(), w.abort.clone(), w.rt.clone());
+        ctl.stop(Wait::ForOthers);
+        abort.abort();
+        rt.check_open()
     })
 }
 
@@ -601,6 +608,7 @@ pub unsafe extern "C" fn rt_fd_register(
             fd,
             claim,
             rt: rt.shared.clone(),
+            reported: runtime_core::locks::Mutex::new([None; 2]),
         }));
         // SAFETY: non-NULL and writable per the contract.
         unsafe { out.write(b) };
@@ -657,14 +665,20 @@ pub unsafe extern "C" fn rt_fd_poll_ready(
         let mut got = 0;
         if interest & RT_READABLE != 0 {
             match f.afd.poll_read_ready(&mut cx) {
-                Poll::Ready(Ok(g)) => got |= ready_bits(g.ready()),
+                Poll::Ready(Ok(g)) => {
+                    got |= ready_bits(g.ready());
+                    f.reported.lock()[0] = Some(g.reported());
+                }
                 Poll::Ready(Err(e)) => return Err(Error::io("poll_read_ready", e)),
                 Poll::Pending => {}
             }
         }
         if interest & RT_WRITABLE != 0 {
             match f.afd.poll_write_ready(&mut cx) {
-                Poll::Ready(Ok(g)) => got |= ready_bits(g.ready()),
+                Poll::Ready(Ok(g)) => {
+                    got |= ready_bits(g.ready());
+                    f.reported.lock()[1] = Some(g.reported());
+                }
                 Poll::Ready(Err(e)) => return Err(Error::io("poll_write_ready", e)),
                 Poll::Pending => {}
             }
@@ -684,8 +698,11 @@ pub unsafe extern "C" fn rt_fd_poll_ready(
 }
 
 /// Forgets the readiness in `ready` (RT_READABLE / RT_WRITABLE bits) that
-/// rt_fd_poll_ready reported, after your read/write returned EAGAIN; a
-/// later event is never lost. NULL or unknown bits are ignored.
+/// rt_fd_poll_ready last reported, after your read/write returned EAGAIN;
+/// an event that arrived after that report is kept (the next poll returns
+/// RT_READY). A direction not reported ready since the last clear is left
+/// alone, and the waker of the last RT_PENDING poll stays registered. NULL
+/// or unknown bits are ignored.
 ///
 /// # Safety
 /// `f` NULL or live.
@@ -696,21 +713,20 @@ pub unsafe extern "C" fn rt_fd_clear_ready(f: *mut rt_fd, ready: u32) {
         let Some(f) = (unsafe { f.as_ref() }) else {
             return;
         };
-        struct Noop;
-        impl std::task::Wake for Noop {
-            fn wake(self: Arc<Self>) {}
+        // What rt_fd_poll_ready reported, not what is ready now: an event
+        // that came after the report survives the clear. Nothing is polled,
+        // so the waker the last poll left stays registered.
+        let (read, write) = {
+            let mut reported = f.reported.lock();
+            let read = (ready & RT_READABLE != 0).then(|| reported[0].take());
+            let write = (ready & RT_WRITABLE != 0).then(|| reported[1].take());
+            (read.flatten(), write.flatten())
+        };
+        if let Some(r) = read {
+            f.afd.clear_reported(r, Ready::READABLE);
         }
-        let waker = Waker::from(Arc::new(Noop));
-        let mut cx = Context::from_waker(&waker);
-        if ready & RT_READABLE != 0 {
-            if let Poll::Ready(Ok(mut g)) = f.afd.poll_read_ready(&mut cx) {
-                g.clear_ready_matching(Ready::READABLE);
-            }
-        }
-        if ready & RT_WRITABLE != 0 {
-            if let Poll::Ready(Ok(mut g)) = f.afd.poll_write_ready(&mut cx) {
-                g.clear_ready_matching(Ready::WRITABLE);
-            }
+        if let Some(r) = write {
+            f.afd.clear_reported(r, Ready::WRITABLE);
         }
     });
 }

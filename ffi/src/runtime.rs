@@ -27,7 +27,7 @@ use std::ffi::{c_char, CStr};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -47,7 +47,8 @@ pub const RT_FOREVER: u64 = u64::MAX;
 #[derive(Debug, Clone, Copy)]
 #[allow(non_camel_case_types)]
 pub struct rt_config {
-    /// Worker threads of the multi-thread flavor; 0 = one per CPU.
+    /// Worker threads of the multi-thread flavor; 0 = one per CPU; at most
+    /// 16384.
     pub worker_threads: u32,
     /// RT_FLAVOR_MULTI_THREAD (default) or RT_FLAVOR_CURRENT_THREAD.
     pub flavor: u32,
@@ -111,6 +112,9 @@ pub(crate) struct Shared {
     /// The runtime itself; `None` once shut down. Held by `rt_runtime_run`.
     rt: Mutex<Option<Runtime>>,
     stop: Mutex<StopState>,
+    /// Notified when a thread stops driving the current-thread runtime
+    /// (`StopState::driving` cleared), for a shutdown waiting on it.
+    undriven: Condvar,
     /// Fds with a live watch or registration, and its claim id (so a
     /// stale claim never releases a newer one of the same fd number).
     fds: Mutex<(u64, std::collections::HashMap<i32, u64>)>,
@@ -130,10 +134,30 @@ pub(crate) struct Shared {
 /// drops its slot itself.
 const RETIRED_CAP: usize = 256;
 
+/// The current-thread loop's stop request, and who drives it.
+///
+/// Shutdown protocol with a driving thread (rt_runtime_run / run_once on
+/// thread B, shutdown on thread A): A sets `shut` and, if `driving`,
+/// `hand_over`, both under this lock, wakes B and waits (up to its
+/// deadline) until B no longer drives. B, leaving, clears `driving` under
+/// the lock and, if `hand_over` is set, drops the runtime itself (with
+/// `dropping` set until it is done), so that a shutdown that timed out
+/// never leaves it behind. A driver starts only if `shut` is clear, read
+/// under this lock, so none starts once a shutdown began.
 #[derive(Default)]
 struct StopState {
     requested: bool,
     waker: Option<Waker>,
+    /// A thread is inside rt_runtime_run / rt_runtime_run_once.
+    driving: bool,
+    /// A shutdown asked the driving thread to drop the runtime on leaving.
+    hand_over: bool,
+    /// That shutdown's deadline (`None`: no limit), which bounds the
+    /// driving thread's wait for blocking work as it would have the
+    /// shutdown's own.
+    hand_over_deadline: Option<std::time::Instant>,
+    /// The driving thread is dropping the runtime (hand-over).
+    dropping: bool,
 }
 
 impl Shared {
@@ -262,19 +286,46 @@ impl Shared {
     /// still running when it expired).
     fn shutdown(&self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        // Before `take_retired` below locks the queue (see `retire`).
-        self.shut.store(true, Ordering::Release);
-        self.request_stop();
-        let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(rt) = rt {
-            match deadline {
-                Some(d) => {
-                    rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
+        let (waker, driving) = {
+            let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+            // Before `take_retired` below locks the queue (see `retire`),
+            // and under the stop lock (see `StopState`).
+            self.shut.store(true, Ordering::Release);
+            s.requested = true;
+            if s.driving {
+                s.hand_over = true;
+                s.hand_over_deadline = deadline;
+            }
+            (s.waker.take(), s.driving)
+        };
+        match waker {
+            Some(w) => w.wake(),
+            // A no-op task interrupts an rt_runtime_run_once parked in the
+            // driver.
+            None if self.flavor == RuntimeFlavor::CurrentThread => {
+                drop(self.handle.spawn(async {}))
+            }
+            None => {}
+        }
+        let mut left = 0;
+        // A thread driving the runtime (current-thread flavor) holds it
+        // until its pass ends: wait for that, up to the deadline. If the
+        // wait times out, that thread drops the runtime when it leaves.
+        let handed_over = driving && !self.wait_undriven(deadline);
+        if handed_over {
+            left += 1;
+        } else {
+            let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(rt) = rt {
+                match deadline {
+                    Some(d) => {
+                        rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
+                    }
+                    None => drop(rt),
                 }
-                None => drop(rt),
             }
         }
-        let mut left = self.live.wait_released(deadline);
+        left += self.live.wait_released(deadline);
         // rt_queue_work items are not counted in `live`: they are over
         // when the blocking pool has nothing queued, running or cancelling.
         let remaining = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
@@ -283,6 +334,28 @@ impl Shared {
         }
         drop(self.take_retired());
         left
+    }
+
+    /// Waits until no thread drives the runtime (and a hand-over drop is
+    /// done), up to `deadline`; `false` if it passed first.
+    fn wait_undriven(&self, deadline: Option<std::time::Instant>) -> bool {
+        let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        while s.driving || s.dropping {
+            s = match deadline {
+                None => self.undriven.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.undriven
+                        .wait_timeout(s, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        true
     }
 }
 
@@ -329,7 +402,8 @@ pub unsafe extern "C" fn rt_config_init(cfg: *mut rt_config) {
 /// as for any library's descriptors.
 ///
 /// Errors: RT_ERR_NULL (`out`), RT_ERR_INVALID (unknown flavor, nonzero
-/// reserved fields, thread name not UTF-8), RT_ERR_IO (threads or the
+/// reserved fields, worker_threads above 16384, thread name not UTF-8),
+/// RT_ERR_IO (threads or the
 /// reactor could not be created). `*out` is untouched on failure.
 ///
 /// # Safety
@@ -368,6 +442,15 @@ pub unsafe extern "C" fn rt_runtime_new(
             }
             f => return Err(Error::invalid(format!("unknown flavor {f}"))),
         };
+        // The limit the header states.
+        const _: () = assert!(runtime_core::runtime::MAX_WORKER_THREADS == 16_384);
+        if c.worker_threads as usize > runtime_core::runtime::MAX_WORKER_THREADS {
+            return Err(Error::invalid(format!(
+                "worker_threads must be at most {}, not {}",
+                runtime_core::runtime::MAX_WORKER_THREADS,
+                c.worker_threads
+            )));
+        }
         if c.worker_threads != 0 {
             b.worker_threads(c.worker_threads as usize);
         }
@@ -394,6 +477,7 @@ pub unsafe extern "C" fn rt_runtime_new(
             shut: AtomicBool::new(false),
             rt: Mutex::new(Some(rt)),
             stop: Mutex::new(StopState::default()),
+            undriven: Condvar::new(),
             fds: Mutex::new((0, std::collections::HashMap::new())),
             live: Arc::default(),
             inline_calls: std::sync::atomic::AtomicU64::new(0),
@@ -421,6 +505,12 @@ pub unsafe extern "C" fn rt_runtime_new(
 /// `done`s run when those callbacks finish, and calling
 /// rt_runtime_shutdown again waits for them.
 ///
+/// A current-thread runtime that another thread is driving
+/// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken
+/// and its pass ends; that thread finishes the shutdown as it returns
+/// RT_ERR_SHUTDOWN, and this call waits for it within `timeout_ms` (if the
+/// timeout expires first, RT_ERR_TIMEOUT as above).
+///
 /// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 /// when called from inside one of this library's callbacks on a runtime
 /// thread, or from inside this runtime's own blocking work (an
@@ -432,15 +522,17 @@ pub unsafe extern "C" fn rt_runtime_new(
 #[no_mangle]
 pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
     error::status("rt_runtime_shutdown", || {
+        // An own reference (see `shared_of`): a `drop_arg` this shutdown
+        // runs may free the runtime (rt_runtime_free) before it returns.
         // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
+        let shared = unsafe { shared_of(rt) }?;
         if in_runtime_callback() {
             return Err(Error::new(
                 rt_status::RT_ERR_WOULD_DEADLOCK,
                 "cannot shut a runtime down from inside one of its callbacks",
             ));
         }
-        if rt.shared.handle.is_in_blocking_work() {
+        if shared.handle.is_in_blocking_work() {
             // The shutdown waits for the runtime's blocking work, this
             // body included.
             return Err(Error::new(
@@ -454,7 +546,7 @@ pub unsafe extern "C" fn rt_runtime_shutdown(rt: *mut rt_runtime, timeout_ms: u6
         } else {
             Some(Duration::from_millis(timeout_ms))
         };
-        match rt.shared.shutdown(t) {
+        match shared.shutdown(t) {
             0 => Ok(()),
             n => Err(Error::new(
                 rt_status::RT_ERR_TIMEOUT,
@@ -602,7 +694,7 @@ fn with_current_thread_rt<R>(
             "cannot drive the runtime from inside one of its callbacks",
         ));
     }
-    let guard = shared.rt.try_lock().map_err(|e| match e {
+    let mut guard = shared.rt.try_lock().map_err(|e| match e {
         std::sync::TryLockError::WouldBlock => {
             Error::invalid("the runtime is already being driven by another rt_runtime_run")
         }
@@ -611,8 +703,58 @@ fn with_current_thread_rt<R>(
     let Some(runtime) = guard.as_ref() else {
         return Err(Error::shutdown());
     };
+    {
+        // See `StopState`: no driver starts once a shutdown began.
+        let mut s = shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+        if shared.is_shut() {
+            return Err(Error::shutdown());
+        }
+        s.driving = true;
+    }
+    // Clears `driving` however `f` ends (a callback's panic is caught
+    // inside, but stay correct if one escapes).
+    struct Leave<'a>(&'a Shared, bool);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                let mut s = self.0.stop.lock().unwrap_or_else(|e| e.into_inner());
+                s.driving = false;
+                drop(s);
+                self.0.undriven.notify_all();
+            }
+        }
+    }
+    let mut leave = Leave(shared, true);
     let out = f(shared, runtime);
-    drop(guard);
+    let hand_over = {
+        let mut s = shared.stop.lock().unwrap_or_else(|e| e.into_inner());
+        s.driving = false;
+        s.dropping = s.hand_over;
+        s.hand_over.then_some(s.hand_over_deadline)
+    };
+    leave.1 = false;
+    if let Some(deadline) = hand_over {
+        // A shutdown began during this pass: the runtime is shut down
+        // here, on the thread that drove it, as that shutdown would have.
+        let runtime = guard.take();
+        drop(guard);
+        if let Some(rt) = runtime {
+            match deadline {
+                Some(d) => {
+                    rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
+                }
+                None => drop(rt),
+            }
+        }
+        shared
+            .stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .dropping = false;
+    } else {
+        drop(guard);
+    }
+    shared.undriven.notify_all();
     shared.check_open()?;
     Ok(out)
 }
@@ -698,7 +840,7 @@ fn turn(shared: &Shared, runtime: &Runtime, timeout_ms: u64) {
         // An fd callback run straight from the reactor (fd_level.rs) is
         // progress too, though no task ran for it.
         let called = shared.inline_calls.load(Ordering::Relaxed) != inline;
-        if shared.take_stop() || polls > 0 || called || left == 0 {
+        if shared.take_stop() || polls > 0 || called || left == 0 || shared.is_shut() {
             return;
         }
     }

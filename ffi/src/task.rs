@@ -76,7 +76,8 @@ pub type rt_poll_fn = Option<
 >;
 
 /// A completion callback: `st` is RT_OK (with the task's result),
-/// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN or RT_ERR_PANIC (result NULL).
+/// RT_ERR_CANCELLED, RT_ERR_SHUTDOWN, RT_ERR_PANIC or RT_ERR_INVALID (an
+/// rt_spawn_future `poll` returned another value); result NULL.
 #[allow(non_camel_case_types)]
 pub type rt_complete_fn =
     Option<unsafe extern "C" fn(arg: *mut c_void, st: rt_status, result: *mut c_void)>;
@@ -291,9 +292,18 @@ impl Future for FnTask {
     }
 }
 
+/// An `rt_poll_fn` as this library calls it: returning the C enum's
+/// integer, so that a value other than RT_PENDING (0) or RT_READY (1) is
+/// an error to report rather than an invalid `rt_poll` (undefined
+/// behaviour in Rust). C returns an enum as its `unsigned int`, in the
+/// same register as a `uint32_t`.
+type RawPollFn = unsafe extern "C" fn(*mut c_void, *const rt_waker, *mut *mut c_void) -> u32;
+
 /// `rt_spawn_future`'s future: polls the C state machine.
 struct CFuture {
-    poll: unsafe extern "C" fn(*mut c_void, *const rt_waker, *mut *mut c_void) -> rt_poll,
+    /// The C poll function, its result read as the integer it is (see
+    /// [`RawPollFn`]).
+    poll: RawPollFn,
     state: Option<Arg>,
     done: Completer,
 }
@@ -314,10 +324,17 @@ impl Future for CFuture {
         // call.
         let p = on_runtime_thread(|| unsafe { (this.poll)(state.get(), &waker, &mut result) });
         match p {
-            rt_poll::RT_PENDING => Poll::Pending,
-            rt_poll::RT_READY => {
+            0 => Poll::Pending,
+            1 => {
                 drop(this.state.take());
                 this.done.finish(rt_status::RT_OK, result);
+                Poll::Ready(())
+            }
+            // Neither RT_PENDING nor RT_READY: the task ends in error.
+            _ => {
+                drop(this.state.take());
+                this.done
+                    .finish(rt_status::RT_ERR_INVALID, std::ptr::null_mut());
                 Poll::Ready(())
             }
         }
@@ -453,7 +470,9 @@ pub unsafe extern "C" fn rt_spawn_blocking(
 ///
 /// `drop_state` (may be NULL) is called exactly once: after `poll`
 /// returned RT_READY (before joiners see the result), or when the task is
-/// aborted or the runtime shuts down first. `out` as for rt_spawn.
+/// aborted or the runtime shuts down first. `out` as for rt_spawn. A
+/// `poll` returning any other value ends the task with RT_ERR_INVALID
+/// (its state dropped, result NULL).
 ///
 /// Errors: RT_ERR_NULL (`rt`, `poll`), RT_ERR_SHUTDOWN (then `state`
 /// stays the caller's).
@@ -473,6 +492,15 @@ pub unsafe extern "C" fn rt_spawn_future(
         // `shared_of`).
         let shared = unsafe { shared_of(rt) }?;
         let poll = poll.ok_or_else(|| Error::null("poll"))?;
+        // SAFETY: the same C function, called through a pointer whose
+        // return type is the enum's underlying integer (see `RawPollFn`);
+        // both pointer types have the same size and C calling convention.
+        let poll = unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn(*mut c_void, *const rt_waker, *mut *mut c_void) -> rt_poll,
+                RawPollFn,
+            >(poll)
+        };
         shared.check_open()?;
         let (slot, done) = new_slot(shared);
         let fut = CFuture {
@@ -507,6 +535,10 @@ fn take_outcome(s: &mut SlotState, result: *mut *mut c_void) -> Result<()> {
     match st {
         rt_status::RT_OK => Ok(()),
         rt_status::RT_ERR_CANCELLED => Err(Error::new(st, "the task was aborted")),
+        rt_status::RT_ERR_INVALID => Err(Error::new(
+            st,
+            "the task's poll function returned a value other than RT_PENDING or RT_READY",
+        )),
         rt_status::RT_ERR_SHUTDOWN => Err(Error::new(
             st,
             "the runtime shut down before the task completed",
@@ -530,7 +562,8 @@ fn take_outcome(s: &mut SlotState, result: *mut *mut c_void) -> Result<()> {
 /// down before it finished), RT_ERR_PANIC; RT_ERR_NULL;
 /// RT_ERR_WOULD_DEADLOCK when called from inside a task or callback on a
 /// runtime thread (use rt_task_poll or rt_task_on_complete there);
-/// RT_ERR_INVALID (already joined).
+/// RT_ERR_INVALID (already joined, or an rt_spawn_future task's `poll`
+/// returned a value other than RT_PENDING / RT_READY).
 ///
 /// # Safety
 /// `t` NULL or live; `result` NULL or writable.
@@ -568,10 +601,14 @@ pub unsafe extern "C" fn rt_task_join(
 }
 
 /// Polls the task as a leaf future: returns RT_READY (filling `*status`
-/// as rt_task_join would return and `*result`) once it finished, or
-/// RT_PENDING after arranging for `w` to be woken when it finishes.
+/// as rt_task_join would return and `*result`, NULL unless RT_OK) once it
+/// finished, or RT_PENDING (`*result` NULL) after arranging for `w` to be
+/// woken when it finishes.
 /// `status`/`result` may be NULL. Usable from inside C futures and foreign
-/// loops; never blocks.
+/// loops; never blocks. Every distinct waker polled with is kept (and
+/// woken) until the task finishes, so that any number of pollers may
+/// wait: a loop should poll with one waker (or clones of it), not a new
+/// rt_waker_new per poll.
 ///
 /// On NULL `t`/`w` it returns RT_READY with `*status = RT_ERR_NULL` (so a
 /// poll loop never hangs). After RT_READY the outcome is consumed: later
@@ -586,6 +623,12 @@ pub unsafe extern "C" fn rt_task_poll(
     status: *mut rt_status,
     result: *mut *mut c_void,
 ) -> rt_poll {
+    if !result.is_null() {
+        // As rt_task_join: `*result` is NULL unless the task's outcome is
+        // handed out here with RT_OK (take_outcome overwrites it).
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { result.write(std::ptr::null_mut()) };
+    }
     let mut pending = false;
     let st = error::status("rt_task_poll", || {
         // SAFETY: NULL or live per the contract.

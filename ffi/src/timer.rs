@@ -302,9 +302,12 @@ pub unsafe extern "C" fn rt_timer_stop(t: *mut rt_timer) -> rt_status {
     error::status("rt_timer_stop", || {
         // SAFETY: NULL or live per the contract.
         let t = unsafe { non_null(t, "t") }?;
-        t.slot.stop();
-        t.abort.abort();
-        t.rt.check_open()
+        // Own references first: the stop may run `drop_arg` here, and a
+        // `drop_arg` may free this handle (a context owning its timer).
+        let (slot, abort, rt) = (t.slot.clone(), t.abort.clone(), t.rt.clone());
+        slot.stop();
+        abort.abort();
+        rt.check_open()
     })
 }
 
@@ -368,16 +371,20 @@ pub unsafe extern "C" fn rt_sleep_new(
 /// On NULL `s`/`w`, or after the runtime shut down, it returns RT_READY
 /// (so a poll loop never hangs) with the reason in rt_last_error().
 ///
+/// A sleep is polled by one thread at a time (as a C future owns it);
+/// polling the same sleep from two threads at once is undefined.
+///
 /// # Safety
-/// `s` NULL or live; `w` NULL or a live waker.
+/// `s` NULL or live, and not being polled or freed by another thread; `w`
+/// NULL or a live waker.
 #[no_mangle]
 pub unsafe extern "C" fn rt_sleep_poll(s: *mut rt_sleep, w: *const rt_waker) -> rt_poll {
     error::value("rt_sleep_poll", rt_poll::RT_READY, || {
         if s.is_null() {
             return Err(Error::null("s"));
         }
-        // SAFETY: non-NULL and live per the contract; we have exclusive use
-        // for this call.
+        // SAFETY: non-NULL and live per the contract, which also makes
+        // this call its only user (no concurrent poll or free).
         let s = unsafe { &mut *s };
         // SAFETY: NULL or live per the contract.
         let w = unsafe { rt_waker::borrow(w) }?;

@@ -257,6 +257,12 @@ impl PyRuntime {
             if w == 0 {
                 return Err(PyValueError::new_err("workers must be greater than 0"));
             }
+            if w > runtime_core::runtime::MAX_WORKER_THREADS {
+                return Err(PyValueError::new_err(format!(
+                    "workers must be at most {}",
+                    runtime_core::runtime::MAX_WORKER_THREADS
+                )));
+            }
             if flavor == "current_thread" && w != 1 {
                 return Err(PyValueError::new_err(
                     "a current_thread runtime has exactly one worker",

@@ -367,18 +367,21 @@ def test_exit_still_tells_threads_waiting_on_a_runtime_shutting_down_in_the_back
     # cancelled): its done-callback must still run and the waiter must
     # still get its outcome, so that the join ends.
     rc, out, err = _run_script(
-        "import runtime, threading, time\n"
+        "import os, runtime, threading, time\n"
+        # One write(2) per line: print() from two threads can interleave.
+        "def say(*words):\n"
+        "    os.write(1, (' '.join(map(str, words)) + '\\n').encode())\n"
         "started = threading.Event()\n"
         "rt = runtime.Runtime(workers=1)\n"
         "rt.spawn(lambda: (started.set(), time.sleep(0.3)))\n"
         "started.wait()\n"
         "b = rt.spawn(int)\n"
-        "b.add_done_callback(lambda t: print('callback', flush=True))\n"
+        "b.add_done_callback(lambda t: say('callback'))\n"
         "def waiter():\n"
         "    try:\n"
-        "        print('result', b.result(), flush=True)\n"
+        "        say('result', b.result())\n"
         "    except runtime.CancelledError:\n"
-        "        print('cancelled', flush=True)\n"
+        "        say('cancelled')\n"
         "threading.Thread(target=waiter).start()\n"
         "time.sleep(0.05)\n"
         "rt.shutdown(wait=False)\n"

@@ -30,6 +30,9 @@ def test_workers_and_flavors():
     "kwargs",
     [
         {"workers": 0},
+        # An absurd count is refused, not an allocation that aborts.
+        {"workers": 2**40},
+        {"workers": 16385},
         {"max_blocking": 0},
         {"flavor": "nope"},
         {"flavor": "current_thread", "workers": 2},

@@ -76,6 +76,13 @@ static void test_config_defaults_and_validation(void) {
     cfg.thread_name = "\xff\xfe";
     CHECK_ST(rt_runtime_new(&cfg, &rt), RT_ERR_INVALID);
     CHECK(rt == NULL);
+    /* an absurd worker count is an error, not an allocation that aborts */
+    rt_config_init(&cfg);
+    cfg.worker_threads = 0xFFFFFFFFu;
+    CHECK_ST(rt_runtime_new(&cfg, &rt), RT_ERR_INVALID);
+    cfg.worker_threads = 16385;
+    CHECK_ST(rt_runtime_new(&cfg, &rt), RT_ERR_INVALID);
+    CHECK(rt == NULL);
 }
 
 static void test_runtime_new_with_every_option(void) {

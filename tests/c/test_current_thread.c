@@ -140,6 +140,83 @@ static void test_free_from_callback_ends_run(void) {
     h_sleep_ms(20);
 }
 
+/* A thread parked in rt_runtime_run_once(RT_FOREVER) does not keep a
+ * shutdown from another thread waiting: the shutdown wakes it, the pass
+ * ends with RT_ERR_SHUTDOWN, and the shutdown returns. */
+static rt_status run_once_result;
+static void *run_once_forever(void *arg) {
+    run_once_result = rt_runtime_run_once((rt_runtime *)arg, RT_FOREVER);
+    return NULL;
+}
+
+static void test_shutdown_ends_a_run_once_parked_forever(void) {
+    rt_runtime *rt = h_runtime_current_thread();
+    pthread_t th;
+    pthread_create(&th, NULL, run_once_forever, rt);
+    h_sleep_ms(100);
+    long long t0 = h_now_ms();
+    CHECK_OK(rt_runtime_shutdown(rt, 5000));
+    CHECK(h_now_ms() - t0 < 4000);
+    pthread_join(th, NULL);
+    CHECK_EQ(run_once_result, RT_ERR_SHUTDOWN);
+    rt_runtime_free(rt);
+}
+
+/* A shutdown's timeout holds while a callback runs on the driving
+ * thread: it returns RT_ERR_TIMEOUT in time, the driving thread finishes
+ * the shutdown as it leaves rt_runtime_run (the task's drop_arg runs
+ * there), and a second shutdown waits for that. */
+static atomic_int slow_started;
+static void slow_cb(void *arg) {
+    (void)arg;
+    atomic_store(&slow_started, 1);
+    h_sleep_ms(400);
+}
+static rt_status run_result;
+static void *run_it(void *arg) {
+    run_result = rt_runtime_run((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_shutdown_timeout_holds_while_a_callback_runs(void) {
+    rt_runtime *rt = h_runtime_current_thread();
+    atomic_store(&slow_started, 0);
+    atomic_store(&drops, 0);
+    CHECK_OK(rt_timer_start(rt, 0, 0, slow_cb, NULL, NULL, NULL));
+    CHECK_OK(rt_spawn_future(rt, pend_forever, NULL, count_drop_ct, NULL));
+    pthread_t th;
+    pthread_create(&th, NULL, run_it, rt);
+    CHECK(h_wait_flag(&slow_started));
+    long long t0 = h_now_ms();
+    CHECK_ST(rt_runtime_shutdown(rt, 0), RT_ERR_TIMEOUT);
+    CHECK(h_now_ms() - t0 < 300);
+    CHECK_EQ(atomic_load(&drops), 0);
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    CHECK_EQ(atomic_load(&drops), 1);
+    pthread_join(th, NULL);
+    CHECK_EQ(run_result, RT_ERR_SHUTDOWN);
+    rt_runtime_free(rt);
+}
+
+/* A drop_arg run by rt_runtime_shutdown may free the runtime (allowed
+ * from callbacks); the shutdown call must not touch the freed handle. */
+static rt_runtime *freed_by_drop;
+static void drop_frees_runtime(void *arg) {
+    (void)arg;
+    rt_runtime_free(freed_by_drop);
+}
+
+static void test_drop_arg_freeing_the_runtime_during_shutdown(void) {
+    freed_by_drop = h_runtime_current_thread();
+    CHECK_OK(rt_spawn(freed_by_drop, never, NULL, drop_frees_runtime, NULL));
+    CHECK_OK(rt_spawn(freed_by_drop, never, &drops, h_count_drop, NULL));
+    atomic_store(&drops, 0);
+    CHECK_OK(rt_runtime_shutdown(freed_by_drop, RT_FOREVER));
+    CHECK(h_wait_flag(&drops));
+    /* the helper thread that finishes the free */
+    h_sleep_ms(50);
+}
+
 int main(void) {
     RUN(test_run_once_runs_ready_tasks_on_caller);
     RUN(test_run_until_stop_from_callback);
@@ -147,5 +224,8 @@ int main(void) {
     RUN(test_shutdown_while_running_and_after);
     RUN(test_run_from_callback_refused);
     RUN(test_free_from_callback_ends_run);
+    RUN(test_shutdown_ends_a_run_once_parked_forever);
+    RUN(test_shutdown_timeout_holds_while_a_callback_runs);
+    RUN(test_drop_arg_freeing_the_runtime_during_shutdown);
     DONE();
 }

@@ -354,6 +354,104 @@ static void test_each_watch_holds_one_descriptor(void) {
     }
 }
 
+/* rt_fd_clear_ready forgets only what rt_fd_poll_ready reported: it
+ * leaves the waker of the last RT_PENDING poll registered (a clear of a
+ * direction that was not reported ready is a no-op), and readiness that
+ * arrived after the report survives it. */
+static void test_clear_ready_keeps_waker_and_later_events(void) {
+    rt_runtime *rt = h_runtime(1);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    rt_fd *f;
+    CHECK_OK(rt_fd_register(rt, sv[0], &f));
+    rt_waker *w = rt_waker_new(&fd_woken, wake_flag, NULL);
+    uint32_t ready = 0;
+    if (rt_fd_poll_ready(f, RT_READABLE, w, &ready) == RT_READY) rt_fd_clear_ready(f, RT_READABLE);
+    atomic_store(&fd_woken, 0);
+    CHECK_EQ(rt_fd_poll_ready(f, RT_READABLE, w, &ready), RT_PENDING);
+    rt_fd_clear_ready(f, RT_READABLE | RT_WRITABLE);
+    CHECK(write(sv[1], "a", 1) == 1);
+    CHECK(h_wait_flag(&fd_woken));
+    /* reported ready; more data comes before the drain finds EAGAIN */
+    CHECK_EQ(rt_fd_poll_ready(f, RT_READABLE, w, &ready), RT_READY);
+    char b[8];
+    CHECK(read(sv[0], b, sizeof b) == 1);
+    CHECK(read(sv[0], b, sizeof b) < 0 && errno == EAGAIN);
+    CHECK(write(sv[1], "b", 1) == 1);
+    h_sleep_ms(50); /* the reactor has seen the new edge */
+    rt_fd_clear_ready(f, RT_READABLE);
+    CHECK_EQ(rt_fd_poll_ready(f, RT_READABLE, w, &ready), RT_READY);
+    CHECK(read(sv[0], b, sizeof b) == 1);
+    rt_waker_free(w);
+    rt_fd_free(f);
+    close(sv[0]);
+    close(sv[1]);
+    rt_runtime_free(rt);
+}
+
+/* A C waker's drop_data may call back into the library: the registration
+ * drops a replaced waker only after unlocking. */
+static rt_fd *reentered_fd;
+static atomic_int reentered;
+static void drop_reenters(void *d) {
+    (void)d;
+    rt_fd_clear_ready(reentered_fd, RT_READABLE);
+    uint32_t r;
+    (void)rt_fd_poll_ready(reentered_fd, RT_WRITABLE, NULL, &r);
+    atomic_store(&reentered, 1);
+}
+static void no_wake(void *d) { (void)d; }
+
+static void test_waker_drop_data_may_reenter_the_registration(void) {
+    rt_runtime *rt = h_runtime(1);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    CHECK_OK(rt_fd_register(rt, sv[0], &reentered_fd));
+    atomic_store(&reentered, 0);
+    uint32_t ready;
+    rt_waker *w1 = rt_waker_new(NULL, no_wake, drop_reenters);
+    if (rt_fd_poll_ready(reentered_fd, RT_READABLE, w1, &ready) == RT_READY) {
+        rt_fd_clear_ready(reentered_fd, RT_READABLE);
+        CHECK_EQ(rt_fd_poll_ready(reentered_fd, RT_READABLE, w1, &ready), RT_PENDING);
+    }
+    rt_waker_free(w1); /* the registration holds the last reference */
+    rt_waker *w2 = rt_waker_new(NULL, no_wake, NULL);
+    CHECK_EQ(rt_fd_poll_ready(reentered_fd, RT_READABLE, w2, &ready), RT_PENDING);
+    CHECK_EQ(atomic_load(&reentered), 1);
+    rt_waker_free(w2);
+    rt_fd_free(reentered_fd);
+    close(sv[0]);
+    close(sv[1]);
+    rt_runtime_free(rt);
+}
+
+/* A watch's drop_arg, run by rt_watch_stop, may free the watch handle
+ * (a connection object owning its watch). */
+typedef struct {
+    rt_watch *watch;
+} watch_owner;
+static void owner_drop(void *arg) {
+    watch_owner *o = arg;
+    rt_watch_free(o->watch);
+    free(o);
+    atomic_fetch_add(&drops, 1);
+}
+static void ignore_ready(void *arg, int fd, uint32_t ready) { (void)arg, (void)fd, (void)ready; }
+
+static void test_drop_arg_may_free_the_watch_in_stop(void) {
+    rt_runtime *rt = h_runtime(1);
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    atomic_store(&drops, 0);
+    watch_owner *o = malloc(sizeof *o);
+    CHECK_OK(rt_fd_watch(rt, sv[0], RT_READABLE, ignore_ready, o, owner_drop, &o->watch));
+    CHECK_OK(rt_watch_stop(o->watch));
+    CHECK_EQ(atomic_load(&drops), 1);
+    close(sv[0]);
+    close(sv[1]);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_level_triggered_repeats_while_ready);
     RUN(test_drained_fd_stops_calling);
@@ -364,5 +462,8 @@ int main(void) {
     RUN(test_fd_register_poll_clear);
     RUN(test_unpolled_watch_released_by_shutdown);
     RUN(test_each_watch_holds_one_descriptor);
+    RUN(test_clear_ready_keeps_waker_and_later_events);
+    RUN(test_waker_drop_data_may_reenter_the_registration);
+    RUN(test_drop_arg_may_free_the_watch_in_stop);
     DONE();
 }

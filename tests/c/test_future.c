@@ -210,6 +210,43 @@ static void test_future_awaits_task(void) {
     rt_runtime_free(rt);
 }
 
+/* A poll function returning neither RT_PENDING nor RT_READY ends its task
+ * with RT_ERR_INVALID (state dropped, result NULL), and rt_task_poll /
+ * rt_task_join leave `*result` NULL on every failure. */
+static atomic_int bad_drops;
+static rt_poll bad_poll(void *s, const rt_waker *w, void **r) {
+    (void)s, (void)w;
+    *r = (void *)0x1;
+    int v = 7;
+    return (rt_poll)v;
+}
+static void count_bad_drop(void *p) {
+    (void)p;
+    atomic_fetch_add(&bad_drops, 1);
+}
+
+static void test_poll_fn_returning_another_value_fails_the_task(void) {
+    rt_runtime *rt = h_runtime(1);
+    atomic_store(&bad_drops, 0);
+    rt_task *t;
+    CHECK_OK(rt_spawn_future(rt, bad_poll, NULL, count_bad_drop, &t));
+    void *r = (void *)0x2;
+    CHECK_ST(rt_task_join(t, 5000, &r), RT_ERR_INVALID);
+    CHECK(r == NULL);
+    CHECK_EQ(atomic_load(&bad_drops), 1);
+    /* consumed: a poll now reports RT_ERR_INVALID and a NULL result */
+    rt_status st = RT_OK;
+    r = (void *)0x3;
+    CHECK_EQ(rt_task_poll(t, NULL, &st, &r), RT_READY);
+    CHECK_EQ(st, RT_ERR_NULL);
+    CHECK(r == NULL);
+    rt_task_free(t);
+    r = (void *)0x4;
+    CHECK_EQ(rt_task_poll(NULL, NULL, &st, &r), RT_READY);
+    CHECK(r == NULL);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_future_woken_by_clone);
     RUN(test_pending_future_dropped_on_abort_and_shutdown);
@@ -218,5 +255,6 @@ int main(void) {
     RUN(test_completion_errors);
     RUN(test_completion_wait_on_worker_errors);
     RUN(test_future_awaits_task);
+    RUN(test_poll_fn_returning_another_value_fails_the_task);
     DONE();
 }

@@ -326,6 +326,29 @@ static void test_unpolled_timer_released_by_shutdown(void) {
     rt_runtime_free(rt);
 }
 
+/* A timer's drop_arg, run by rt_timer_stop, may free the timer handle (a
+ * context owning its timer). */
+typedef struct {
+    rt_timer *timer;
+} timer_owner;
+static void timer_owner_drop(void *arg) {
+    timer_owner *o = arg;
+    rt_timer_free(o->timer);
+    free(o);
+    atomic_fetch_add(&drops, 1);
+}
+static void ignore_fire(void *arg) { (void)arg; }
+
+static void test_drop_arg_may_free_the_timer_in_stop(void) {
+    rt_runtime *rt = h_runtime(1);
+    atomic_store(&drops, 0);
+    timer_owner *o = malloc(sizeof *o);
+    CHECK_OK(rt_timer_start(rt, 100000, 0, ignore_fire, o, timer_owner_drop, &o->timer));
+    CHECK_OK(rt_timer_stop(o->timer));
+    CHECK_EQ(atomic_load(&drops), 1);
+    rt_runtime_free(rt);
+}
+
 int main(void) {
     RUN(test_one_shot_fires_once_after_delay);
     RUN(test_zero_delay_never_inline);
@@ -340,5 +363,6 @@ int main(void) {
     RUN(test_sleep_poll);
     RUN(test_timer_on_current_thread);
     RUN(test_unpolled_timer_released_by_shutdown);
+    RUN(test_drop_arg_may_free_the_timer_in_stop);
     DONE();
 }

@@ -304,6 +304,15 @@ impl<T: AsRawFd> AsyncFd<T> {
         }
     }
 
+    /// Clears the bits of `ready` in `reported` (from a guard of this
+    /// `AsyncFd`) unless readiness arrived since it was observed, as the
+    /// guard's [`clear_ready_matching`](AsyncFdReadyGuard::clear_ready_matching)
+    /// would. Registers no waker.
+    pub fn clear_reported(&self, reported: ReportedReady, ready: Ready) {
+        let mut ev = reported.0;
+        clear(&self.registration, &mut ev, ready);
+    }
+
     /// Polls for read readiness; the returned guard says what was ready.
     ///
     /// Only the last task to call this is woken (as for `poll_read`); use
@@ -455,6 +464,22 @@ pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
     event: Option<ReadyEvent>,
 }
 
+/// The readiness a guard reported, detached from it (`Copy`), so that it
+/// can be cleared later with [`AsyncFd::clear_reported`]: for embedders
+/// that poll, hand the result to a foreign event loop, and clear once that
+/// loop's I/O returned `WouldBlock`. Like the guard, it remembers when the
+/// readiness was observed, so clearing it keeps any event that arrived
+/// since. Give it back to the `AsyncFd` that reported it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportedReady(Option<ReadyEvent>);
+
+impl ReportedReady {
+    /// The readiness reported.
+    pub fn ready(&self) -> Ready {
+        ready_of(&self.0)
+    }
+}
+
 fn clear(reg: &Registration, event: &mut Option<ReadyEvent>, matching: Ready) {
     if let Some(mut ev) = event.take() {
         ev.ready = ev.ready.intersection(matching);
@@ -496,6 +521,12 @@ macro_rules! guard_common {
         /// The readiness this guard observed.
         pub fn ready(&self) -> Ready {
             ready_of(&self.event)
+        }
+
+        /// The readiness this guard observed, to be cleared later with
+        /// [`AsyncFd::clear_reported`] (see [`ReportedReady`]).
+        pub fn reported(&self) -> ReportedReady {
+            ReportedReady(self.event)
         }
 
         /// The wrapped value.

@@ -48,7 +48,7 @@ mod registration_set;
 pub(crate) mod scheduled_io;
 
 pub use async_fd::{
-    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, ReportedReady, TryIoError,
 };
 pub use hook_slot::EventHook;
 pub use interest::Interest;

@@ -374,13 +374,16 @@ impl ScheduledIo {
             Direction::Read => &mut waiters.reader,
             Direction::Write => &mut waiters.writer,
         };
-        match slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
+        // The replaced waker is dropped after unlocking: its drop is
+        // foreign code (a C waker's `drop_data` may call back in here).
+        let old = match slot {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            _ => slot.replace(cx.waker().clone()),
+        };
         // Re-check under the lock (see "Lost-wakeup freedom").
         let ev = self.ready_event(mask);
         drop(waiters);
+        drop(old);
         if ev.is_shutdown {
             Poll::Ready(Err(shutdown_error()))
         } else if !ev.ready.is_empty() {
@@ -433,22 +436,22 @@ impl Future for Readiness<'_> {
         let mut waiters = this.io.waiters.lock();
         let ev = this.io.ready_event(this.mask);
         if ev.is_shutdown || !ev.ready.is_empty() {
-            if let Some(key) = this.key.take() {
-                waiters.list.remove(key);
-            }
+            // Wakers (foreign code) are dropped after unlocking.
+            let old = this.key.take().map(|key| waiters.list.remove(key));
             drop(waiters);
+            drop(old);
             return Poll::Ready(if ev.is_shutdown {
                 Err(shutdown_error())
             } else {
                 Ok(ev)
             });
         }
-        match this.key {
+        let old = match this.key {
             Some(key) => {
                 let waiter = &mut waiters.list[key];
                 match &waiter.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => waiter.waker = Some(cx.waker().clone()),
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => waiter.waker.replace(cx.waker().clone()),
                 }
             }
             None => {
@@ -456,8 +459,11 @@ impl Future for Readiness<'_> {
                     mask: this.mask,
                     waker: Some(cx.waker().clone()),
                 }));
+                None
             }
-        }
+        };
+        drop(waiters);
+        drop(old);
         Poll::Pending
     }
 }
@@ -465,7 +471,9 @@ impl Future for Readiness<'_> {
 impl Drop for Readiness<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.io.waiters.lock().list.remove(key);
+            // The waiter (its waker) is dropped after unlocking.
+            let waiter = self.io.waiters.lock().list.remove(key);
+            drop(waiter);
         }
     }
 }

@@ -14,6 +14,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The most worker threads a runtime may have. Far above any machine's
+/// core count; it keeps a mistaken value (a negative number cast to
+/// unsigned, say) an `InvalidInput` error rather than an allocation that
+/// aborts the process.
+pub const MAX_WORKER_THREADS: usize = 16_384;
+
 /// Builds a [`Runtime`] with custom settings.
 ///
 /// The time and I/O drivers are always on: there is no `enable_all()` to
@@ -87,7 +93,8 @@ impl Builder {
     }
 
     /// Number of worker threads (multi-thread flavor). Defaults to the
-    /// number of CPUs.
+    /// number of CPUs. `build()` fails with `InvalidInput` above
+    /// [`MAX_WORKER_THREADS`].
     ///
     /// # Panics
     /// If `n` is 0.
@@ -192,8 +199,9 @@ impl Builder {
     /// (for example EMFILE when the process is out of file descriptors,
     /// EAGAIN when a worker thread cannot be started); whatever was created
     /// before the failure is released. Fails with `InvalidInput` for
-    /// settings that do not fit the flavor and for a thread name containing
-    /// a NUL byte.
+    /// settings that do not fit the flavor, for more than
+    /// [`MAX_WORKER_THREADS`] workers and for a thread name containing a
+    /// NUL byte.
     pub fn build(&mut self) -> io::Result<Runtime> {
         if self.thread_name_has_nul {
             return Err(io::Error::new(
@@ -211,6 +219,12 @@ impl Builder {
             Kind::CurrentThread => 1,
             Kind::MultiThread => self.worker_threads.unwrap_or_else(default_workers),
         };
+        if workers > MAX_WORKER_THREADS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("worker_threads must be at most {MAX_WORKER_THREADS}, not {workers}"),
+            ));
+        }
         let (driver, driver_handle) = Driver::new(driver::Cfg {
             event_interval_hint: 1024,
             start_paused: self.start_paused,

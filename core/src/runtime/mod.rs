@@ -16,7 +16,7 @@ mod runtime;
 pub(crate) mod scheduler;
 
 pub use blocking::{BlockingWork, CancelReason, RawBlockingWork};
-pub use builder::{Builder, RuntimeFlavor};
+pub use builder::{Builder, RuntimeFlavor, MAX_WORKER_THREADS};
 pub use context::TryCurrentError;
 pub use handle::{EnterGuard, Handle};
 pub use metrics::RuntimeMetrics;
