@@ -426,6 +426,8 @@ impl Context {
         core
     }
 
+    /// Parks in the driver until woken (or, with local tasks queued, just
+    /// polls it). Called only with no yield deferred (see `run_with_core`).
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         let Some(mut driver) = core.driver.take() else {
             return core;
@@ -438,7 +440,11 @@ impl Context {
             } else {
                 driver.park_timeout(&handle.driver, Duration::ZERO)
             }
-            context::wake_deferred();
+            // No `wake_deferred` here: the caller parks only with nothing
+            // deferred, and the park polls no task. A yield deferred by
+            // code the driver ran (an event hook running an executor of
+            // its own) is seen by the loop's next `has_deferred` check,
+            // which then takes `park_yield`.
         });
         core.driver = Some(driver);
         core
