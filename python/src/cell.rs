@@ -296,17 +296,108 @@ impl Cell {
         delivery: Arc<Delivery>,
         future: Py<PyAny>,
     ) -> PyResult<()> {
-        let outcome = {
+        let purge = {
             let mut inner = self.inner.lock();
-            match &inner.state {
-                State::Done(o) => o.clone_ref(py),
-                _ => {
-                    inner.waiters.push(Waiter::Loop { delivery, future });
-                    return Ok(());
-                }
+            if let State::Done(o) = &inner.state {
+                let outcome = o.clone_ref(py);
+                drop(inner);
+                return crate::delivery::set_future(py, future.bind(py), outcome);
             }
+            inner.waiters.push(Waiter::Loop { delivery, future });
+            // Every time the list doubles (from 4), look for futures
+            // already done: an `await` cancelled (a timeout) leaves its
+            // future here until the cell completes, and a cell awaited
+            // with timeouts in a loop would otherwise keep every one.
+            let n = inner.waiters.len();
+            if n < 4 || !n.is_power_of_two() {
+                return Ok(());
+            }
+            inner
+                .waiters
+                .iter()
+                .filter_map(|w| match w {
+                    Waiter::Loop { future, .. } => Some(future.clone_ref(py)),
+                    _ => None,
+                })
+                .collect::<Vec<Py<PyAny>>>()
         };
-        crate::delivery::set_future(py, future.bind(py), outcome)
+        self.purge_done_loop_waiters(py, purge);
+        Ok(())
+    }
+
+    /// Drops the loop waiters among `futures` whose future is already done
+    /// (their awaiter was cancelled). `done()` is Python code, so it runs
+    /// with the lock released; the waiters are then removed by identity
+    /// (if the cell completed meanwhile, the list was already taken).
+    fn purge_done_loop_waiters(&self, py: Python<'_>, futures: Vec<Py<PyAny>>) {
+        let done: Vec<*mut pyo3::ffi::PyObject> = futures
+            .iter()
+            .filter(|f| {
+                f.bind(py)
+                    .call_method0(pyo3::intern!(py, "done"))
+                    .and_then(|d| d.is_truthy())
+                    .unwrap_or(false)
+            })
+            .map(|f| f.as_ptr())
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        let removed: Vec<Waiter> = {
+            let mut inner = self.inner.lock();
+            let (gone, kept): (Vec<Waiter>, Vec<Waiter>) =
+                std::mem::take(&mut inner.waiters).into_iter().partition(
+                    |w| matches!(w, Waiter::Loop { future, .. } if done.contains(&future.as_ptr())),
+                );
+            inner.waiters = kept;
+            gone
+        };
+        // Python references dropped with the lock released (GIL held).
+        drop(removed);
+        drop(futures);
+    }
+
+    /// Garbage-collector support for an owner that is the cell's only
+    /// holder (`Completion`: nothing but Python code completes it): visits
+    /// the Python objects the cell holds, so that a cycle through it (a
+    /// done-callback or an awaiting task that refers back to the owner) is
+    /// collected. A lock held elsewhere is skipped (its holder never waits
+    /// for the GIL under it; this pass then sees fewer references and
+    /// collects nothing through the cell).
+    pub(crate) fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        let Some(inner) = self.inner.try_lock() else {
+            return Ok(());
+        };
+        if let State::Done(Outcome::Value(v)) = &inner.state {
+            visit.call(v)?;
+        }
+        for w in &inner.waiters {
+            match w {
+                Waiter::Callback { callback, owner } | Waiter::OnCancel { callback, owner } => {
+                    visit.call(callback)?;
+                    visit.call(owner)?;
+                }
+                Waiter::Loop { future, .. } => visit.call(future)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Garbage-collector support (see [`Cell::traverse`]): drops the
+    /// waiters and a stored value, breaking the cycle. The cell is
+    /// garbage, so nobody is left to be told.
+    pub(crate) fn clear(&self) {
+        let taken = {
+            let mut inner = self.inner.lock();
+            let value = match &mut inner.state {
+                State::Done(o @ Outcome::Value(_)) => {
+                    Some(std::mem::replace(o, Outcome::Cancelled))
+                }
+                _ => None,
+            };
+            (std::mem::take(&mut inner.waiters), value)
+        };
+        drop(taken);
     }
 
     /// The outcome, if the cell is done.

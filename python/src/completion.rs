@@ -121,6 +121,16 @@ impl Completion {
         crate::delivery::generic_alias(cls, item)
     }
 
+    /// GC support: a pending done-callback or awaiting task that refers
+    /// back to this Completion forms a cycle through the Rust cell.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        self.cell.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        self.cell.clear();
+    }
+
     fn __repr__(&self) -> String {
         format!("<runtime.Completion {}>", self.cell.state_name())
     }

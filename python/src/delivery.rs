@@ -28,8 +28,13 @@
 //! harmless.
 //!
 //! The per-loop `Delivery` objects are kept in a `WeakKeyDictionary` keyed
-//! by the loop; nothing in a `Delivery` refers to its loop strongly, so
-//! they die with their loop (closing the eventfd).
+//! by the loop; nothing in a `Delivery` refers to its loop strongly but
+//! the futures queued for it, so they die with their loop (closing the
+//! eventfd). A queue is closed when its loop is: the eventfd's drain is
+//! dropped when the loop lets go of its readers at `close()`, and
+//! `call_soon_threadsafe` fails on a closed loop. A closed queue drops
+//! what it holds and every later item, so no future keeps a closed loop
+//! alive.
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -108,23 +113,31 @@ impl Delivery {
                         if lp.is_none() {
                             return Err(pyo3::exceptions::PyRuntimeError::new_err("loop is gone"));
                         }
-                        let d = Py::new(py, Drain(self.clone()))?;
+                        let d = Py::new(py, Drain(self.clone(), false))?;
                         lp.call_method1(intern!(py, "call_soon_threadsafe"), (d,))?;
                         Ok(())
                     })();
                     if res.is_err() {
                         // The loop is closed or gone: nobody will drain.
-                        let dropped = {
-                            let mut q = self.queue.lock();
-                            q.closed = true;
-                            q.scheduled = false;
-                            std::mem::take(&mut q.items)
-                        };
-                        drop(dropped);
+                        self.close();
                     }
                 });
             }
         }
+    }
+
+    /// Nobody will drain again (the loop is closed or gone): drops what is
+    /// queued, and every later push drops its item at once. Without this a
+    /// queued future, which refers to its loop, would keep the loop (and
+    /// its registry entry, and this queue) alive for ever.
+    fn close(&self) {
+        let dropped = {
+            let mut q = self.queue.lock();
+            q.closed = true;
+            q.scheduled = false;
+            std::mem::take(&mut q.items)
+        };
+        crate::off_gil::release(dropped);
     }
 
     fn drain(&self, py: Python<'_>) {
@@ -168,9 +181,20 @@ pub(crate) fn set_future(py: Python<'_>, fut: &Bound<'_, PyAny>, outcome: Outcom
     Ok(())
 }
 
-/// The callable the loop runs to drain a batch.
+/// The callable the loop runs to drain a batch. The one registered with
+/// `add_reader` (`true`) lives as long as the loop watches the eventfd: a
+/// loop lets go of its readers when it is closed, so its drop closes the
+/// queue.
 #[pyclass(frozen, module = "runtime._runtime")]
-struct Drain(Arc<Delivery>);
+struct Drain(Arc<Delivery>, bool);
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.close();
+        }
+    }
+}
 
 #[pymethods]
 impl Drain {
@@ -245,10 +269,13 @@ fn eventfd_delivery(py: Python<'_>, lp: &Bound<'_, PyAny>) -> Option<Arc<Deliver
     // SAFETY: `raw` was just returned by eventfd, open and owned by nobody.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let delivery = new_delivery(Wake::EventFd(fd));
-    let drain = Py::new(py, Drain(delivery.clone())).ok()?;
-    match lp.call_method1(intern!(py, "add_reader"), (raw, drain)) {
+    let drain = Py::new(py, Drain(delivery.clone(), true)).ok()?;
+    match lp.call_method1(intern!(py, "add_reader"), (raw, &drain)) {
         Ok(_) => Some(delivery),
-        Err(_) => None, // e.g. NotImplementedError: use call_soon_threadsafe
+        // e.g. NotImplementedError: the caller falls back to
+        // call_soon_threadsafe with a delivery of its own; this one (and
+        // its drain) is dropped unused.
+        Err(_) => None,
     }
 }
 

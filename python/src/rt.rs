@@ -355,7 +355,7 @@ impl PyRuntime {
             std::mem::forget(live);
             return Ok(());
         }
-        if on_runtime_thread() {
+        if on_runtime_thread(&live.rt) {
             // Shutting a runtime down from one of its own threads would wait
             // for that very thread: hand the work to a fresh thread.
             if wait {
@@ -378,8 +378,12 @@ impl PyRuntime {
         }
         self.fds.clear(py);
         // The shutdown runs on a helper thread; this thread waits for it in
-        // slices (GIL released) so Ctrl-C can interrupt a long wait. An
-        // interrupted shutdown still completes in the background.
+        // slices (GIL released) so Ctrl-C can interrupt a long wait, and no
+        // longer than `timeout` (zero without `wait`): a current-thread
+        // runtime's driver finishes the Python call it is in before it
+        // stops, and the helper waits for that, not this caller. An
+        // interrupted or timed-out shutdown completes in the background.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         let (tx, mut rx) = std::sync::mpsc::channel::<()>();
         if let Err((live, _)) = shutdown_on_helper_thread(live, timeout, move || {
             let _ = tx.send(());
@@ -390,13 +394,22 @@ impl PyRuntime {
             return Ok(());
         }
         loop {
+            let slice = match deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Ok(());
+                    }
+                    left.min(Duration::from_millis(50))
+                }
+                None => Duration::from_millis(50),
+            };
             let rx = &mut rx; // `&mut Receiver` is Send; `&Receiver` is not
-            let done = crate::gil::allow_threads_until_exit(py, move || {
-                match rx.recv_timeout(Duration::from_millis(50)) {
+            let done =
+                crate::gil::allow_threads_until_exit(py, move || match rx.recv_timeout(slice) {
                     Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
-                }
-            });
+                });
             if done {
                 return Ok(());
             }
@@ -607,8 +620,33 @@ impl PyRuntime {
                 ));
             }
         }
-        *self.exception_handler.lock() = handler.map(Bound::unbind);
+        // The old handler is dropped after unlocking: its `__del__` may
+        // call back in (get_exception_handler), and a runtime thread may
+        // hold the GIL while it waits for this lock.
+        let old = std::mem::replace(
+            &mut *self.exception_handler.lock(),
+            handler.map(Bound::unbind),
+        );
+        drop(old);
         Ok(())
+    }
+
+    /// GC support: a handler that refers back to this runtime (a closure
+    /// or bound method) forms a cycle through the Rust-held slot.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        // A lock held elsewhere is skipped (its holders never wait for
+        // the GIL under it).
+        if let Some(h) = self.exception_handler.try_lock() {
+            if let Some(h) = h.as_ref() {
+                visit.call(h)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let old = self.exception_handler.lock().take();
+        drop(old);
     }
 
     /// The handler set by `set_exception_handler`, or None.
@@ -645,8 +683,17 @@ impl Drop for PyRuntime {
             std::mem::forget(live);
             return;
         }
-        if on_runtime_thread() {
-            std::thread::spawn(move || live.shutdown(Duration::ZERO));
+        // On a helper thread, not waited for: from one of the runtime's own
+        // threads the shutdown would wait for that very thread, and a
+        // current-thread runtime's driver first finishes the Python call
+        // it is in.
+        let Err((live, _)) = shutdown_on_helper_thread(live, Duration::ZERO, || {}) else {
+            return;
+        };
+        if on_runtime_thread(&live.rt) {
+            // No helper thread, and this one cannot wait: leave the
+            // runtime to its threads.
+            std::mem::forget(live);
             return;
         }
         // Do not wait for running blocking work; release the GIL so that
@@ -671,7 +718,8 @@ pub(crate) fn check_callable(func: &Bound<'_, PyAny>) -> PyResult<()> {
     )))
 }
 
-/// True on any thread of some runtime (worker, driver or blocking pool).
-fn on_runtime_thread() -> bool {
-    Handle::try_current().is_ok()
+/// True on a thread of `rt` (worker, driver or blocking pool): a thread
+/// of another runtime may wait for this one.
+fn on_runtime_thread(rt: &CoreRuntime) -> bool {
+    Handle::try_current().is_ok_and(|h| h.same_runtime(rt.handle()))
 }

@@ -3,6 +3,7 @@
 import os
 import sys
 import threading
+import time
 
 import pytest
 
@@ -197,3 +198,62 @@ def test_sigint_interrupts_shutdown_wait(sigint_raises):
         release.set()
     assert rt.closed
     t.result(timeout=10)
+
+
+def test_replacing_a_handler_whose_del_reads_the_handler_does_not_hang():
+    # The old handler is dropped after the slot's lock is released (it
+    # used to be dropped under it: a self-deadlock). In a child process,
+    # so that a regression fails instead of hanging the suite.
+    import subprocess
+
+    script = (
+        "import runtime\n"
+        "rt = runtime.Runtime(workers=1)\n"
+        "seen = []\n"
+        "class H:\n"
+        "    def __call__(self, ctx): pass\n"
+        "    def __del__(self): seen.append(rt.get_exception_handler())\n"
+        "rt.set_exception_handler(H())\n"
+        "rt.set_exception_handler(None)\n"
+        "assert seen == [None], seen\n"
+        "rt.shutdown()\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().strip() == "ok"
+
+
+def test_a_runtime_can_be_shut_down_from_another_runtimes_thread():
+    outer = runtime.Runtime(workers=1)
+
+    def work():
+        with runtime.Runtime(workers=1) as inner:
+            return inner.spawn(lambda: 32).result(timeout=10)
+
+    try:
+        assert outer.spawn_blocking(work).result(timeout=30) == 32
+        assert runtime.Executor(runtime=outer).submit(work).result(timeout=30) == 32
+    finally:
+        outer.shutdown()
+
+
+@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
+def test_shutdown_without_waiting_returns_while_a_call_runs(flavor):
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+    rt = runtime.Runtime(flavor=flavor)
+    t = rt.spawn(lambda: (started.set(), release.wait(10)))
+    assert started.wait(10)
+    t0 = time.monotonic()
+    rt.shutdown(wait=False)
+    assert time.monotonic() - t0 < 1.0
+    rt2 = runtime.Runtime(flavor=flavor)
+    t = rt2.spawn(lambda: (started.set(), release.wait(10)))
+    t0 = time.monotonic()
+    rt2.shutdown(wait=True, timeout=0.2)
+    assert time.monotonic() - t0 < 1.5
+    release.set()

@@ -43,6 +43,26 @@ impl Handle {
         context::with_current(|h| Handle { inner: h.clone() })
     }
 
+    /// Whether `self` and `other` are handles of the same runtime.
+    ///
+    /// ```
+    /// let a = runtime_core::runtime::Builder::new_current_thread().build().unwrap();
+    /// let b = runtime_core::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert!(a.handle().same_runtime(&a.handle().clone()));
+    /// assert!(!a.handle().same_runtime(b.handle()));
+    /// ```
+    pub fn same_runtime(&self, other: &Handle) -> bool {
+        match (&self.inner, &other.inner) {
+            (scheduler::Handle::CurrentThread(a), scheduler::Handle::CurrentThread(b)) => {
+                Arc::ptr_eq(a, b)
+            }
+            (scheduler::Handle::MultiThread(a), scheduler::Handle::MultiThread(b)) => {
+                Arc::ptr_eq(a, b)
+            }
+            _ => false,
+        }
+    }
+
     /// Spawns a future onto this runtime, from any thread.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
