@@ -123,3 +123,36 @@ fn block_on_from_two_threads_on_current_thread_runtime() {
     assert_eq!(a, 4950);
     assert_eq!(t.join().unwrap(), 4950);
 }
+
+/// `EnterGuard`s dropped in the order they were made: a panic (as in
+/// Tokio), not a runtime left current for good.
+#[test]
+fn enter_guards_dropped_out_of_order_panic() {
+    let rt1 = Builder::new_current_thread().build().unwrap();
+    let rt2 = Builder::new_current_thread().build().unwrap();
+    // On a thread of its own: after the panic, that thread's context is
+    // not repaired (as in Tokio).
+    let msg = std::thread::scope(|s| {
+        s.spawn(|| {
+            let g1 = rt1.enter();
+            let g2 = rt2.enter();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g1)));
+            drop(g2);
+            let e = r.unwrap_err();
+            e.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| e.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(msg.contains("dropped out of order"), "{msg}");
+    // In order, guards restore each other.
+    let g1 = rt1.enter();
+    let g2 = rt2.enter();
+    drop(g2);
+    assert!(Handle::try_current().is_ok());
+    drop(g1);
+    assert!(Handle::try_current().is_err());
+}

@@ -38,8 +38,16 @@ pub(crate) fn with_defer<R>(f: impl FnOnce() -> R) -> R {
                 .try_with(|d| std::mem::replace(&mut *d.borrow_mut(), prev))
                 .ok()
                 .flatten();
+            // Already unwinding or not, every one is woken; a waker's
+            // panic goes on only if this thread is not unwinding.
+            let mut first = None;
             for w in left.into_iter().flatten() {
-                w.wake();
+                crate::sync::wait_list::wake_catching(w, &mut first);
+            }
+            if let Some(panic) = first {
+                if !std::thread::panicking() {
+                    std::panic::resume_unwind(panic);
+                }
             }
         }
     }
@@ -102,9 +110,15 @@ pub(crate) fn wake_deferred() {
         else {
             return;
         };
-        // No borrow is held while waking: a wake may defer again.
+        // No borrow is held while waking: a wake may defer again. A
+        // panicking (foreign) waker does not keep the rest of the batch
+        // from being woken; its panic goes on once the batch is done.
+        let mut first = None;
         for w in batch.drain(..) {
-            w.wake();
+            crate::sync::wait_list::wake_catching(w, &mut first);
+        }
+        if let Some(panic) = first {
+            std::panic::resume_unwind(panic);
         }
         let _ = DEFERRED.try_with(|d| {
             if let Some(list) = d.borrow_mut().as_mut() {
@@ -171,25 +185,55 @@ pub(crate) fn with_current<R>(
     }
 }
 
-/// Restores the previous current handle on drop.
+/// Restores the previous current handle on drop. Guards nest: each one
+/// must be dropped before the guards made before it on its thread (checked
+/// with `DEPTH`).
 #[must_use]
 pub(crate) struct SetCurrentGuard {
     prev: Option<scheduler::Handle>,
+    /// `DEPTH` once this guard was made.
+    depth: usize,
     // Guards are tied to the thread that made them.
     _not_send: std::marker::PhantomData<*const ()>,
+}
+
+thread_local! {
+    /// How many `SetCurrentGuard`s of this thread are alive.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Makes `handle` the current runtime for this thread until the guard drops.
 pub(crate) fn set_current(handle: &scheduler::Handle) -> SetCurrentGuard {
     let prev = CURRENT.with(|c| c.borrow_mut().replace(handle.clone()));
+    let depth = DEPTH.with(|d| {
+        let n = d.get() + 1;
+        d.set(n);
+        n
+    });
     SetCurrentGuard {
         prev,
+        depth,
         _not_send: std::marker::PhantomData,
     }
 }
 
 impl Drop for SetCurrentGuard {
+    /// # Panics
+    /// If a guard made after this one on the same thread is still alive
+    /// (e.g. two `Handle::enter` guards dropped in the order they were
+    /// made): restoring now would leave a runtime current for good. As in
+    /// Tokio. (Not while already unwinding: the guards then drop in
+    /// reverse order anyway.)
     fn drop(&mut self) {
+        let depth = DEPTH.try_with(|d| d.get()).unwrap_or(self.depth);
+        if depth != self.depth && !std::thread::panicking() {
+            panic!(
+                "`EnterGuard`s dropped out of order: the guards returned by `Handle::enter` \
+                 (and `Runtime::enter`) must be dropped in the reverse of the order they \
+                 were made in"
+            );
+        }
+        let _ = DEPTH.try_with(|d| d.set(self.depth - 1));
         let prev = self.prev.take();
         let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
     }

@@ -293,11 +293,19 @@ impl<const N: usize> Wakers<N> {
     }
 
     /// Wakes and empties the list, in push order. Call with no lock held.
-    /// `head` moves past a slot before its waker runs, so after a panicking
-    /// inline waker `Drop` wakes the rest and none is taken twice; a
-    /// panicking spilled waker drops the remaining spilled wakers unwoken
-    /// (a waker that panics is a bug of its own, reported by the panic).
+    /// A waker that panics does not keep the others from being woken: the
+    /// rest are woken, then the first panic goes on.
     pub(crate) fn wake_all(&mut self) {
+        if let Some(panic) = self.wake_rest() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// Wakes every waker left, each under `catch_unwind`; returns the first
+    /// panic. `head` moves past a slot before its waker runs, so none is
+    /// taken twice.
+    fn wake_rest(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+        let mut first = None;
         while self.head < self.len {
             let i = self.head;
             self.head += 1;
@@ -305,15 +313,35 @@ impl<const N: usize> Wakers<N> {
             // past the old `head` (not yet taken); `head` has moved past it,
             // so it is read exactly once.
             let w = unsafe { self.inline[i].assume_init_read() };
-            w.wake();
+            wake_catching(w, &mut first);
         }
         self.head = 0;
         self.len = 0;
-        if !self.spill.is_empty() {
-            for w in self.spill.drain(..) {
-                w.wake();
-            }
+        for w in std::mem::take(&mut self.spill) {
+            wake_catching(w, &mut first);
         }
+        first
+    }
+}
+
+/// Wakes `w`; a panic is kept in `first` (if it is the first) instead of
+/// unwinding, so that a batch of wakers is always woken whole. The
+/// runtime's own wakers never panic; a foreign one may.
+pub(crate) fn wake_catching(w: Waker, first: &mut Option<Box<dyn std::any::Any + Send>>) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
+        first.get_or_insert(panic);
+    }
+}
+
+/// Wakes every waker of `wakers` (see [`wake_catching`]), then resumes the
+/// first panic, if any.
+pub(crate) fn wake_each(wakers: impl IntoIterator<Item = Waker>) {
+    let mut first = None;
+    for w in wakers {
+        wake_catching(w, &mut first);
+    }
+    if let Some(panic) = first {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -332,8 +360,15 @@ impl<const N: usize> std::fmt::Debug for Wakers<N> {
 }
 
 impl<const N: usize> Drop for Wakers<N> {
+    /// Wakes whatever is left (the list was dropped without `wake_all`,
+    /// e.g. while unwinding); a waker's panic goes on only if this thread
+    /// is not already unwinding.
     fn drop(&mut self) {
-        self.wake_all();
+        if let Some(panic) = self.wake_rest() {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+        }
     }
 }
 

@@ -314,10 +314,10 @@ impl Driver {
         shard.lock()
     }
 
+    /// Wakes the batch; a panicking (foreign) waker does not keep the rest
+    /// of it from being woken (see `wait_list::wake_each`).
     fn wake_all(&mut self) {
-        for w in self.wakers.drain(..) {
-            w.wake();
-        }
+        crate::sync::wait_list::wake_each(self.wakers.drain(..));
     }
 }
 

@@ -409,32 +409,65 @@ impl Context {
         (core, polls)
     }
 
-    /// Parks in the driver for at most `wait`.
-    fn park_for(&self, mut core: Box<Core>, wait: Duration) -> Box<Core> {
-        let Some(mut driver) = core.driver.take() else {
+    /// Runs `f` on the driver, taken out of `core` while `core` sits in the
+    /// context (as for a task poll), and puts the driver back however `f`
+    /// ends. A (foreign) waker that panics while the driver fires it must
+    /// not leave the scheduler without its driver: every later park would
+    /// return at once, and no timer or I/O event would be seen again.
+    fn with_driver(&self, mut core: Box<Core>, f: impl FnOnce(&mut Driver)) -> Box<Core> {
+        let Some(driver) = core.driver.take() else {
             return core;
         };
-        if !wait.is_zero() {
+        /// Holds the driver; dropped with it still inside only by an
+        /// unwind out of `f`, when the core is in the context (`enter`
+        /// leaves it there), which is where it goes back.
+        struct Home<'a> {
+            cx: &'a Context,
+            driver: Option<Box<Driver>>,
+        }
+        impl Drop for Home<'_> {
+            fn drop(&mut self) {
+                if let Some(d) = self.driver.take() {
+                    if let Some(core) = self.cx.core.borrow_mut().as_mut() {
+                        core.driver = Some(d);
+                    }
+                }
+            }
+        }
+        let mut home = Home {
+            cx: self,
+            driver: Some(driver),
+        };
+        let (mut core, ()) = self.enter(core, || {
+            f(home
+                .driver
+                .as_mut()
+                .expect("the driver is home until `f` returns"))
+        });
+        core.driver = home.driver.take();
+        core
+    }
+
+    /// Parks in the driver for at most `wait`.
+    fn park_for(&self, core: Box<Core>, wait: Duration) -> Box<Core> {
+        if !wait.is_zero() && core.driver.is_some() {
             WorkerMetrics::bump(&self.handle.worker_metrics.parks);
         }
         let handle = &self.handle;
-        let (mut core, ()) = self.enter(core, || {
+        self.with_driver(core, |driver| {
             driver.park_timeout(&handle.driver, wait);
             context::wake_deferred();
-        });
-        core.driver = Some(driver);
-        core
+        })
     }
 
     /// Parks in the driver until woken (or, with local tasks queued, just
     /// polls it). Called only with no yield deferred (see `run_with_core`).
-    fn park(&self, mut core: Box<Core>) -> Box<Core> {
-        let Some(mut driver) = core.driver.take() else {
-            return core;
-        };
-        WorkerMetrics::bump(&self.handle.worker_metrics.parks);
+    fn park(&self, core: Box<Core>) -> Box<Core> {
+        if core.driver.is_some() {
+            WorkerMetrics::bump(&self.handle.worker_metrics.parks);
+        }
         let handle = &self.handle;
-        let (mut core, ()) = self.enter(core, || {
+        self.with_driver(core, |driver| {
             if handle.shared.local_len.load(Ordering::Relaxed) == 0 {
                 driver.park(&handle.driver)
             } else {
@@ -445,22 +478,15 @@ impl Context {
             // code the driver ran (an event hook running an executor of
             // its own) is seen by the loop's next `has_deferred` check,
             // which then takes `park_yield`.
-        });
-        core.driver = Some(driver);
-        core
+        })
     }
 
-    fn park_yield(&self, mut core: Box<Core>) -> Box<Core> {
-        let Some(mut driver) = core.driver.take() else {
-            return core;
-        };
+    fn park_yield(&self, core: Box<Core>) -> Box<Core> {
         let handle = &self.handle;
-        let (mut core, ()) = self.enter(core, || {
+        self.with_driver(core, |driver| {
             driver.park_timeout(&handle.driver, Duration::ZERO);
             context::wake_deferred();
-        });
-        core.driver = Some(driver);
-        core
+        })
     }
 }
 

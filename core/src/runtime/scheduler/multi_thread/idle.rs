@@ -6,7 +6,7 @@
 //!
 //! Invariants:
 //! - At most one wakeup is in flight while any worker searches: a worker is
-//!   woken only when no one is searching (`notify_should_wakeup`), and it
+//!   woken only when no one is searching (`worker_to_notify`), and it
 //!   wakes up *as* a searcher. This is what prevents a thundering herd.
 //! - At most half the workers search at once, so stealing never turns into
 //!   everyone hammering everyone's queue.
@@ -45,18 +45,25 @@ impl Idle {
         s >> UNPARK_SHIFT
     }
 
-    fn notify_should_wakeup(&self) -> bool {
-        let s = self.state.load(SeqCst);
+    fn should_wakeup(&self, s: usize) -> bool {
         Self::searching(s) == 0 && Self::unparked(s) < self.num_workers
     }
 
     /// Picks a sleeping worker to wake, marking it unparked and searching.
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
-        if !self.notify_should_wakeup() {
+        // A read-modify-write, not a load: the caller has just queued work
+        // (a plain store), and the last searcher leaves with an RMW of
+        // `state` and then looks at the queues. Two stores each followed
+        // by a load of the other's location may miss each other (store
+        // buffering); the RMW is the full barrier that rules it out, so
+        // either we see the searcher or it sees our work. (As in Tokio; a
+        // review measured 6 runs in 560,000 leaving a task unrun for 5 s
+        // with a load here.)
+        if !self.should_wakeup(self.state.fetch_add(0, SeqCst)) {
             return None;
         }
         let mut sleepers = self.sleepers.lock();
-        if !self.notify_should_wakeup() {
+        if !self.should_wakeup(self.state.load(SeqCst)) {
             return None;
         }
         let w = sleepers.pop()?;
