@@ -175,7 +175,24 @@ impl Delivery {
 pub(crate) fn set_future(py: Python<'_>, fut: &Bound<'_, PyAny>, outcome: Outcome) -> PyResult<()> {
     match outcome {
         Outcome::Value(v) => fut.call_method1(intern!(py, "set_result"), (v,))?,
-        Outcome::Error(e) => fut.call_method1(intern!(py, "set_exception"), (e.into_value(py),))?,
+        Outcome::Error(e) => {
+            let exc = e.into_value(py).into_bound(py);
+            match fut.call_method1(intern!(py, "set_exception"), (&exc,)) {
+                Ok(r) => r,
+                // asyncio before 3.12 refuses StopIteration (TypeError),
+                // which would leave the awaiter waiting for ever: hand it a
+                // RuntimeError caused by the original, as 3.12 does.
+                Err(refused) if refused.is_instance_of::<pyo3::exceptions::PyTypeError>(py) => {
+                    let err = pyo3::exceptions::PyRuntimeError::new_err(format!(
+                        "{} cannot be raised into a Future",
+                        exc.get_type().name()?
+                    ));
+                    err.set_cause(py, Some(PyErr::from_value(exc.into_any())));
+                    fut.call_method1(intern!(py, "set_exception"), (err.into_value(py),))?
+                }
+                Err(other) => return Err(other),
+            }
+        }
         Outcome::Cancelled => fut.call_method0(intern!(py, "cancel"))?,
     };
     Ok(())

@@ -80,6 +80,9 @@ pub(crate) struct Task {
     pub(crate) cell: Arc<Cell>,
     pub(crate) abort: OnceLock<AbortHandle>,
     pub(crate) blocking: bool,
+    /// `fork::generation()` at creation: only threads of that process can
+    /// finish the task.
+    generation: u64,
 }
 
 impl Task {
@@ -88,7 +91,21 @@ impl Task {
             cell: Cell::new(),
             abort: OnceLock::new(),
             blocking,
+            generation: crate::fork::generation(),
         }
+    }
+
+    /// Fails if the task is unfinished and this is a process forked after
+    /// it was made: its runtime's threads do not exist here, so a wait
+    /// would never end.
+    fn check_can_finish(&self) -> PyResult<()> {
+        if self.generation == crate::fork::generation() || self.cell.is_done() {
+            return Ok(());
+        }
+        Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "this task was unfinished when the process forked: its runtime's threads \
+             are in the parent process, so it cannot finish here",
+        ))
     }
 }
 
@@ -98,12 +115,14 @@ impl Task {
     /// result, re-raising its exception.
     #[pyo3(signature = (timeout=None))]
     fn result(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.check_can_finish()?;
         self.cell.wait(py, timeout)?.into_result(py)
     }
 
     /// Waits like `result()` and returns the exception raised (or None).
     #[pyo3(signature = (timeout=None))]
     fn exception(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+        self.check_can_finish()?;
         self.cell.wait(py, timeout)?.into_exception(py)
     }
 
@@ -167,6 +186,7 @@ impl Task {
     /// `await task` from a running asyncio loop: completes on that loop's
     /// thread. Cancelling the awaiting coroutine does not cancel the task.
     fn __await__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.check_can_finish()?;
         let (d, fut) = delivery::loop_future(py)?;
         self.cell.add_loop_waiter(py, d, fut.clone().unbind())?;
         delivery::await_future(&fut)

@@ -7,9 +7,10 @@
 //! Python callback on a runtime worker thread. Its [`TimerHandle`] shares a
 //! [`TimerState`] with the task:
 //!
-//! - `cancelled` is set by `TimerHandle.cancel()` (and runtime shutdown);
-//!   the task checks it under the GIL right before each call, so no callback
-//!   starts after `cancel()` returned. `cancel()` also aborts the task, which
+//! - `cancelled` is set by `TimerHandle.cancel()` (a runtime shutdown
+//!   drops the task without setting it, as asyncio's `loop.close()` leaves
+//!   its handles uncancelled); the task checks it under the GIL right
+//!   before each call, so no callback starts after `cancel()` returned. `cancel()` also aborts the task, which
 //!   drops the callback and its arguments and frees the wheel entry.
 //! - `when` is the next deadline in `rt.time()` seconds, updated by a
 //!   repeating timer after each tick.

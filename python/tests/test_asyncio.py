@@ -7,6 +7,8 @@ import time
 import pytest
 
 import runtime
+from test_running_loop import PARAMS as _running_loop_params
+from test_running_loop import package_dir  # noqa: F401 (fixture)
 
 
 def test_await_task_completes_on_loop_thread(mrt, run_loop):
@@ -242,3 +244,48 @@ def test_loop_closed_before_delivery_is_harmless(mrt):
     assert t.result(timeout=10) is True
     # The runtime still works.
     assert mrt.spawn(lambda: 3).result(timeout=10) == 3
+
+
+STOP_ITERATION = r"""
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+import runtime
+
+rt = runtime.Runtime(workers=1)
+
+def stop():
+    raise StopIteration("done")
+
+async def main():
+    c = runtime.Completion()
+    c.set_exception(StopIteration("set"))
+    for awaitable in (rt.spawn(stop), c):
+        try:
+            await asyncio.wait_for(awaitable, 10)
+        except RuntimeError as e:
+            assert isinstance(e.__cause__, StopIteration), repr(e.__cause__)
+        else:
+            raise AssertionError("no error")
+
+asyncio.run(main())
+rt.shutdown()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("version, exe", _running_loop_params)
+def test_await_of_a_stop_iteration_gets_runtime_error(version, exe, package_dir):
+    # asyncio before 3.12 refuses StopIteration in set_exception; the
+    # awaiter used to wait for ever. As asyncio 3.12 does: a RuntimeError
+    # caused by it. Run in each CPython the machine has (the 3.10/3.11
+    # path is the one that matters).
+    import subprocess
+
+    out = subprocess.run(
+        [exe, "-I", "-S", "-c", STOP_ITERATION, package_dir],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["ok"]
