@@ -90,3 +90,46 @@ fn a_deferred_waker_panic_leaves_the_current_thread_driver_in_place() {
         );
     });
 }
+
+static BAD_CLONE: std::task::RawWakerVTable =
+    std::task::RawWakerVTable::new(|_| panic!("waker clone panics"), |_| {}, |_| {}, |_| {});
+
+#[test]
+fn a_sleep_polled_with_a_waker_whose_clone_panics_still_wakes_the_next_one() {
+    within(10, || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let mut s = {
+            let _g = rt.enter();
+            Box::pin(runtime_core::time::sleep(Duration::from_millis(30)))
+        };
+        // SAFETY: the vtable's functions never read the data pointer.
+        let bad =
+            unsafe { Waker::from_raw(std::task::RawWaker::new(std::ptr::null(), &BAD_CLONE)) };
+        // The first poll files the timer; polls after it register the
+        // waker (the clone panics there).
+        let count = Arc::new(CountWake(AtomicUsize::new(0)));
+        let good = Waker::from(count.clone());
+        assert!(s
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            s.as_mut().poll(&mut Context::from_waker(&bad))
+        }));
+        assert!(r.is_err());
+        assert!(s
+            .as_mut()
+            .poll(&mut Context::from_waker(&good))
+            .is_pending());
+        // Registered, not woken at once (a slot stuck mid-registration
+        // wakes every poll's waker right away: a busy loop).
+        assert_eq!(count.0.load(SeqCst), 0);
+        rt.block_on(async { runtime_core::time::sleep(Duration::from_millis(60)).await });
+        assert_eq!(
+            count.0.load(SeqCst),
+            1,
+            "the sleep's waker slot was left stuck"
+        );
+        assert!(s.as_mut().poll(&mut Context::from_waker(&good)).is_ready());
+    });
+}

@@ -115,3 +115,49 @@ fn zero_period_panics() {
         let _ = interval(Duration::ZERO);
     });
 }
+
+// `interval(Duration::MAX)` (tick once, then never): the missed-tick paths
+// and `reset` computed `Instant + period` unchecked and panicked.
+fn late_first_tick(b: MissedTickBehavior) -> bool {
+    std::panic::catch_unwind(|| {
+        paused_rt().block_on(async {
+            let mut iv = interval(Duration::MAX); // "tick once, then never"
+            iv.set_missed_tick_behavior(b);
+            time::advance(Duration::from_millis(10)).await; // busy for 10 ms
+            iv.tick().await; // first tick, observed 10 ms late
+        })
+    })
+    .is_err()
+}
+
+#[test]
+fn a_huge_period_observed_late_does_not_overflow() {
+    let mut panicked = Vec::new();
+    for b in [
+        MissedTickBehavior::Burst,
+        MissedTickBehavior::Delay,
+        MissedTickBehavior::Skip,
+    ] {
+        if late_first_tick(b) {
+            panicked.push(b);
+        }
+    }
+    // On time, the same interval does not panic (checked_add there).
+    paused_rt().block_on(async {
+        let mut iv = interval(Duration::MAX);
+        iv.tick().await;
+    });
+    assert!(panicked.is_empty(), "panicked for {panicked:?}");
+}
+
+#[test]
+fn a_huge_period_reset_does_not_overflow() {
+    let r = std::panic::catch_unwind(|| {
+        paused_rt().block_on(async {
+            let mut iv = interval(Duration::MAX);
+            iv.tick().await;
+            iv.reset();
+        })
+    });
+    assert!(r.is_ok(), "Interval::reset panicked");
+}

@@ -3,14 +3,14 @@
 //!
 //! # Design
 //!
-//! The state word (`readiness`, an `AtomicU32`) packs:
+//! The state word (`readiness`, an `AtomicU64`) packs:
 //!
 //! | bits   | meaning                                                      |
 //! |--------|--------------------------------------------------------------|
 //! | 0..6   | [`Ready`] bits cached from the reactor                       |
 //! | 7      | `SHUTDOWN`: the driver shut down; every wait now fails       |
-//! | 8..20  | read tick: bumped (wrapping) by every event with read bits   |
-//! | 20..32 | write tick: bumped (wrapping) by every event with write bits |
+//! | 8..36  | read tick: bumped (wrapping) by every event with read bits   |
+//! | 36..64 | write tick: bumped (wrapping) by every event with write bits |
 //!
 //! Readiness is edge-triggered: the reactor only *sets* bits, and a task
 //! *clears* them when its syscall returns `WouldBlock`. The clear is a
@@ -53,21 +53,25 @@
 //! after the lock is released (see [`WakeList`]).
 use crate::io::hook_slot::{EventHook, HookSlot, Offered};
 use crate::io::{Interest, Ready};
-use crate::loom::sync::atomic::{AtomicU32, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire};
 use crate::loom::sync::Mutex;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-const READY_MASK: u32 = 0x3f;
-const SHUTDOWN: u32 = 1 << 7;
+const READY_MASK: u64 = 0x3f;
+const SHUTDOWN: u64 = 1 << 7;
 const READ_TICK_SHIFT: u32 = 8;
-const WRITE_TICK_SHIFT: u32 = 20;
-const TICK_BITS: u32 = 12;
-const TICK_MAX: u32 = (1 << TICK_BITS) - 1;
-const READ_TICK_MASK: u32 = TICK_MAX << READ_TICK_SHIFT;
-const WRITE_TICK_MASK: u32 = TICK_MAX << WRITE_TICK_SHIFT;
+const WRITE_TICK_SHIFT: u32 = 36;
+/// Wide enough that a clear observed 2^28 events ago cannot match by
+/// wrap-around in practice. (With 12 bits, a clear made exactly 4,096 read
+/// events after its observation, as a foreign loop clearing late could,
+/// removed the readiness of the newest event; a review reproduced it.)
+const TICK_BITS: u32 = 28;
+const TICK_MAX: u64 = (1 << TICK_BITS) - 1;
+const READ_TICK_MASK: u64 = TICK_MAX << READ_TICK_SHIFT;
+const WRITE_TICK_MASK: u64 = TICK_MAX << WRITE_TICK_SHIFT;
 
 /// Readiness bits that belong to the read / write direction (an error
 /// belongs to both).
@@ -80,7 +84,7 @@ const WRITE_BITS: Ready = Ready::WRITABLE
     .union(Ready::ERROR);
 
 /// The tick bits a change to `ready` is ordered by.
-fn tick_mask(ready: Ready) -> u32 {
+fn tick_mask(ready: Ready) -> u64 {
     let mut mask = 0;
     if !ready.intersection(READ_BITS).is_empty() {
         mask |= READ_TICK_MASK;
@@ -91,7 +95,7 @@ fn tick_mask(ready: Ready) -> u32 {
     mask
 }
 
-fn bump(word: u32, shift: u32) -> u32 {
+fn bump(word: u64, shift: u32) -> u64 {
     let tick = ((word >> shift) & TICK_MAX).wrapping_add(1) & TICK_MAX;
     (word & !(TICK_MAX << shift)) | (tick << shift)
 }
@@ -117,7 +121,7 @@ impl Direction {
 pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
     /// The state word's tick bits at observation time.
-    pub(crate) tick: u32,
+    pub(crate) tick: u64,
     pub(crate) is_shutdown: bool,
 }
 
@@ -135,7 +139,7 @@ pub(crate) enum ClearOutcome {
 pub(crate) struct ScheduledIo {
     /// This entry's key in the registration set's slab of live entries.
     index: usize,
-    readiness: AtomicU32,
+    readiness: AtomicU64,
     waiters: Mutex<Waiters>,
     /// Offered each event by `dispatch` before anyone is woken.
     hook: HookSlot,
@@ -174,7 +178,7 @@ impl ScheduledIo {
     pub(crate) fn new(index: usize) -> ScheduledIo {
         ScheduledIo {
             index,
-            readiness: AtomicU32::new(0),
+            readiness: AtomicU64::new(0),
             waiters: Mutex::new(Waiters::default()),
             hook: HookSlot::new(),
         }
@@ -210,7 +214,7 @@ impl ScheduledIo {
         drop((reader, writer, list));
     }
 
-    fn decode(word: u32) -> ReadyEvent {
+    fn decode(word: u64) -> ReadyEvent {
         ReadyEvent {
             ready: Ready::from_bits((word & READY_MASK) as u8),
             tick: word & (READ_TICK_MASK | WRITE_TICK_MASK),
@@ -233,7 +237,7 @@ impl ScheduledIo {
             mask = READ_TICK_MASK | WRITE_TICK_MASK;
         }
         let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
-            let mut next = cur | ready.bits() as u32;
+            let mut next = cur | ready.bits() as u64;
             if mask & READ_TICK_MASK != 0 {
                 next = bump(next, READ_TICK_SHIFT);
             }
@@ -254,7 +258,7 @@ impl ScheduledIo {
             if cur & mask != event.tick & mask {
                 return None;
             }
-            Some(cur & !(remove.bits() as u32))
+            Some(cur & !(remove.bits() as u64))
         });
         match res {
             Ok(_) => ClearOutcome::Cleared,
@@ -298,11 +302,11 @@ impl ScheduledIo {
         let closed = ready.intersection(Ready::READ_CLOSED | Ready::WRITE_CLOSED);
         let remove = ready - closed;
         let cur = self.readiness.load(Acquire);
-        if cur & remove.bits() as u32 == 0 && cur & closed.bits() as u32 == closed.bits() as u32 {
+        if cur & remove.bits() as u64 == 0 && cur & closed.bits() as u64 == closed.bits() as u64 {
             return;
         }
         let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
-            Some((cur & !(remove.bits() as u32)) | closed.bits() as u32)
+            Some((cur & !(remove.bits() as u64)) | closed.bits() as u64)
         });
     }
 
@@ -524,10 +528,25 @@ mod tests {
     #[test]
     fn ticks_wrap_without_touching_other_bits() {
         let io = ScheduledIo::new(0);
-        for _ in 0..(TICK_MAX + 5) {
+        // Both ticks just below the wrap, then past it.
+        io.readiness.store(
+            (TICK_MAX - 2) << READ_TICK_SHIFT | (TICK_MAX - 2) << WRITE_TICK_SHIFT,
+            std::sync::atomic::Ordering::Release,
+        );
+        for _ in 0..5 {
             io.set_readiness(Ready::READABLE);
         }
         let ev = io.ready_event(Ready::ALL);
+        assert_eq!(
+            ev.tick >> READ_TICK_SHIFT & TICK_MAX,
+            2,
+            "the read tick wrapped"
+        );
+        assert_eq!(
+            ev.tick >> WRITE_TICK_SHIFT,
+            TICK_MAX - 2,
+            "the write tick stayed"
+        );
         assert!(ev.ready.is_readable() && !ev.ready.is_writable() && !ev.is_shutdown);
         assert_eq!(io.clear_readiness(ev), ClearOutcome::Cleared);
         assert!(io.ready_event(Ready::ALL).ready.is_empty());
@@ -566,7 +585,7 @@ mod tests {
         io.dispatch(Ready::READABLE);
         assert_eq!(
             io.readiness.load(Acquire),
-            ev.tick | Ready::READ_CLOSED.bits() as u32
+            ev.tick | Ready::READ_CLOSED.bits() as u64
         );
     }
 

@@ -63,15 +63,23 @@ impl AtomicWaker {
             Ordering::Acquire,
         ) {
             Ok(_) => {
-                // Clone before touching the cell so that a panicking clone
-                // leaves the slot consistent.
-                let new = self.waker.with(|cell| {
-                    // SAFETY: `REGISTERING` is ours, so no one writes the cell.
-                    match unsafe { &*cell } {
-                        Some(old) if old.will_wake(waker) => None,
-                        _ => Some(waker.clone()),
-                    }
-                });
+                // Clone before touching the cell, and catch a panicking
+                // (foreign) clone: the slot then keeps its old waker, still
+                // goes back to WAITING below, and the panic goes on after.
+                let cloned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.waker.with(|cell| {
+                        // SAFETY: `REGISTERING` is ours, so no one writes the
+                        // cell.
+                        match unsafe { &*cell } {
+                            Some(old) if old.will_wake(waker) => None,
+                            _ => Some(waker.clone()),
+                        }
+                    })
+                }));
+                let (new, panic) = match cloned {
+                    Ok(new) => (new, None),
+                    Err(panic) => (None, Some(panic)),
+                };
                 let old = new.and_then(|new| {
                     self.waker.with_mut(|cell| {
                         // SAFETY: `REGISTERING` is ours: exclusive access.
@@ -101,6 +109,9 @@ impl AtomicWaker {
                     }
                 }
                 drop(old);
+                if let Some(panic) = panic {
+                    std::panic::resume_unwind(panic);
+                }
             }
             Err(_) => {
                 // Closed or being taken: the event has happened.

@@ -172,6 +172,13 @@ impl TimerShared {
         self.state.store(tick, Ordering::Release);
     }
 
+    /// Records that the entry now sits in the wheel's pending list without
+    /// being due (the shutdown drain moves whole slots there), so that
+    /// `Wheel::remove` looks for it in that list (wheel lock held).
+    pub(crate) fn set_cached_pending(&self) {
+        self.cached_when.store(CACHED_PENDING, Ordering::Relaxed);
+    }
+
     /// Called by the wheel (lock held) when the slot this entry is filed
     /// under comes up at tick `not_after`.
     pub(crate) fn mark_pending(&self, not_after: u64) -> MarkPending {

@@ -65,18 +65,21 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    /// The deadline after a tick due at `timeout` but observed at `now`.
+    /// The deadline after a tick due at `timeout` but observed at `now`
+    /// (a deadline past what `Instant` can hold means "never": far future).
     fn next_timeout(&self, timeout: Instant, now: Instant, period: Duration) -> Instant {
-        match self {
-            MissedTickBehavior::Burst => timeout + period,
-            MissedTickBehavior::Delay => now + period,
+        let next = match self {
+            MissedTickBehavior::Burst => timeout.checked_add(period),
+            MissedTickBehavior::Delay => now.checked_add(period),
             MissedTickBehavior::Skip => {
+                // `late < period`, so `period - late` cannot underflow.
                 let late = (now - timeout).as_nanos() % period.as_nanos();
                 let late = u64::try_from(late)
                     .expect("too much time has elapsed since the interval was supposed to tick");
-                now + period - Duration::from_nanos(late)
+                now.checked_add(period - Duration::from_nanos(late))
             }
-        }
+        };
+        next.unwrap_or_else(|| far_future_from(now))
     }
 }
 
@@ -130,7 +133,10 @@ impl Interval {
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         let now = self.delay.clock_now();
-        self.delay.as_mut().reset(now + self.period);
+        let next = now
+            .checked_add(self.period)
+            .unwrap_or_else(|| far_future_from(now));
+        self.delay.as_mut().reset(next);
     }
 
     /// Restarts the schedule: the next tick is now.
@@ -142,7 +148,10 @@ impl Interval {
     /// Restarts the schedule: the next tick is `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
         let now = self.delay.clock_now();
-        self.delay.as_mut().reset(now + after);
+        let next = now
+            .checked_add(after)
+            .unwrap_or_else(|| far_future_from(now));
+        self.delay.as_mut().reset(next);
     }
 
     /// Restarts the schedule: the next tick is at `deadline`.

@@ -170,11 +170,20 @@ impl Wheel {
             if let Some(slot) = level.any_occupied_slot() {
                 let mut list = level.take_slot(slot);
                 let item = list.pop_back().expect("occupied slot is non-empty");
-                // Move the rest to `pending`; order is irrelevant here.
+                // Move the rest to `pending`; order is irrelevant here. Each
+                // is marked as being there: the drain wakes in batches with
+                // the lock released, and an owner that drops or resets its
+                // timer meanwhile must find it in `pending` (`remove`), not
+                // in the slot it left (which corrupted both lists and left a
+                // freed entry linked).
                 while let Some(other) = list.pop_back() {
                     // SAFETY: `other` was linked in the wheel, so it is live
-                    // and pinned, and `pop_back` unlinked it.
-                    unsafe { self.pending.push_front(other) };
+                    // and pinned (its owner unlinks it under this lock before
+                    // freeing it), and `pop_back` unlinked it.
+                    unsafe {
+                        other.as_ref().set_cached_pending();
+                        self.pending.push_front(other);
+                    }
                 }
                 self.len -= 1;
                 return Some(item);
