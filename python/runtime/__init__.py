@@ -23,8 +23,10 @@ import functools
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
+import types
 import weakref
 
 from . import _runtime
@@ -195,7 +197,12 @@ else:  # pragma: no cover - Python < 3.9
 
 
 class _WorkItem:
-    __slots__ = ("future", "fn", "args", "kwargs")
+    # `task`: for the item a new worker was started with, that worker's
+    # runtime task (set only then, after spawn_blocking returns), so that
+    # shutdown(cancel_futures=True) can cancel a worker still waiting for a
+    # blocking thread along with its item.
+    __slots__ = ("future", "fn", "args", "kwargs", "task")
+    task: Task
 
     def __init__(self, future, fn, args, kwargs):
         self.future = future
@@ -278,6 +285,12 @@ class _Future(concurrent.futures.Future):  # type: ignore[type-arg]
 # only bridge the gap between back-to-back submissions).
 _WORKER_KEEP_ALIVE = 0.005
 
+# How long shutdown(cancel_futures=True) lets new workers take the item
+# each was started with before it cancels those items (see
+# Executor.shutdown): a worker's runtime task usually starts within
+# microseconds of the GIL being free, unless the blocking pool is full.
+_START_GRACE = 0.02
+
 
 class _MapJob:
     """One ``Executor.map`` call: its runners and its result iterator.
@@ -298,9 +311,16 @@ class _MapJob:
     0: runners that were cancelled before starting leave unclaimed items,
     which the iterator then reports as cancelled, or as the error that
     failed the runner, e.g. ``BrokenThreadPool``).
+
+    ``stopped`` ends the runners after their current item: set when the
+    iterator is closed, and by ``shutdown(cancel_futures=True)`` (the
+    executor keeps its live jobs in a ``WeakSet`` for that), so that the
+    items nobody claimed yet are reported cancelled, as the futures
+    ``ThreadPoolExecutor.map`` has not started yet are cancelled.
     """
 
     __slots__ = (
+        "__weakref__",
         "fn",
         "items",
         "results",
@@ -445,6 +465,17 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         self._work_beacon = _runtime._Beacon()
         self._signalled = 0  # of those, already sent a notify
         self._workers = 0
+        # Items handed straight to a new worker (never queued) that it has
+        # not taken yet: its runtime task may still wait for a blocking
+        # thread. Not started, so shutdown(cancel_futures=True) cancels
+        # them with the queued ones. Added under _lock when the worker is
+        # counted; the worker discards its item (no lock: one set
+        # operation) once its initializer ran, where a ThreadPoolExecutor
+        # thread would take it from the queue.
+        self._starting: "set[_WorkItem]" = set()
+        # Live Executor.map jobs (added under _lock), which
+        # shutdown(cancel_futures=True) stops.
+        self._map_jobs: "weakref.WeakSet[_MapJob]" = weakref.WeakSet()
         self._shutdown = False
         self._broken = False
         self._local = threading.local()
@@ -485,6 +516,7 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             elif self._workers < self._max_workers:
                 start = True
                 self._workers += 1
+                self._starting.add(item)
             else:
                 self._work_queue.append(item)
         if start:
@@ -493,8 +525,10 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
             except BaseException:
                 with self._lock:
                     self._workers -= 1
+                    self._starting.discard(item)
                     self._idle.notify_all()
                 raise
+            item.task = task
             task._add_cancel_callback(functools.partial(self._worker_done, item))
         return future
 
@@ -510,6 +544,8 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         with ``submit``); see ``_MapJob`` for how items are handed out."""
         end_time = None if timeout is None else timeout + time.monotonic()
         job = _MapJob(fn, list(zip(*iterables)))
+        with self._lock:
+            self._map_jobs.add(job)
         try:
             for _ in range(min(self._max_workers, len(job.items))):
                 f = self.submit(job.run)
@@ -522,52 +558,75 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         return job.results_in_order(end_time)
 
     def _worker(self, item):
-        if self._initializer is not None and not getattr(
-            self._local, "initialized", False
-        ):
-            try:
-                self._initializer(*self._initargs)
-            except BaseException:
-                # Same logger and level as ThreadPoolExecutor.
-                logging.getLogger("concurrent.futures").critical(
-                    "Exception in initializer:", exc_info=True
-                )
-                self._initializer_failed(item)
-                with self._lock:
-                    self._workers -= 1
-                    self._idle.notify_all()
-                return
-            self._local.initialized = True
-        while True:
-            item.run()
-            # Release fn, args and result as soon as the item is done.
-            del item
-            with self._lock:
-                idle = self._may_wait_for_work()
-                if idle:
-                    self._spinning += 1
-                    seen = self._work_beacon.seq
-            if idle:
-                # Watch for the next item a few microseconds, GIL released.
-                self._work_beacon.spin_wait(seen, _SPIN)
-            with self._lock:
-                if idle:
-                    self._spinning -= 1
-                if self._may_wait_for_work():
-                    # Stay for a moment: a caller submitting one item after
-                    # another gets this (warm) worker instead of a new
-                    # runtime task per item. Any wake-up re-checks the queue,
-                    # so an item is never left behind.
-                    self._waiting += 1
-                    self._work_ready.wait(_WORKER_KEEP_ALIVE)
-                    self._waiting -= 1
-                    if self._signalled > 0:
-                        self._signalled -= 1
-                if self._broken or not self._work_queue:
-                    self._workers -= 1
-                    self._idle.notify_all()
+        # A worker leaves _workers (and wakes shutdown) exactly once: on its
+        # way out below, in the same locked section that finds nothing left
+        # to do (so submit never queues an item for a worker that is gone),
+        # or, if an exception escapes (a done-callback raising a
+        # BaseException such as SystemExit: Future only catches Exception
+        # from callbacks), in _worker_gone. ThreadPoolExecutor's thread
+        # also ends then, after logging the exception the same way.
+        try:
+            if self._initializer is not None and not getattr(
+                self._local, "initialized", False
+            ):
+                try:
+                    self._initializer(*self._initargs)
+                except BaseException:
+                    # Same logger and level as ThreadPoolExecutor.
+                    logging.getLogger("concurrent.futures").critical(
+                        "Exception in initializer:", exc_info=True
+                    )
+                    self._starting.discard(item)
+                    self._initializer_failed(item)
+                    with self._lock:
+                        self._workers -= 1
+                        self._idle.notify_all()
                     return
-                item = self._work_queue.popleft()
+                self._local.initialized = True
+            # The item is this worker's now: shutdown(cancel_futures=True)
+            # no longer cancels it (if it did just before, run() skips it).
+            self._starting.discard(item)
+            if self._shutdown:
+                # shutdown(cancel_futures=True) may be waiting for that.
+                with self._lock:
+                    self._idle.notify_all()
+            while True:
+                item.run()
+                # Release fn, args and result as soon as the item is done.
+                del item
+                with self._lock:
+                    idle = self._may_wait_for_work()
+                    if idle:
+                        self._spinning += 1
+                        seen = self._work_beacon.seq
+                if idle:
+                    # Watch for the next item a few microseconds, GIL
+                    # released.
+                    self._work_beacon.spin_wait(seen, _SPIN)
+                with self._lock:
+                    if idle:
+                        self._spinning -= 1
+                    if self._may_wait_for_work():
+                        # Stay for a moment: a caller submitting one item
+                        # after another gets this (warm) worker instead of a
+                        # new runtime task per item. Any wake-up re-checks
+                        # the queue, so an item is never left behind.
+                        self._waiting += 1
+                        self._work_ready.wait(_WORKER_KEEP_ALIVE)
+                        self._waiting -= 1
+                        if self._signalled > 0:
+                            self._signalled -= 1
+                    if self._broken or not self._work_queue:
+                        self._workers -= 1
+                        self._idle.notify_all()
+                        return
+                    item = self._work_queue.popleft()
+        except BaseException:
+            # Not re-raised: nobody looks at the worker's runtime task.
+            logging.getLogger("concurrent.futures").critical(
+                "Exception in worker", exc_info=True
+            )
+            self._worker_gone()
 
     def _may_wait_for_work(self):
         # Under self._lock: no item to take, and the executor still open,
@@ -577,28 +636,41 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
     def _worker_done(self, item, task):
         if not task.cancelled():
             return
-        # The runtime cancelled this worker before it started (runtime
-        # shutdown): its first item never ran. Hand the queue to a new
-        # worker, or cancel it all if the runtime takes no more work.
+        # This worker was cancelled before it started, by the runtime
+        # (runtime shutdown) or by shutdown(cancel_futures=True): its first
+        # item never ran.
         item.future.cancel()
+        self._starting.discard(item)
+        self._worker_gone()
+
+    def _worker_gone(self) -> None:
+        # A worker ended without taking its loop's way out (cancelled
+        # before it started, or an exception escaped it): it is no longer
+        # counted. Items it would have taken from the queue are served by
+        # the other workers (each checks the queue before it leaves); if it
+        # was the last one, hand the queue to a new worker, or cancel it
+        # all if the runtime takes no more work.
         with self._lock:
             self._workers -= 1
             self._idle.notify_all()
-            if not self._work_queue or self._workers > 0:
+            if not self._work_queue or self._workers > 0 or self._broken:
                 return
             nxt = self._work_queue.popleft()
             self._workers += 1
+            self._starting.add(nxt)
         try:
             t = self.runtime.spawn_blocking(self._worker, nxt)
         except BaseException:
             with self._lock:
                 self._workers -= 1
+                self._starting.discard(nxt)
                 lost = [nxt, *self._work_queue]
                 self._work_queue.clear()
                 self._idle.notify_all()
             for it in lost:
                 it.future.cancel()
             return
+        nxt.task = t
         t._add_cancel_callback(functools.partial(self._worker_done, nxt))
 
     def _initializer_failed(self, first=None):
@@ -620,23 +692,81 @@ class Executor(concurrent.futures.ThreadPoolExecutor):
         pass
 
     def shutdown(self, wait=True, *, cancel_futures=False):
-        """Stops accepting work; with ``cancel_futures`` cancels queued
-        items; with ``wait`` blocks until running and queued items finish."""
+        """Stops accepting work; with ``cancel_futures`` cancels the items
+        not started yet (queued ones, those of workers still waiting for a
+        runtime thread, and ``map`` items not claimed yet); with ``wait``
+        blocks until running and queued items finish."""
         with self._lock:
             self._shutdown = True
             self._work_ready.notify_all()
-            cancelled = []
+            cancelled: "list[_WorkItem]" = []
+            jobs: "list[_MapJob]" = []
             if cancel_futures:
                 cancelled = list(self._work_queue)
                 self._work_queue.clear()
+                jobs = list(self._map_jobs)
+        for job in jobs:
+            job.stopped = True
         for item in cancelled:
             item.future.cancel()
+        if cancel_futures:
+            # Items handed straight to new workers: a ThreadPoolExecutor
+            # thread takes its first item as soon as it is started (its
+            # start() returns once it runs), so let workers whose runtime
+            # task is starting do the same; each wakes us as it takes its
+            # item. Those still waiting for a blocking thread after
+            # _START_GRACE (the pool is busy) have not started: cancel
+            # their items, and their runtime tasks, which frees their pool
+            # slots and accounts for them at once (_worker_done).
+            with self._lock:
+                deadline = time.monotonic() + _START_GRACE
+                while self._starting:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._idle.wait(left)
+                starting = list(self._starting)
+            # Outside the lock: a cancelled task runs _worker_done at once.
+            # A worker that started in the meantime finds its item
+            # cancelled (or is already running it: then neither cancel
+            # succeeds).
+            for item in starting:
+                if item.future.cancel():
+                    task = getattr(item, "task", None)
+                    if task is not None:
+                        task.cancel()
         if wait:
+            if self._on_own_worker():
+                # Waiting here would wait for this very worker, for ever.
+                # As ThreadPoolExecutor (whose shutdown joins the calling
+                # thread) raise instead, the executor now shut down and its
+                # other work going on. Not counting the calling worker is
+                # no answer: its own item is still running, so "every item
+                # finished" cannot hold on return, and two items shutting
+                # down at once would wait for each other.
+                raise RuntimeError(
+                    "cannot join current thread: shutdown(wait=True) called "
+                    "from one of this executor's own work items"
+                )
             with self._lock:
                 while self._workers:
                     self._idle.wait()
 
     shutdown.__doc__ = concurrent.futures.Executor.shutdown.__doc__
+
+    def _on_own_worker(self) -> bool:
+        # Whether the calling thread is running one of this executor's
+        # workers (in a work item, a done-callback, at any depth): its
+        # _worker frame is on the stack. Looked up at shutdown only, so the
+        # workers pay nothing for it (no thread-local flag set and cleared
+        # around each worker).
+        code = Executor._worker.__code__
+        f: "types.FrameType | None" = sys._getframe(1)
+        while f is not None:
+            if f.f_code is code and f.f_locals.get("self") is self:
+                return True
+            f = f.f_back
+        return False
 
     def __repr__(self):
         return "<runtime.Executor max_workers=%d%s>" % (

@@ -138,7 +138,9 @@ def test_bad_arguments():
 def test_shutdown_semantics():
     ex = runtime.Executor(max_workers=1)
     gate = threading.Event()
-    first = ex.submit(gate.wait)
+    started = threading.Event()
+    first = ex.submit(lambda: (started.set(), gate.wait())[1])
+    assert started.wait(30)  # running: cancel_futures leaves it alone
     queued = [ex.submit(int) for _ in range(5)]
     threading.Timer(0.05, gate.set).start()
     ex.shutdown(wait=True, cancel_futures=True)
@@ -274,12 +276,12 @@ def test_wrap_future(ex, run_loop):
     assert run_loop(main()) == 6
 
 
-def _run_script(body):
+def _run_script(body, timeout=120):
     env = dict(os.environ)
     proc = subprocess.run(
         [sys.executable, "-c", body],
         capture_output=True,
-        timeout=120,
+        timeout=timeout,
         env=env,
     )
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
@@ -461,6 +463,115 @@ def test_runtime_shutdown_cancels_unstarted_work():
     ex.shutdown(wait=True)  # must not hang
 
 
+def test_shutdown_cancel_futures_cancels_items_of_workers_not_started():
+    # The blocking pool's only thread runs one item: the workers started
+    # for the other three wait for a thread, each with its first item
+    # handed to it directly (not in the work queue). Those items have not
+    # started, so shutdown(cancel_futures=True) cancels them, as
+    # ThreadPoolExecutor cancels the items its threads have not taken yet.
+    with runtime.Runtime(max_blocking=1) as rt:
+        ex = runtime.Executor(max_workers=4, runtime=rt)
+        ran = []
+        started = threading.Event()
+
+        def work(k):
+            ran.append(k)
+            started.set()
+            time.sleep(0.3)
+            return k
+
+        fs = [ex.submit(work, k) for k in range(4)]
+        assert started.wait(10)
+        ex.shutdown(wait=True, cancel_futures=True)
+        assert len(ran) == 1, ran
+        assert fs[ran[0]].result(timeout=10) == ran[0]
+        assert [f.cancelled() for f in fs].count(True) == 3
+
+    # The workers' runtime tasks are cancelled with their items: shutdown
+    # does not wait for a blocking thread (held by other work here) only
+    # for them to find nothing to do.
+    with runtime.Runtime(max_blocking=1) as rt:
+        gate = threading.Event()
+        started = threading.Event()
+        other = rt.spawn_blocking(lambda: (started.set(), gate.wait(10))[1])
+        try:
+            assert started.wait(10)
+            ex = runtime.Executor(max_workers=4, runtime=rt)
+            fs = [ex.submit(int) for _ in range(3)]
+            t = time.monotonic()
+            ex.shutdown(wait=True, cancel_futures=True)
+            assert time.monotonic() - t < 5
+            assert all(f.cancelled() for f in fs)
+        finally:
+            gate.set()
+        assert other.result(timeout=10) is True
+
+
+def test_shutdown_in_own_work_item_raises_instead_of_hanging():
+    # ThreadPoolExecutor: shutdown(wait=True) from one of its own threads
+    # raises RuntimeError ("cannot join current thread") after marking the
+    # executor shut down. It used to wait for the calling worker itself,
+    # for ever (and interpreter exit with it): run it in a child process.
+    rc, out, err = _run_script(
+        "import runtime\n"
+        "ex = runtime.Executor(max_workers=2)\n"
+        "f = ex.submit(lambda: ex.shutdown(wait=True))\n"
+        "try:\n"
+        "    f.result(10)\n"
+        "except RuntimeError as e:\n"
+        "    print('runtime-error', e, flush=True)\n"
+        "try:\n"
+        "    ex.submit(int)\n"
+        "except RuntimeError as e:\n"
+        "    print('shut-down', e, flush=True)\n"
+        # From a done-callback on the worker thread: the callback's error
+        # is logged, the worker goes on.
+        "import threading\n"
+        "ex2 = runtime.Executor(max_workers=1)\n"
+        "gate = threading.Event()\n"
+        "g = ex2.submit(gate.wait, 10)\n"
+        "g.add_done_callback(lambda _: ex2.shutdown(wait=True))\n"
+        "gate.set()\n"
+        "g.result(10)\n"
+        "ex2.shutdown(wait=True)\n"
+        "ex.shutdown(wait=True)\n"
+        "print('end', flush=True)\n",
+        timeout=30,
+    )
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("runtime-error cannot join current thread"), out
+    assert lines[1] == "shut-down cannot schedule new futures after shutdown", out
+    assert lines[2] == "end", out
+    assert "exception calling callback" in err and "cannot join current thread" in err, err
+
+
+def test_base_exception_from_done_callback_does_not_break_worker_accounting():
+    # A done-callback raising SystemExit (concurrent.futures only catches
+    # Exception from callbacks) ends the worker: it is logged as
+    # ThreadPoolExecutor logs it, the worker is no longer counted (shutdown
+    # used to wait for it for ever, and interpreter exit with it: run it in
+    # a child process), and the item queued behind it still runs.
+    rc, out, err = _run_script(
+        "import runtime, threading, time\n"
+        "ex = runtime.Executor(max_workers=1)\n"
+        "gate = threading.Event()\n"
+        "f = ex.submit(gate.wait, 10)\n"
+        "def boom(_):\n"
+        "    raise SystemExit(3)\n"
+        "f.add_done_callback(boom)\n"
+        "g = ex.submit(print, 'queued-ran', flush=True)\n"
+        "gate.set()\n"
+        "t = time.monotonic()\n"
+        "ex.shutdown(wait=True)\n"
+        "print('shutdown', time.monotonic() - t < 5, f.result(), g.done(), flush=True)\n",
+        timeout=30,
+    )
+    assert rc == 0, err
+    assert out.splitlines() == ["queued-ran", "shutdown True True True"], out
+    assert "Exception in worker" in err and "SystemExit: 3" in err, err
+
+
 # ---- Executor.map (runner work items claiming items one at a time) --------
 
 
@@ -561,12 +672,49 @@ def test_map_closed_early_drops_unstarted_items():
 def test_map_items_cancelled_by_shutdown_raise_cancelled():
     ex = runtime.Executor(max_workers=1)
     gate = threading.Event()
+    started = threading.Event()
     try:
-        blocker = ex.submit(gate.wait, 30)
+        # Running before the shutdown (a worker that has not started yet
+        # would have its item cancelled too).
+        blocker = ex.submit(lambda: (started.set(), gate.wait(30))[1])
+        assert started.wait(30)
         it = ex.map(abs, range(3))  # its runner is queued behind `blocker`
         ex.shutdown(wait=False, cancel_futures=True)
         gate.set()
         assert blocker.result(timeout=30) is True
+        with pytest.raises(cf.CancelledError):
+            next(it)
+    finally:
+        gate.set()
+        ex.shutdown(wait=True)
+
+
+def test_map_stops_at_shutdown_cancel_futures():
+    # ThreadPoolExecutor cancels map's calls not started yet; its runner
+    # used to go on claiming items until the input ran out.
+    ex = runtime.Executor(max_workers=1)
+    ran = []
+    started = threading.Event()
+    gate = threading.Event()
+
+    def f(x):
+        ran.append(x)
+        if x == 0:
+            started.set()
+            gate.wait(10)
+        time.sleep(0.05)
+        return x
+
+    try:
+        it = ex.map(f, range(20))
+        assert started.wait(10)
+        # Shut down while the runner is inside item 0.
+        threading.Timer(0.05, gate.set).start()
+        t = time.monotonic()
+        ex.shutdown(wait=True, cancel_futures=True)
+        assert time.monotonic() - t < 0.5
+        assert ran == [0]
+        assert next(it) == 0
         with pytest.raises(cf.CancelledError):
             next(it)
     finally:
