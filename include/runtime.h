@@ -513,10 +513,12 @@ enum rt_status rt_runtime_new(const struct rt_config *cfg, struct rt_runtime **o
 // rt_runtime_shutdown again waits for them.
 //
 // A current-thread runtime that another thread is driving
-// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken
-// and its pass ends; that thread finishes the shutdown as it returns
-// RT_ERR_SHUTDOWN, and this call waits for it within `timeout_ms` (if the
-// timeout expires first, RT_ERR_TIMEOUT as above).
+// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken,
+// its pass ends (that call returns RT_ERR_SHUTDOWN), and the shutdown
+// goes on here. The wait for that pass to end is bounded by `timeout_ms`,
+// but is at least 20 ms, so an idle loop always gets to leave; if the
+// pass is still inside a callback then, this returns RT_ERR_TIMEOUT and
+// the driving thread shuts the runtime down as it leaves.
 //
 // Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 // when called from inside one of this library's callbacks on a runtime

@@ -133,3 +133,45 @@ fn a_sleep_polled_with_a_waker_whose_clone_panics_still_wakes_the_next_one() {
         assert!(s.as_mut().poll(&mut Context::from_waker(&good)).is_ready());
     });
 }
+
+/// Two fds ready in the same reactor turn; the first one's waker panics:
+/// the second one's event is still dispatched (edge-triggered: it would be
+/// lost otherwise).
+#[test]
+fn an_io_waker_panic_does_not_lose_the_other_events_of_the_turn() {
+    use runtime_core::io::AsyncFd;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    within(20, || {
+        let rt = Builder::new_current_thread().build().unwrap();
+        let (a0, mut a1) = UnixStream::pair().unwrap();
+        let (b0, mut b1) = UnixStream::pair().unwrap();
+        a0.set_nonblocking(true).unwrap();
+        b0.set_nonblocking(true).unwrap();
+        let (fa, fb) = rt.block_on(async move {
+            (
+                AsyncFd::new(a0).unwrap(),
+                Arc::new(AsyncFd::new(b0).unwrap()),
+            )
+        });
+        rt.block_on(async { runtime_core::time::sleep(Duration::from_millis(10)).await });
+        let w = Waker::from(Arc::new(PanicWake));
+        assert!(fa
+            .poll_read_ready(&mut Context::from_waker(&w))
+            .is_pending());
+        let fb2 = fb.clone();
+        let h = rt.spawn(async move {
+            fb2.readable().await.map(|_| ()).unwrap();
+        });
+        rt.block_on(async { runtime_core::time::sleep(Duration::from_millis(10)).await });
+        a1.write_all(b"x").unwrap();
+        b1.write_all(b"x").unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            rt.block_on(async { runtime_core::time::sleep(Duration::from_millis(50)).await })
+        }));
+        assert!(r.is_err(), "the waker's panic reaches block_on's caller");
+        let got =
+            rt.block_on(async { runtime_core::time::timeout(Duration::from_secs(2), h).await });
+        assert!(got.is_ok(), "the other fd's readable() was never woken");
+    });
+}

@@ -137,13 +137,15 @@ const RETIRED_CAP: usize = 256;
 /// The current-thread loop's stop request, and who drives it.
 ///
 /// Shutdown protocol with a driving thread (rt_runtime_run / run_once on
-/// thread B, shutdown on thread A): A sets `shut` and, if `driving`,
-/// `hand_over`, both under this lock, wakes B and waits (up to its
-/// deadline) until B no longer drives. B, leaving, clears `driving` under
-/// the lock and, if `hand_over` is set, drops the runtime itself (with
-/// `dropping` set until it is done), so that a shutdown that timed out
-/// never leaves it behind. A driver starts only if `shut` is clear, read
-/// under this lock, so none starts once a shutdown began.
+/// thread B, shutdown on thread A): A sets `shut` under this lock, wakes B
+/// and waits (up to its deadline, and at least `DRIVER_GRACE`) until B no
+/// longer drives; then A shuts the runtime down itself, as with no driver.
+/// Only if A gives up while B still drives (B is in a long callback) does
+/// it set `hand_over`: B, leaving, then shuts the runtime down itself
+/// within A's deadline (with `dropping` set until it is done), so that a
+/// timed-out shutdown never leaves it behind. A driver starts only if
+/// `shut` is clear, read under this lock, so none starts once a shutdown
+/// began.
 #[derive(Default)]
 struct StopState {
     requested: bool,
@@ -286,17 +288,13 @@ impl Shared {
     /// still running when it expired).
     fn shutdown(&self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        let (waker, driving) = {
+        let (waker, driven) = {
             let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
             // Before `take_retired` below locks the queue (see `retire`),
             // and under the stop lock (see `StopState`).
             self.shut.store(true, Ordering::Release);
             s.requested = true;
-            if s.driving {
-                s.hand_over = true;
-                s.hand_over_deadline = deadline;
-            }
-            (s.waker.take(), s.driving)
+            (s.waker.take(), s.driving || s.dropping)
         };
         match waker {
             Some(w) => w.wake(),
@@ -309,9 +307,10 @@ impl Shared {
         }
         let mut left = 0;
         // A thread driving the runtime (current-thread flavor) holds it
-        // until its pass ends: wait for that, up to the deadline. If the
-        // wait times out, that thread drops the runtime when it leaves.
-        let handed_over = driving && !self.wait_undriven(deadline);
+        // until its pass ends: wait for that (see `wait_undriven`). Only if
+        // that wait gives up does the driving thread shut the runtime down
+        // itself as it leaves; otherwise this thread does, as always.
+        let handed_over = driven && !self.wait_undriven(deadline);
         if handed_over {
             left += 1;
         } else {
@@ -336,16 +335,26 @@ impl Shared {
         left
     }
 
-    /// Waits until no thread drives the runtime (and a hand-over drop is
-    /// done), up to `deadline`; `false` if it passed first.
+    /// Waits until no thread drives the runtime and no hand-over drop is in
+    /// progress, up to `deadline` but at least [`DRIVER_GRACE`] (the
+    /// moment an idle driver needs to notice the stop: a short timeout
+    /// only gives up on a driver busy in a callback). If it gives up while
+    /// a thread still drives, it hands the runtime over to that thread
+    /// (which shuts it down as it leaves, within `deadline`) and returns
+    /// `false`; `false` too if a previous hand-over is still dropping.
     fn wait_undriven(&self, deadline: Option<std::time::Instant>) -> bool {
+        let until = deadline.map(|d| d.max(std::time::Instant::now() + DRIVER_GRACE));
         let mut s = self.stop.lock().unwrap_or_else(|e| e.into_inner());
         while s.driving || s.dropping {
-            s = match deadline {
+            s = match until {
                 None => self.undriven.wait(s).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(std::time::Instant::now());
+                Some(u) => {
+                    let left = u.saturating_duration_since(std::time::Instant::now());
                     if left.is_zero() {
+                        if s.driving {
+                            s.hand_over = true;
+                            s.hand_over_deadline = deadline;
+                        }
                         return false;
                     }
                     self.undriven
@@ -358,6 +367,10 @@ impl Shared {
         true
     }
 }
+
+/// How long a shutdown waits for a thread driving the runtime to notice it,
+/// whatever its timeout (see `Shared::wait_undriven`).
+const DRIVER_GRACE: Duration = Duration::from_millis(20);
 
 /// Writes the defaults into `*cfg`: multi-thread flavor, one worker per
 /// CPU, default blocking pool, reserved fields zero. NULL is ignored.
@@ -506,10 +519,12 @@ pub unsafe extern "C" fn rt_runtime_new(
 /// rt_runtime_shutdown again waits for them.
 ///
 /// A current-thread runtime that another thread is driving
-/// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken
-/// and its pass ends; that thread finishes the shutdown as it returns
-/// RT_ERR_SHUTDOWN, and this call waits for it within `timeout_ms` (if the
-/// timeout expires first, RT_ERR_TIMEOUT as above).
+/// (rt_runtime_run, or rt_runtime_run_once however long its wait) is woken,
+/// its pass ends (that call returns RT_ERR_SHUTDOWN), and the shutdown
+/// goes on here. The wait for that pass to end is bounded by `timeout_ms`,
+/// but is at least 20 ms, so an idle loop always gets to leave; if the
+/// pass is still inside a callback then, this returns RT_ERR_TIMEOUT and
+/// the driving thread shuts the runtime down as it leaves.
 ///
 /// Errors: RT_ERR_NULL; RT_ERR_TIMEOUT (see above); RT_ERR_WOULD_DEADLOCK
 /// when called from inside one of this library's callbacks on a runtime
@@ -729,13 +744,14 @@ fn with_current_thread_rt<R>(
     let hand_over = {
         let mut s = shared.stop.lock().unwrap_or_else(|e| e.into_inner());
         s.driving = false;
-        s.dropping = s.hand_over;
-        s.hand_over.then_some(s.hand_over_deadline)
+        s.dropping = std::mem::take(&mut s.hand_over);
+        s.dropping.then_some(s.hand_over_deadline)
     };
     leave.1 = false;
     if let Some(deadline) = hand_over {
-        // A shutdown began during this pass: the runtime is shut down
-        // here, on the thread that drove it, as that shutdown would have.
+        // A shutdown gave up waiting for this pass: the runtime is shut
+        // down here, on the thread that drove it, as that shutdown would
+        // have.
         let runtime = guard.take();
         drop(guard);
         if let Some(rt) = runtime {

@@ -106,7 +106,14 @@ enum State {
 struct Inner {
     state: State,
     waiters: Vec<Waiter>,
+    /// The waiter count at which the next purge of done loop waiters
+    /// runs: twice what the previous purge left (at least
+    /// [`FIRST_PURGE`]), so purges cost O(1) per waiter added.
+    purge_at: usize,
 }
+
+/// The waiter count that triggers the first purge (see `Inner::purge_at`).
+const FIRST_PURGE: usize = 4;
 
 /// Result of [`Cell::try_start`].
 #[must_use]
@@ -138,6 +145,7 @@ impl Cell {
             inner: Mutex::new(Inner {
                 state: State::Pending,
                 waiters: Vec::new(),
+                purge_at: FIRST_PURGE,
             }),
             cond: Condvar::new(),
         })
@@ -304,14 +312,15 @@ impl Cell {
                 return crate::delivery::set_future(py, future.bind(py), outcome);
             }
             inner.waiters.push(Waiter::Loop { delivery, future });
-            // Every time the list doubles (from 4), look for futures
-            // already done: an `await` cancelled (a timeout) leaves its
-            // future here until the cell completes, and a cell awaited
+            // When the list has doubled since the last purge, look for
+            // futures already done: an `await` cancelled (a timeout) leaves
+            // its future here until the cell completes, and a cell awaited
             // with timeouts in a loop would otherwise keep every one.
-            let n = inner.waiters.len();
-            if n < 4 || !n.is_power_of_two() {
+            if inner.waiters.len() < inner.purge_at {
                 return Ok(());
             }
+            // No second purge starts before this one is done.
+            inner.purge_at = usize::MAX;
             inner
                 .waiters
                 .iter()
@@ -330,7 +339,7 @@ impl Cell {
     /// with the lock released; the waiters are then removed by identity
     /// (if the cell completed meanwhile, the list was already taken).
     fn purge_done_loop_waiters(&self, py: Python<'_>, futures: Vec<Py<PyAny>>) {
-        let done: Vec<*mut pyo3::ffi::PyObject> = futures
+        let done: std::collections::HashSet<*mut pyo3::ffi::PyObject> = futures
             .iter()
             .filter(|f| {
                 f.bind(py)
@@ -340,9 +349,6 @@ impl Cell {
             })
             .map(|f| f.as_ptr())
             .collect();
-        if done.is_empty() {
-            return;
-        }
         let removed: Vec<Waiter> = {
             let mut inner = self.inner.lock();
             let (gone, kept): (Vec<Waiter>, Vec<Waiter>) =
@@ -350,6 +356,7 @@ impl Cell {
                     |w| matches!(w, Waiter::Loop { future, .. } if done.contains(&future.as_ptr())),
                 );
             inner.waiters = kept;
+            inner.purge_at = (2 * inner.waiters.len()).max(FIRST_PURGE);
             gone
         };
         // Python references dropped with the lock released (GIL held).
@@ -495,6 +502,7 @@ impl Drop for Cell {
             Inner {
                 state: State::Pending,
                 waiters: Vec::new(),
+                purge_at: FIRST_PURGE,
             },
         );
         crate::off_gil::release(inner);

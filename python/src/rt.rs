@@ -331,8 +331,10 @@ impl PyRuntime {
     }
 
     /// Shuts the runtime down: queued tasks are cancelled, timers and fd
-    /// watchers stop. With `wait`, blocks (GIL released) until running
-    /// blocking work finishes, at most `timeout` seconds; Ctrl-C interrupts
+    /// watchers stop. With `wait`, blocks (GIL released) until that is done
+    /// and running blocking work finishes, at most `timeout` seconds;
+    /// without, returns at once while that happens in the background (a
+    /// queued task or timer may still run meanwhile). Ctrl-C interrupts
     /// the wait (the shutdown then completes in the background). Idempotent.
     #[pyo3(signature = (wait=true, timeout=None))]
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {

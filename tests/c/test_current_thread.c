@@ -217,6 +217,77 @@ static void test_drop_arg_freeing_the_runtime_during_shutdown(void) {
     h_sleep_ms(50);
 }
 
+/* A shutdown from another thread while the loop is driven shuts the
+ * runtime down on its own thread once the pass ends: the driving thread
+ * returns at once, even when blocking work waits for something it does
+ * after rt_runtime_run returns (it used to wait for that work: a hang). */
+static pthread_mutex_t ho_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ho_cv = PTHREAD_COND_INITIALIZER;
+static int ho_started, ho_released;
+static rt_status ho_shutdown_status;
+static uint64_t ho_timeout;
+static void *ho_job(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&ho_m);
+    ho_started = 1;
+    pthread_cond_broadcast(&ho_cv);
+    while (!ho_released) pthread_cond_wait(&ho_cv, &ho_m);
+    pthread_mutex_unlock(&ho_m);
+    return NULL;
+}
+static void *ho_shutter(void *arg) {
+    pthread_mutex_lock(&ho_m);
+    while (!ho_started) pthread_cond_wait(&ho_cv, &ho_m);
+    pthread_mutex_unlock(&ho_m);
+    h_sleep_ms(50);
+    ho_shutdown_status = rt_runtime_shutdown((rt_runtime *)arg, ho_timeout);
+    return NULL;
+}
+
+static void test_shutdown_does_not_make_the_driver_wait_for_blocking_work(void) {
+    uint64_t timeouts[] = {RT_FOREVER, 5000};
+    for (int i = 0; i < 2; i++) {
+        rt_runtime *rt = h_runtime_current_thread();
+        ho_started = ho_released = 0;
+        ho_timeout = timeouts[i];
+        rt_task *t;
+        CHECK_OK(rt_spawn_blocking(rt, ho_job, NULL, NULL, &t));
+        pthread_t th;
+        pthread_create(&th, NULL, ho_shutter, rt);
+        long long t0 = h_now_ms();
+        CHECK_ST(rt_runtime_run(rt), RT_ERR_SHUTDOWN);
+        CHECK(h_now_ms() - t0 < 2000);
+        pthread_mutex_lock(&ho_m);
+        ho_released = 1;
+        pthread_cond_broadcast(&ho_cv);
+        pthread_mutex_unlock(&ho_m);
+        pthread_join(th, NULL);
+        CHECK_OK(ho_shutdown_status);
+        rt_task_free(t);
+        rt_runtime_free(rt);
+    }
+}
+
+/* rt_runtime_shutdown(rt, 0) while another thread sits idle in
+ * rt_runtime_run: the driver gets to leave, nothing was running, RT_OK. */
+static void *run_idle(void *arg) {
+    run_result = rt_runtime_run((rt_runtime *)arg);
+    return NULL;
+}
+
+static void test_zero_timeout_shutdown_of_an_idle_driven_loop_is_ok(void) {
+    for (int i = 0; i < 5; i++) {
+        rt_runtime *rt = h_runtime_current_thread();
+        pthread_t th;
+        pthread_create(&th, NULL, run_idle, rt);
+        h_sleep_ms(20);
+        CHECK_OK(rt_runtime_shutdown(rt, 0));
+        pthread_join(th, NULL);
+        CHECK_EQ(run_result, RT_ERR_SHUTDOWN);
+        rt_runtime_free(rt);
+    }
+}
+
 int main(void) {
     RUN(test_run_once_runs_ready_tasks_on_caller);
     RUN(test_run_until_stop_from_callback);
@@ -227,5 +298,7 @@ int main(void) {
     RUN(test_shutdown_ends_a_run_once_parked_forever);
     RUN(test_shutdown_timeout_holds_while_a_callback_runs);
     RUN(test_drop_arg_freeing_the_runtime_during_shutdown);
+    RUN(test_shutdown_does_not_make_the_driver_wait_for_blocking_work);
+    RUN(test_zero_timeout_shutdown_of_an_idle_driven_loop_is_ok);
     DONE();
 }

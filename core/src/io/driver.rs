@@ -171,6 +171,10 @@ impl Driver {
         // See "Publication": pairs with `publish` in every registration
         // whose event this poll returned.
         let _ = handle.inner.published.load(Ordering::Acquire);
+        // A (foreign) waker that panics must not keep the rest of the batch
+        // from being dispatched (readiness is edge-triggered: an event not
+        // dispatched now is lost): its panic goes on after the batch.
+        let mut first_panic = None;
         for event in self.events.iter() {
             let token = event.token();
             if token == WAKE_TOKEN {
@@ -190,7 +194,15 @@ impl Driver {
             // whose `DEL` failed or never ran are kept until this driver
             // is dropped; entries freed at once were never in the poll.
             let io = unsafe { &*(token.0 as *const ScheduledIo) };
-            io.dispatch(Ready::from_mio(event));
+            let ready = Ready::from_mio(event);
+            if let Err(p) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| io.dispatch(ready)))
+            {
+                first_panic.get_or_insert(p);
+            }
+        }
+        if let Some(panic) = first_panic {
+            std::panic::resume_unwind(panic);
         }
     }
 

@@ -318,6 +318,7 @@ impl ScheduledIo {
 
     /// Wakes every waiter interested in any bit of `ready` (outside the lock).
     pub(crate) fn wake(&self, ready: Ready) {
+        let mut first = None;
         let mut wakers = WakeList::new();
         let mut waiters = self.waiters.lock();
         if ready.intersection(Direction::Read.mask()) != Ready::EMPTY {
@@ -349,13 +350,22 @@ impl ScheduledIo {
                 break;
             }
             // Batch full: wake outside the lock, then continue (woken
-            // waiters have no waker left, so the next pass skips them).
+            // waiters have no waker left, so the next pass skips them). A
+            // panicking (foreign) waker does not keep the others, of this
+            // batch or the next, from being woken; its panic goes on last.
             drop(waiters);
-            wakers.wake_all();
+            if let Some(p) = wakers.wake_rest() {
+                first.get_or_insert(p);
+            }
             waiters = self.waiters.lock();
         }
         drop(waiters);
-        wakers.wake_all();
+        if let Some(p) = wakers.wake_rest() {
+            first.get_or_insert(p);
+        }
+        if let Some(panic) = first {
+            std::panic::resume_unwind(panic);
+        }
     }
 
     /// `poll_*_ready`: ready bits for `direction`, or registers `cx` in that

@@ -302,9 +302,9 @@ impl<const N: usize> Wakers<N> {
     }
 
     /// Wakes every waker left, each under `catch_unwind`; returns the first
-    /// panic. `head` moves past a slot before its waker runs, so none is
-    /// taken twice.
-    fn wake_rest(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
+    /// panic (for a caller that has more to wake before it goes on). `head`
+    /// moves past a slot before its waker runs, so none is taken twice.
+    pub(crate) fn wake_rest(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first = None;
         while self.head < self.len {
             let i = self.head;
