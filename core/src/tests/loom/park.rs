@@ -95,7 +95,7 @@ impl Shared {
     }
 
     fn notify_parked(&self) {
-        if let Some(i) = self.idle.worker_to_notify() {
+        if let Some(i) = self.idle.worker_to_notify(false) {
             self.unpark(i);
         }
     }

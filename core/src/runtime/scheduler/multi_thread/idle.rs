@@ -50,16 +50,24 @@ impl Idle {
     }
 
     /// Picks a sleeping worker to wake, marking it unparked and searching.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
-        // A read-modify-write, not a load: the caller has just queued work
-        // (a plain store), and the last searcher leaves with an RMW of
-        // `state` and then looks at the queues. Two stores each followed
-        // by a load of the other's location may miss each other (store
-        // buffering); the RMW is the full barrier that rules it out, so
-        // either we see the searcher or it sees our work. (As in Tokio; a
-        // review measured 6 runs in 560,000 leaving a task unrun for 5 s
-        // with a load here.)
-        if !self.should_wakeup(self.state.fetch_add(0, SeqCst)) {
+    ///
+    /// `queued_by_rmw`: the caller made its work visible with a SeqCst
+    /// read-modify-write (the injection queue's tail), so a SeqCst load of
+    /// `state` is ordered after it. Otherwise (a worker's own queue, a
+    /// plain store) `state` is read with a read-modify-write: the last
+    /// searcher leaves with an RMW of `state` and then looks at the queues,
+    /// and two parties that each store and then load the other's location
+    /// may miss each other (store buffering); the RMW rules that out, so
+    /// either we see the searcher or it sees our work. (As in Tokio; a
+    /// review measured 6 runs in 560,000 leaving a task unrun for 5 s with
+    /// a plain load there.)
+    pub(crate) fn worker_to_notify(&self, queued_by_rmw: bool) -> Option<usize> {
+        let s = if queued_by_rmw {
+            self.state.load(SeqCst)
+        } else {
+            self.state.fetch_add(0, SeqCst)
+        };
+        if !self.should_wakeup(s) {
             return None;
         }
         let mut sleepers = self.sleepers.lock();
@@ -127,11 +135,11 @@ mod tests {
         for w in 0..4 {
             assert!(!idle.transition_worker_to_parked(w, false));
         }
-        let first = idle.worker_to_notify().expect("someone to wake");
+        let first = idle.worker_to_notify(false).expect("someone to wake");
         // A searcher is in flight: nobody else is woken.
-        assert_eq!(idle.worker_to_notify(), None);
+        assert_eq!(idle.worker_to_notify(false), None);
         assert!(idle.transition_worker_from_searching());
-        assert!(idle.worker_to_notify().is_some());
+        assert!(idle.worker_to_notify(false).is_some());
         assert!(!idle.is_parked(first));
     }
 

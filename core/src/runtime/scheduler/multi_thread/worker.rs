@@ -612,7 +612,7 @@ impl Handle {
                 }
             }
             self.push_remote_task(task);
-            self.notify_parked();
+            self.notify_parked_after_inject();
         })
     }
 
@@ -649,7 +649,18 @@ impl Handle {
     }
 
     pub(super) fn notify_parked(&self) {
-        if let Some(i) = self.shared.idle.worker_to_notify() {
+        self.notify(self.shared.idle.worker_to_notify(false));
+    }
+
+    /// `notify_parked` right after a push to the injection queue, whose
+    /// SeqCst tail update orders the idle check (see
+    /// `Idle::worker_to_notify`).
+    fn notify_parked_after_inject(&self) {
+        self.notify(self.shared.idle.worker_to_notify(true));
+    }
+
+    fn notify(&self, worker: Option<usize>) {
+        if let Some(i) = worker {
             self.worker_metrics[i]
                 .unparks
                 .fetch_add(1, Ordering::Relaxed);
