@@ -82,7 +82,7 @@ def test_forked_child_gets_clear_error():
 # children in 30 hung; with only the parking_lot one, 19 in 100 (all on
 # PyO3's pool); with only the pool one, 2 in 80 (on parking_lot).
 FORK_WHILE_DROPPING = r"""
-import asyncio, faulthandler, os, sys, time, warnings
+import asyncio, faulthandler, os, signal, sys, time, warnings
 import runtime
 
 faulthandler.dump_traceback_later(240, exit=True)  # a hang shows its stacks
@@ -110,6 +110,13 @@ for i in range(ROUNDS):
     time.sleep(0.001 * (i % 5))
     pid = os.fork()
     if pid == 0:
+        # A child stuck for 15 s prints every thread's Python stack (to
+        # the test's report) before the parent kills it at 20 s, so a hang
+        # shows where it was. (Not `dump_traceback_later`: re-arming it in
+        # a child waits for the parent's watchdog thread, which the child
+        # does not have.)
+        faulthandler.register(signal.SIGALRM, all_threads=True)
+        signal.alarm(15)
         code = 0
         try:
             fresh = runtime.Runtime(workers=1)
@@ -144,8 +151,18 @@ print(repr((rounds, hung, failed)))
 
 
 def test_child_forked_while_runtime_threads_drop_objects_does_not_hang():
-    rounds, hung, failed = run_script(FORK_WHILE_DROPPING, "40")
-    assert (hung, failed) == (0, 0), f"after {rounds} forks: {hung} hung, {failed} failed"
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_WHILE_DROPPING, "40"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rounds, hung, failed = ast.literal_eval(proc.stdout.strip().splitlines()[-1])
+    # On a failure the report carries the stuck child's stacks (stderr).
+    assert (hung, failed) == (0, 0), (
+        f"after {rounds} forks: {hung} hung, {failed} failed\n{proc.stderr}"
+    )
     assert rounds == 40
 
 
