@@ -316,12 +316,7 @@ impl Shared {
         } else {
             let rt = self.rt.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(rt) = rt {
-                match deadline {
-                    Some(d) => {
-                        rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
-                    }
-                    None => drop(rt),
-                }
+                shut_down_until(rt, deadline);
             }
         }
         left += self.live.wait_released(deadline);
@@ -365,6 +360,15 @@ impl Shared {
             };
         }
         true
+    }
+}
+
+/// Shuts `rt` down, waiting for its running blocking work until
+/// `deadline` (`None`: as long as it takes).
+fn shut_down_until(rt: Runtime, deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(d) => rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now())),
+        None => drop(rt),
     }
 }
 
@@ -755,12 +759,7 @@ fn with_current_thread_rt<R>(
         let runtime = guard.take();
         drop(guard);
         if let Some(rt) = runtime {
-            match deadline {
-                Some(d) => {
-                    rt.shutdown_timeout(d.saturating_duration_since(std::time::Instant::now()))
-                }
-                None => drop(rt),
-            }
+            shut_down_until(rt, deadline);
         }
         shared
             .stop

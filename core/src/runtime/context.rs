@@ -44,11 +44,7 @@ pub(crate) fn with_defer<R>(f: impl FnOnce() -> R) -> R {
             for w in left.into_iter().flatten() {
                 crate::sync::wait_list::wake_catching(w, &mut first);
             }
-            if let Some(panic) = first {
-                if !std::thread::panicking() {
-                    std::panic::resume_unwind(panic);
-                }
-            }
+            crate::sync::wait_list::resume_unless_unwinding(first);
         }
     }
     let prev = DEFERRED.with(|d| d.borrow_mut().replace(Vec::new()));
@@ -113,13 +109,7 @@ pub(crate) fn wake_deferred() {
         // No borrow is held while waking: a wake may defer again. A
         // panicking (foreign) waker does not keep the rest of the batch
         // from being woken; its panic goes on once the batch is done.
-        let mut first = None;
-        for w in batch.drain(..) {
-            crate::sync::wait_list::wake_catching(w, &mut first);
-        }
-        if let Some(panic) = first {
-            std::panic::resume_unwind(panic);
-        }
+        crate::sync::wait_list::wake_each(batch.drain(..));
         let _ = DEFERRED.try_with(|d| {
             if let Some(list) = d.borrow_mut().as_mut() {
                 if list.is_empty() {

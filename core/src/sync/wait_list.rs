@@ -333,6 +333,17 @@ pub(crate) fn wake_catching(w: Waker, first: &mut Option<Box<dyn std::any::Any +
     }
 }
 
+/// Resumes `panic` (a waker's, kept by [`wake_catching`]), unless this
+/// thread is already unwinding (a second panic there would abort): for
+/// wakes done in a `Drop`.
+pub(crate) fn resume_unless_unwinding(panic: Option<Box<dyn std::any::Any + Send>>) {
+    if let Some(panic) = panic {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
 /// Wakes every waker of `wakers` (see [`wake_catching`]), then resumes the
 /// first panic, if any.
 pub(crate) fn wake_each(wakers: impl IntoIterator<Item = Waker>) {
@@ -364,11 +375,7 @@ impl<const N: usize> Drop for Wakers<N> {
     /// e.g. while unwinding); a waker's panic goes on only if this thread
     /// is not already unwinding.
     fn drop(&mut self) {
-        if let Some(panic) = self.wake_rest() {
-            if !std::thread::panicking() {
-                std::panic::resume_unwind(panic);
-            }
-        }
+        resume_unless_unwinding(self.wake_rest());
     }
 }
 
