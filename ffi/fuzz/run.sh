@@ -32,6 +32,24 @@ finish() { # $1: passed, $2: failed
     exit $?
 }
 
+# What a failure prints: the sanitizer's or the harness's report (the
+# first 120 lines from its first line, so a leak's allocation stacks and a
+# crash's backtrace reach a CI log), then the input itself in base64 (a CI
+# machine's artifacts/ is gone with it; `base64 -d > leak-x` on a
+# developer machine gives the file to reproduce with).
+report() {
+    local first
+    first=$(grep -nE 'invariant violated|ERROR:' "$LOG" | head -1 | cut -d: -f1)
+    if [ -n "$first" ]; then
+        tail -n "+$first" "$LOG" | grep -vE '^(#[0-9]+|INFO:|MS:|Done |stat::)' | head -120
+    else
+        tail -40 "$LOG"
+    fi
+}
+artifact_base64() { # $1: artifact path or empty
+    [ -n "$1" ] && [ -f "$1" ] && echo "artifact (base64): $(base64 -w0 "$1")"
+}
+
 # ---- tools ---------------------------------------------------------------
 if ! cargo +nightly -V >/dev/null 2>&1; then
     rustup toolchain install nightly --profile minimal >"$LOG" 2>&1 || { cat "$LOG"; echo "no nightly toolchain"; finish 0 1; }
@@ -84,9 +102,10 @@ OPTS=(-max_len=256 -len_control=0 -timeout=10 -rss_limit_mb=4096 -artifact_prefi
 # folders once and stops.
 nseeds=$(find seeds -type f | wc -l)
 if ! "$BIN" "${OPTS[@]}" -runs=0 seeds >"$LOG" 2>&1; then
-    grep -E 'invariant violated|ERROR:|SUMMARY:|Test unit written' "$LOG" | head -20
+    report
     art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$LOG" | tail -1)
     echo "FAIL seed replay ($nseeds inputs): ${art:-see ffi/fuzz/$LOG}"
+    artifact_base64 "$art"
     finish 0 1
 fi
 echo "seed replay: $nseeds inputs, no failure"
@@ -95,9 +114,10 @@ echo "seed replay: $nseeds inputs, no failure"
 rc=$?
 grep -E '^stat::|^Done ' "$LOG"
 if [ "$rc" -ne 0 ]; then
-    grep -E 'invariant violated|ERROR:|SUMMARY:' "$LOG" | head -20
+    report
     art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$LOG" | tail -1)
     echo "FAIL api_sequence (exit $rc): artifact ${art:-none, see ffi/fuzz/$LOG}; reproduce: $BIN ${art:-<input>}"
+    artifact_base64 "$art"
     finish 0 1
 fi
 echo "PASS api_sequence: ${SECS} s, corpus $(find corpus -type f | wc -l) inputs"
