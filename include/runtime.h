@@ -221,7 +221,11 @@ typedef void (*rt_work_fn)(struct rt_work *w);
 // returned (on the same pool thread); or, without `work` having run, with
 // RT_ERR_CANCELLED (rt_work_cancel, or no pool thread could be started)
 // or RT_ERR_SHUTDOWN (the runtime shut down first). The storage is the
-// caller's again once `done` is called: it may free or reuse it.
+// caller's again once `done` is called: it may free or reuse it. `done`
+// counts as a callback of the runtime (a shutdown waits for it to
+// return): the library's waiting calls made from it (rt_completion_wait,
+// rt_task_join, rt_runtime_shutdown) fail with RT_ERR_WOULD_DEADLOCK;
+// block in `work` instead.
 typedef void (*rt_work_done_fn)(struct rt_work *w, enum rt_status st);
 
 #ifdef __cplusplus

@@ -16,7 +16,9 @@
 //! # Shutdown protocol
 //! When core drops an unfinished drainer (shutdown), its destructor sets
 //! `closed` and drops every queued job, which calls each job's `drop_arg`
-//! exactly once. Posting checks `closed` and the runtime's shutdown flag
+//! exactly once. A drainer that is running when the shutdown begins (one
+//! of its jobs blocks, say) does the same when it takes its next job, so
+//! no job starts once the drainer has seen the shutdown. Posting checks `closed` and the runtime's shutdown flag
 //! under the lock, so a job is either accepted (and later run or dropped)
 //! or refused with its `arg` still the caller's.
 //!
@@ -59,6 +61,18 @@ impl rt_queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Refuses every later post and drops the jobs not yet started (each
+    /// one's `drop_arg`, outside the lock): the drainer's end at shutdown.
+    fn close(&self) {
+        let items = {
+            let mut s = self.lock();
+            s.closed = true;
+            s.scheduled = false;
+            std::mem::take(&mut s.items)
+        };
+        drop(items);
+    }
+
     /// Accepts the job built by `make` (called under the lock only once
     /// the queue is known to accept it), or refuses without calling it.
     pub(crate) fn post(self: &Arc<Self>, make: impl FnOnce() -> Job) -> Result<()> {
@@ -94,6 +108,15 @@ impl Future for Drainer {
         for _ in 0..BATCH {
             let job = {
                 let mut s = self.q.lock();
+                if self.q.rt.is_shut() {
+                    // Shutdown began while this drainer was running (a
+                    // job blocked it, or the batch outlasted it): what has
+                    // not started is cancelled, never run afterwards.
+                    drop(s);
+                    self.finished = true;
+                    self.q.close();
+                    return Poll::Ready(());
+                }
                 match s.items.pop_front() {
                     Some(j) => j,
                     None => {
@@ -115,16 +138,9 @@ impl Future for Drainer {
 
 impl Drop for Drainer {
     fn drop(&mut self) {
-        if self.finished {
-            return;
+        if !self.finished {
+            self.q.close();
         }
-        let items = {
-            let mut s = self.q.lock();
-            s.closed = true;
-            s.scheduled = false;
-            std::mem::take(&mut s.items)
-        };
-        drop(items);
     }
 }
 

@@ -52,7 +52,11 @@ pub type rt_work_fn = Option<unsafe extern "C" fn(w: *mut rt_work)>;
 /// returned (on the same pool thread); or, without `work` having run, with
 /// RT_ERR_CANCELLED (rt_work_cancel, or no pool thread could be started)
 /// or RT_ERR_SHUTDOWN (the runtime shut down first). The storage is the
-/// caller's again once `done` is called: it may free or reuse it.
+/// caller's again once `done` is called: it may free or reuse it. `done`
+/// counts as a callback of the runtime (a shutdown waits for it to
+/// return): the library's waiting calls made from it (rt_completion_wait,
+/// rt_task_join, rt_runtime_shutdown) fail with RT_ERR_WOULD_DEADLOCK;
+/// block in `work` instead.
 #[allow(non_camel_case_types)]
 pub type rt_work_done_fn = Option<unsafe extern "C" fn(w: *mut rt_work, st: rt_status)>;
 

@@ -128,6 +128,44 @@ static void test_shutdown_drops_queued_items(void) {
     rt_runtime_free(rt);
 }
 
+/* rt_runtime_shutdown: "every queued callback that has not run is
+ * cancelled", even behind a queue callback that is running at the time (the
+ * drainer used to run the rest of its batch after the shutdown returned). */
+static atomic_int entered, ran_after;
+static void enter_then_block(void *arg) {
+    (void)arg;
+    atomic_store(&entered, 1);
+    h_wait_flag(&gate);
+}
+static void count_run(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&ran_after, 1);
+}
+static void count_drop(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&drops, 1);
+}
+
+static void test_shutdown_cancels_items_behind_a_running_one(void) {
+    rt_runtime *rt = h_runtime(2);
+    rt_queue *q;
+    CHECK_OK(rt_queue_new(rt, &q));
+    atomic_store(&gate, 0);
+    atomic_store(&drops, 0);
+    CHECK_OK(rt_queue_post(q, enter_then_block, NULL, NULL));
+    for (int i = 0; i < 10; i++) CHECK_OK(rt_queue_post(q, count_run, NULL, count_drop));
+    CHECK(h_wait_flag(&entered));
+    /* the running callback holds the shutdown up: it gives up */
+    CHECK_ST(rt_runtime_shutdown(rt, 10), RT_ERR_TIMEOUT);
+    atomic_store(&gate, 1);
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    CHECK_EQ(atomic_load(&ran_after), 0);
+    CHECK_EQ(atomic_load(&drops), 10);
+    CHECK_ST(rt_queue_post(q, count_run, NULL, count_drop), RT_ERR_SHUTDOWN);
+    rt_queue_free(q);
+    rt_runtime_free(rt);
+}
+
 static void test_queue_errors(void) {
     rt_runtime *rt = h_runtime(1);
     rt_queue *q = NULL;
@@ -153,6 +191,7 @@ int main(void) {
     RUN(test_different_queues_run_concurrently);
     RUN(test_post_from_own_callback);
     RUN(test_shutdown_drops_queued_items);
+    RUN(test_shutdown_cancels_items_behind_a_running_one);
     RUN(test_queue_errors);
     DONE();
 }

@@ -234,7 +234,8 @@ static void test_shutdown_timeout_reports_running_items(void) {
     free(j);
 }
 
-/* Blocking calls are allowed in work (it runs on the blocking pool). */
+/* Blocking calls are allowed in work (it runs on the blocking pool), but
+ * not in its done. */
 static rt_status blocked_st;
 static void work_that_blocks(rt_work *w) {
     (void)w;
@@ -245,14 +246,28 @@ static void work_that_blocks(rt_work *w) {
     rt_completion_free(c);
 }
 
+/* done, which a shutdown waits for, is refused them (documented on
+ * rt_work_done_fn). */
+static rt_status done_wait_st;
+static void done_that_waits(rt_work *w, rt_status st) {
+    rt_completion *c;
+    CHECK_OK(rt_completion_new(&c));
+    CHECK_OK(rt_completion_complete(c, NULL));
+    done_wait_st = rt_completion_wait(c, 0, NULL);
+    rt_completion_free(c);
+    done_fn(w, st);
+}
+
 static void test_work_may_block(void) {
     rt_runtime *rt = h_runtime(1);
     reset();
     blocked_st = RT_ERR_PANIC;
+    done_wait_st = RT_ERR_PANIC;
     job *j = new_job(0);
-    CHECK_OK(rt_queue_work(rt, &j->w, work_that_blocks, done_fn));
+    CHECK_OK(rt_queue_work(rt, &j->w, work_that_blocks, done_that_waits));
     CHECK(wait_total(1));
     CHECK_EQ(blocked_st, RT_OK);
+    CHECK_EQ(done_wait_st, RT_ERR_WOULD_DEADLOCK);
     rt_runtime_free(rt);
     free(j);
 }
