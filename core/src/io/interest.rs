@@ -51,6 +51,25 @@ impl Interest {
         Interest(self.0 | other.0)
     }
 
+    /// Whether the two sets share an event.
+    pub(crate) const fn intersects(self, other: Interest) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Refuses (`InvalidInput`) a `ready`/`try_io` interest none of whose
+    /// events the registration (`registered`) reports: waiting for it would
+    /// never end (`PRIORITY` alone on a socket registered without it).
+    pub(crate) fn check_registered(self, registered: Interest) -> std::io::Result<()> {
+        if self.intersects(registered) {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("this socket is not registered for {self:?} (only for {registered:?})"),
+            ))
+        }
+    }
+
     /// The same set as the `mio` interest the reactor registers with.
     pub(crate) fn to_mio(self) -> mio::Interest {
         let mut out: Option<mio::Interest> = None;

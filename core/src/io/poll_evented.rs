@@ -21,11 +21,6 @@ pub(crate) struct PollEvented<E: mio::event::Source> {
 }
 
 impl<E: mio::event::Source> PollEvented<E> {
-    /// Registers `io` with the current runtime for reads and writes.
-    pub(crate) fn new(io: E) -> io::Result<Self> {
-        Self::new_with_interest(io, Interest::READABLE | Interest::WRITABLE)
-    }
-
     /// Registers `io` with the current runtime for `interest`.
     pub(crate) fn new_with_interest(mut io: E, interest: Interest) -> io::Result<Self> {
         let registration = Registration::new(&mut io, interest)?;
@@ -46,13 +41,19 @@ impl<E: mio::event::Source> PollEvented<E> {
         Ok(io)
     }
 
-    /// Reads with the edge-triggered loop. For stream sockets, a short read
-    /// means the receive buffer was drained, so readiness is cleared at once
-    /// (saving a `WouldBlock` syscall).
+    /// Reads with the edge-triggered loop. With `short_read_drains` (TCP),
+    /// a short read means the receive queue was drained, so readiness is
+    /// cleared at once (saving a `WouldBlock` syscall) — unless urgent data
+    /// was signalled (`PRIORITY`, registered for TCP): a read stops at the
+    /// urgent mark with ordinary data still queued behind it, and no new
+    /// event would come for that data. Unix-domain streams pass `false`: a
+    /// read also stops after a message that carried fds (or credentials),
+    /// with the next one still queued.
     pub(crate) fn poll_read<'a>(
         &'a self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
+        short_read_drains: bool,
     ) -> Poll<io::Result<usize>>
     where
         &'a E: Read,
@@ -62,7 +63,11 @@ impl<E: mio::event::Source> PollEvented<E> {
             let mut io: &'a E = self.io.as_ref().expect("source present until drop");
             match io.read(buf) {
                 Ok(n) => {
-                    if n > 0 && n < buf.len() {
+                    if short_read_drains
+                        && n > 0
+                        && n < buf.len()
+                        && !self.registration.priority_pending()
+                    {
                         self.registration.clear_readiness(ev);
                     }
                     return Poll::Ready(Ok(n));

@@ -131,6 +131,11 @@ impl Registration {
         self.shared.ready_event(Ready::from_interest(interest))
     }
 
+    /// Whether urgent data was reported (`PRIORITY`) and not cleared since.
+    pub(crate) fn priority_pending(&self) -> bool {
+        self.shared.ready_event(Ready::PRIORITY).ready.is_priority()
+    }
+
     /// Tries `f` once if `interest` is ready; `WouldBlock` otherwise (and
     /// when `f` would block, after clearing the readiness it consumed).
     pub(crate) fn try_io<R>(

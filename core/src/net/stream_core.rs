@@ -10,7 +10,8 @@
 //!
 //! Invariants:
 //! - The socket is non-blocking and registered with the reactor for both
-//!   directions for the core's whole life; it is deregistered before it is
+//!   directions (TCP also for urgent data, `PRIORITY`) for the core's whole
+//!   life; it is deregistered before it is
 //!   closed or handed back by [`StreamCore::into_std`] (`PollEvented`'s
 //!   invariant).
 //! - Every read and write follows the edge-triggered loop of
@@ -37,14 +38,32 @@ pub(crate) trait StreamSocket: mio::event::Source + AsFd + AsRawFd + IntoRawFd {
     /// The std type that owns the same kind of socket (what `into_std`
     /// returns).
     type Std: FromRawFd;
+    /// What the socket is registered for.
+    const INTEREST: Interest;
+    /// Whether a short read shows the receive queue drained (see
+    /// `PollEvented::poll_read`).
+    const SHORT_READ_DRAINS: bool;
 }
 
 impl StreamSocket for mio::net::TcpStream {
     type Std = std::net::TcpStream;
+    /// Urgent data (`MSG_OOB`) is reported as `PRIORITY`: `ready` can wait
+    /// for it, and a read stopped at the urgent mark keeps its readiness.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const INTEREST: Interest = Interest::READABLE
+        .add(Interest::WRITABLE)
+        .add(Interest::PRIORITY);
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+    const SHORT_READ_DRAINS: bool = true;
 }
 
 impl StreamSocket for mio::net::UnixStream {
     type Std = std::os::unix::net::UnixStream;
+    const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+    /// A read stops after a message carrying fds or credentials with more
+    /// queued behind it.
+    const SHORT_READ_DRAINS: bool = false;
 }
 
 /// A registered, non-blocking stream socket and the readiness loops that
@@ -58,7 +77,7 @@ impl<S: StreamSocket> StreamCore<S> {
     /// reactor for reads and writes; fails outside a runtime.
     pub(crate) fn new(sys: S) -> io::Result<Self> {
         Ok(StreamCore {
-            io: PollEvented::new(sys)?,
+            io: PollEvented::new_with_interest(sys, S::INTEREST)?,
         })
     }
 
@@ -106,8 +125,11 @@ impl<S: StreamSocket> StreamCore<S> {
     }
 
     /// Waits until any of `interest` is ready; several tasks may wait at
-    /// once.
+    /// once. `InvalidInput` for an interest the socket is not registered
+    /// for at all (`PRIORITY` alone on a Unix-domain stream), which could
+    /// never become ready.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        interest.check_registered(S::INTEREST)?;
         Ok(self.io.registration().readiness(interest).await?.ready)
     }
 
@@ -128,6 +150,7 @@ impl<S: StreamSocket> StreamCore<S> {
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
+        interest.check_registered(S::INTEREST)?;
         self.io.registration().try_io(interest, f)
     }
 
@@ -138,6 +161,7 @@ impl<S: StreamSocket> StreamCore<S> {
         interest: Interest,
         f: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
+        interest.check_registered(S::INTEREST)?;
         self.io.registration().async_io(interest, f).await
     }
 
@@ -193,7 +217,7 @@ where
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf)
+        self.io.poll_read(cx, buf, S::SHORT_READ_DRAINS)
     }
 }
 

@@ -77,3 +77,19 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize
         unsafe { libc::sendmsg(fd, &msg, NOSIGNAL) as isize }
     })
 }
+
+/// `sendto(socket, buf, MSG_NOSIGNAL, addr)` (the flag std's `send_to`
+/// passes too), retrying `EINTR`.
+pub(crate) fn send_to(
+    socket: &impl std::os::fd::AsFd,
+    buf: &[u8],
+    addr: &socket2::SockAddr,
+) -> io::Result<usize> {
+    let socket = socket2::SockRef::from(socket);
+    loop {
+        match socket.send_to_with_flags(buf, addr, NOSIGNAL) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            res => return res,
+        }
+    }
+}

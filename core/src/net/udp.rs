@@ -13,6 +13,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::task::{Context, Poll};
 
+/// What a UDP socket is registered for (UDP has no urgent data).
+const REGISTERED: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
 /// A UDP socket.
 ///
 /// ```no_run
@@ -39,7 +42,7 @@ impl UdpSocket {
 
     fn new(sys: mio::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            io: PollEvented::new(sys)?,
+            io: PollEvented::new_with_interest(sys, REGISTERED)?,
         })
     }
 
@@ -75,6 +78,7 @@ impl UdpSocket {
 
     /// Waits until any of `interest` is ready.
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        interest.check_registered(REGISTERED)?;
         Ok(self.io.registration().readiness(interest).await?.ready)
     }
 
@@ -193,6 +197,7 @@ impl UdpSocket {
         interest: Interest,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
+        interest.check_registered(REGISTERED)?;
         self.io.registration().try_io(interest, f)
     }
 

@@ -12,6 +12,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::task::{ready, Context, Poll};
 
+/// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
+/// `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
 /// A TCP socket server, listening for connections.
 ///
 /// ```no_run
@@ -34,10 +38,19 @@ impl TcpListener {
     /// resolved address in turn. Port 0 picks a free port; see
     /// [`local_addr`](Self::local_addr).
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        addr::each_addr_sync(addr, |a| {
-            let sys = mio::net::TcpListener::bind(a)?;
-            TcpListener::new(sys)
-        })
+        addr::each_addr_sync(addr, |a| TcpListener::new(Self::listen_on(a)?))
+    }
+
+    /// A non-blocking listening socket on `a` with the documented options
+    /// (mio's own `bind` listens with a backlog of 128).
+    fn listen_on(a: SocketAddr) -> io::Result<mio::net::TcpListener> {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(a), Type::STREAM.cloexec(), None)?;
+        socket.set_nonblocking(true)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&a.into())?;
+        socket.listen(BACKLOG)?;
+        Ok(mio::net::TcpListener::from_std(socket.into()))
     }
 
     fn new(sys: mio::net::TcpListener) -> io::Result<TcpListener> {

@@ -1,11 +1,16 @@
 //! [`UnixDatagram`]: Unix-domain datagram sockets.
 //!
 //! Invariant: non-blocking, registered for both directions; every async
-//! operation is the edge-triggered loop of `io::registration`. Sends on a
-//! connected socket use `MSG_NOSIGNAL`.
+//! operation is the edge-triggered loop of `io::registration`. Every send
+//! (`send` through `net::sys`, `send_to` through `socket2`) uses
+//! `MSG_NOSIGNAL`. Paths become addresses through `unix::addr` (Linux
+//! abstract names included), and a `bind` that fails after creating its
+//! socket file removes it again.
+use super::addr::{self, BoundFile};
 use crate::io::poll_evented::PollEvented;
 use crate::io::{Interest, Ready};
 use crate::net::sys;
+use socket2::SockRef;
 use std::fmt;
 use std::io;
 use std::net::Shutdown;
@@ -13,6 +18,9 @@ use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
+
+/// What the socket is registered for (no urgent data on Unix sockets).
+const REGISTERED: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 /// A Unix-domain datagram socket.
 ///
@@ -34,9 +42,23 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// Binds to `path`.
+    /// Binds to `path` (which must not exist). Must be called within a
+    /// runtime; fails with an `io::Error` otherwise, creating no file.
+    ///
+    /// On Linux a `path` starting with a NUL byte (`"\0name"`) binds the
+    /// abstract socket `name` instead (all bytes after that first one are the
+    /// name), which has no file. Any other path holding a NUL is refused
+    /// with `io::ErrorKind::InvalidInput`, never cut short at it. If the
+    /// bind fails after the socket file was created, the file is removed.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        UnixDatagram::new(mio::net::UnixDatagram::bind(path)?)
+        let addr = addr::socket_addr(path.as_ref())?;
+        // Fail before creating the file when there is no runtime.
+        crate::io::context::current()?;
+        let sys = mio::net::UnixDatagram::bind_addr(&addr)?;
+        let file = BoundFile::new(addr.as_pathname());
+        let socket = UnixDatagram::new(sys)?;
+        file.keep();
+        Ok(socket)
     }
 
     /// A socket not bound to any address (it can still `send_to`).
@@ -52,7 +74,7 @@ impl UnixDatagram {
 
     fn new(sys: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
         Ok(UnixDatagram {
-            io: PollEvented::new(sys)?,
+            io: PollEvented::new_with_interest(sys, REGISTERED)?,
         })
     }
 
@@ -70,9 +92,12 @@ impl UnixDatagram {
     }
 
     /// Connects to the socket at `path` (default destination and only
-    /// accepted source).
+    /// accepted source). Paths are as for [`bind`](UnixDatagram::bind):
+    /// `"\0name"` is an abstract name on Linux, any other path holding a NUL
+    /// is refused.
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        self.io.connect(path)
+        let addr = addr::sock_addr(path.as_ref())?;
+        SockRef::from(&*self.io).connect(&addr)
     }
 
     /// The local address.
@@ -96,7 +121,10 @@ impl UnixDatagram {
     }
 
     /// Waits until any of `interest` is ready.
+    /// `InvalidInput` for `PRIORITY` alone (never reported for this
+    /// socket).
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        interest.check_registered(REGISTERED)?;
         Ok(self.io.registration().readiness(interest).await?.ready)
     }
 
@@ -127,12 +155,14 @@ impl UnixDatagram {
             .await
     }
 
-    /// Sends to the socket bound at `path`.
+    /// Sends to the socket bound at `path` (as for
+    /// [`connect`](UnixDatagram::connect): `"\0name"` is an abstract name
+    /// on Linux, any other path holding a NUL is refused).
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
+        let addr = addr::sock_addr(path.as_ref())?;
         self.io
             .registration()
-            .async_io(Interest::WRITABLE, || self.io.send_to(buf, path))
+            .async_io(Interest::WRITABLE, || sys::send_to(&*self.io, buf, &addr))
             .await
     }
 
@@ -159,12 +189,13 @@ impl UnixDatagram {
             .try_io(Interest::READABLE, || self.io.recv(buf))
     }
 
-    /// Sends to `path` without waiting.
+    /// Sends to `path` without waiting (paths as for
+    /// [`send_to`](UnixDatagram::send_to)).
     pub fn try_send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
+        let addr = addr::sock_addr(path.as_ref())?;
         self.io
             .registration()
-            .try_io(Interest::WRITABLE, || self.io.send_to(buf, path))
+            .try_io(Interest::WRITABLE, || sys::send_to(&*self.io, buf, &addr))
     }
 
     /// Receives a datagram and its sender without waiting.

@@ -1,7 +1,9 @@
 //! [`UnixListener`]: accepts Unix-domain stream connections.
 //!
 //! Invariant: non-blocking and registered for readability for its life.
-//! The socket file is not removed on drop (as with std and Tokio).
+//! The socket file is not removed on drop (as with std and Tokio), but a
+//! `bind` that fails after creating it removes it again (`addr::BoundFile`).
+use super::addr::{self, BoundFile};
 use crate::io::poll_evented::PollEvented;
 use crate::io::Interest;
 use crate::net::UnixStream;
@@ -19,20 +21,31 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Binds to `path` (which must not exist). Must be called within a
-    /// runtime; fails with an `io::Error` otherwise.
+    /// runtime; fails with an `io::Error` otherwise, creating no file.
+    ///
+    /// On Linux a `path` starting with a NUL byte (`"\0name"`) binds the
+    /// abstract socket `name` instead (all bytes after that first one are the
+    /// name), which has no file. Any other path holding a NUL is refused
+    /// with `io::ErrorKind::InvalidInput`, never cut short at it. If the
+    /// bind fails after the socket file was created, the file is removed.
     ///
     /// The backlog is 1024 (like [`TcpListener`](crate::net::TcpListener)),
     /// so bursts of concurrent connects are queued rather than refused
     /// with `WouldBlock`.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        use socket2::{Domain, SockAddr, Socket, Type};
-        let addr = SockAddr::unix(path)?;
+        use socket2::{Domain, Socket, Type};
+        let addr = addr::sock_addr(path.as_ref())?;
+        // Fail before creating the file when there is no runtime.
+        crate::io::context::current()?;
         let socket = Socket::new(Domain::UNIX, Type::STREAM.cloexec(), None)?;
         socket.set_nonblocking(true)?;
         socket.bind(&addr)?;
+        let file = BoundFile::new(addr.as_pathname());
         socket.listen(1024)?;
         let std_listener: std::os::unix::net::UnixListener = socket.into();
-        UnixListener::new(mio::net::UnixListener::from_std(std_listener))
+        let listener = UnixListener::new(mio::net::UnixListener::from_std(std_listener))?;
+        file.keep();
+        Ok(listener)
     }
 
     fn new(sys: mio::net::UnixListener) -> io::Result<UnixListener> {

@@ -1,5 +1,9 @@
 //! Unix-domain sockets: [`UnixListener`], [`UnixStream`] (with split
 //! halves) and [`UnixDatagram`].
+//!
+//! Addresses are paths; on Linux a path starting with a NUL byte names an
+//! abstract socket (see `addr`).
+mod addr;
 mod datagram;
 mod listener;
 mod stream;
