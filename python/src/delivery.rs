@@ -35,8 +35,15 @@
 //! `call_soon_threadsafe` fails on a closed loop. A closed queue drops
 //! what it holds and every later item, so no future keeps a closed loop
 //! alive.
+//!
+//! A runtime task that completes an asyncio future (`rt.sleep`,
+//! `rt.wait_readable`, see [`spawn_future`]) owns a [`Deliver`]: if the
+//! task is dropped before it delivered (the runtime shut down), the future
+//! is cancelled, as the future of an `await task` is when a shutdown
+//! cancels the task, so its awaiter never waits for ever.
+use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use pyo3::intern;
@@ -44,6 +51,8 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::PyDict;
 use runtime_core::locks::Mutex;
+use runtime_core::runtime::Handle;
+use runtime_core::task::AbortHandle;
 
 use crate::cell::Outcome;
 use crate::off_gil::Refs;
@@ -340,6 +349,97 @@ pub(crate) fn delivery_for(py: Python<'_>, lp: &Bound<'_, PyAny>) -> PyResult<Ar
         strong.set_item(lp, holder)?;
     }
     Ok(delivery)
+}
+
+/// Owned by the runtime task that completes an asyncio future: delivers
+/// the task's outcome, or, if the task is dropped first (runtime shutdown
+/// or drop), cancels the future, as [`crate::cell::CancelOnDrop`] cancels
+/// a task's cell. Nothing is pushed once the future is done (`abandoned`,
+/// set by [`AbortOnDone`]): its awaiter gave up and the drain would skip
+/// it anyway.
+///
+/// Its drop may take the GIL (`push` through `call_soon_threadsafe`), so,
+/// like `CancelOnDrop`, it is never wrapped in [`Refs`] nor dropped inside
+/// an `off_gil` section: it is owned by the task's future itself.
+pub(crate) struct Deliver {
+    delivery: Arc<Delivery>,
+    /// The asyncio future; taken by [`Deliver::deliver`] or the drop.
+    future: Option<Refs<Py<PyAny>>>,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Deliver {
+    /// Completes the future with `outcome` on its loop.
+    pub(crate) fn deliver(mut self, outcome: Outcome) {
+        if let Some(future) = self.future.take() {
+            self.delivery.push(Refs::into_inner(future), outcome);
+        }
+    }
+}
+
+impl Drop for Deliver {
+    fn drop(&mut self) {
+        let Some(future) = self.future.take() else {
+            return;
+        };
+        if self.abandoned.load(Ordering::Acquire) {
+            // `future` (a `Refs`) goes through the fork gate.
+            return;
+        }
+        self.delivery
+            .push(Refs::into_inner(future), Outcome::Cancelled);
+    }
+}
+
+/// Aborts a runtime task when the asyncio future it feeds is done (for
+/// example cancelled), so a cancelled `await rt.sleep(...)` frees its
+/// timer; marks the task's [`Deliver`] abandoned first.
+#[pyclass(frozen, module = "runtime._runtime")]
+struct AbortOnDone {
+    abort: AbortHandle,
+    abandoned: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl AbortOnDone {
+    fn __call__(&self, _future: Bound<'_, PyAny>) {
+        self.abandoned.store(true, Ordering::Release);
+        self.abort.abort();
+    }
+}
+
+/// A fresh asyncio future on the running loop, completed by the runtime
+/// task `make(deliver)` (spawned on `rt`) through `deliver`; cancelled if
+/// that task is dropped before it delivers. The task is aborted once the
+/// future is done (its awaiter was cancelled).
+pub(crate) fn spawn_future<'py, F>(
+    py: Python<'py>,
+    rt: &Handle,
+    make: impl FnOnce(Deliver) -> F,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (delivery, fut) = loop_future(py)?;
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let deliver = Deliver {
+        delivery,
+        future: Some(Refs::new(fut.clone().unbind())),
+        abandoned: abandoned.clone(),
+    };
+    let join = rt.spawn(make(deliver));
+    on_future_done(
+        &fut,
+        Bound::new(
+            py,
+            AbortOnDone {
+                abort: join.abort_handle(),
+                abandoned,
+            },
+        )?
+        .into_any(),
+    )?;
+    Ok(fut)
 }
 
 /// `future.__await__()` for a freshly created loop future.

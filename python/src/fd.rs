@@ -26,7 +26,17 @@
 //!
 //! [`FdTable`] maps `(fd, direction)` to the live watcher's state; its
 //! `cancelled` flag is checked under the GIL right before every call, so no
-//! callback starts after `remove_*` / `FdWatch.cancel()` returned.
+//! callback starts after `remove_*` / `FdWatch.cancel()` returned. A
+//! watcher stopped by an I/O error leaves the table and counts as
+//! cancelled too.
+//!
+//! Each watcher remembers the file object it was given (weakly where the
+//! object allows): `remove_*` of an object whose `fileno()` no longer
+//! answers (a socket closed while watched gives -1) finds its watcher by
+//! identity, as asyncio's selectors do.
+//!
+//! `await rt.wait_readable(fd)` is cancelled if the runtime shuts down
+//! first (see `delivery::spawn_future`).
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +44,7 @@ use std::sync::{Arc, OnceLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyTuple, PyWeakrefMethods, PyWeakrefReference};
 use runtime_core::io::{AsyncFd, Interest};
 use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
@@ -44,7 +54,7 @@ use crate::cell::Outcome;
 use crate::delivery;
 use crate::errors;
 use crate::off_gil::Refs;
-use crate::timer::{AbortOnDone, Callback};
+use crate::timer::{Callback, CallbackTable};
 
 /// Which readiness a watcher waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -73,8 +83,41 @@ impl Direction {
 struct WatchState {
     fd: RawFd,
     dir: Direction,
+    /// The object `add_*` was given, if not an int: a weak reference to
+    /// it, or the object itself where it takes none. Dropped by a runtime
+    /// thread with the task: see off_gil.
+    fileobj: Option<Refs<FileObj>>,
     cancelled: AtomicBool,
     abort: OnceLock<AbortHandle>,
+}
+
+/// How a [`WatchState`] remembers its file object.
+enum FileObj {
+    Weak(Py<PyWeakrefReference>),
+    Strong(Py<PyAny>),
+}
+
+impl FileObj {
+    /// Remembers `obj` (None for an int, which has no identity worth
+    /// keeping).
+    fn new(obj: &Bound<'_, PyAny>) -> Option<Refs<FileObj>> {
+        if obj.downcast::<pyo3::types::PyInt>().is_ok() {
+            return None;
+        }
+        let f = match PyWeakrefReference::new(obj) {
+            Ok(w) => FileObj::Weak(w.unbind()),
+            Err(_) => FileObj::Strong(obj.clone().unbind()),
+        };
+        Some(Refs::new(f))
+    }
+
+    /// Whether this is `obj` (still alive).
+    fn is(&self, obj: &Bound<'_, PyAny>) -> bool {
+        match self {
+            FileObj::Weak(w) => w.bind(obj.py()).upgrade().is_some_and(|o| o.is(obj)),
+            FileObj::Strong(o) => o.bind(obj.py()).is(obj),
+        }
+    }
 }
 
 impl WatchState {
@@ -117,6 +160,28 @@ impl FdTable {
             }
             None => false,
         }
+    }
+
+    /// Stops the watcher of direction `dir` whose file object is `obj`;
+    /// false if there is none.
+    fn remove_by_object(&self, obj: &Bound<'_, PyAny>, dir: Direction) -> bool {
+        // Compared with the lock released: `is` upgrades weak references.
+        let candidates: Vec<Arc<WatchState>> = self
+            .watches
+            .lock()
+            .values()
+            .filter(|w| w.dir == dir && w.fileobj.is_some())
+            .cloned()
+            .collect();
+        let Some(found) = candidates
+            .into_iter()
+            .find(|w| w.fileobj.as_ref().is_some_and(|f| f.is(obj)))
+        else {
+            return false;
+        };
+        self.remove_if_current(&found);
+        found.cancel();
+        true
     }
 
     /// Removes `w` if it is still the registered watcher of its fd.
@@ -238,6 +303,7 @@ pub(crate) fn add_watch(
     py: Python<'_>,
     rt: &Handle,
     table: &Arc<FdTable>,
+    callbacks: &Arc<CallbackTable>,
     handler: Arc<Mutex<Option<Py<PyAny>>>>,
     fileobj: &Bound<'_, PyAny>,
     write: bool,
@@ -255,6 +321,7 @@ pub(crate) fn add_watch(
     let state = Arc::new(WatchState {
         fd,
         dir,
+        fileobj: FileObj::new(fileobj),
         cancelled: AtomicBool::new(false),
         abort: OnceLock::new(),
     });
@@ -267,8 +334,7 @@ pub(crate) fn add_watch(
     )?;
     // Dropped by a runtime thread when the watch ends: see off_gil.
     let cb = Refs::new(Callback {
-        func: func.unbind(),
-        args: args.unbind(),
+        slot: callbacks.register(func, args),
         handler,
         handle: watch.clone_ref(py).into_any(),
         what: if write {
@@ -278,12 +344,16 @@ pub(crate) fn add_watch(
         },
     });
     let st = state.clone();
+    let tbl = table.clone();
     let join = rt.spawn(async move {
         loop {
             let mut guard = match afd.ready(dir.interest()).await {
                 Ok(g) => g,
                 Err(e) => {
-                    report_io_error(&cb, e);
+                    // Stopped: out of the table, and cancelled, as if
+                    // removed.
+                    tbl.remove_if_current(&st);
+                    report_io_error(&cb, &st.cancelled, e);
                     return;
                 }
             };
@@ -303,9 +373,17 @@ pub(crate) fn add_watch(
     Ok(watch)
 }
 
-fn report_io_error(cb: &Callback, e: std::io::Error) {
+/// Marks a watcher stopped by an I/O error cancelled and reports the
+/// error, unless it was already cancelled (removed meanwhile: nobody
+/// listens any more).
+fn report_io_error(cb: &Callback, cancelled: &AtomicBool, e: std::io::Error) {
     // Refused at interpreter exit: nobody is left to tell.
     let _ = crate::gil::with_gil(|py| {
+        // Under the GIL, as `fire` checks it: no report after `cancel()`
+        // returned.
+        if cancelled.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let handler = cb.handler.lock().as_ref().map(|h| h.clone_ref(py));
         errors::report_callback_error(
             py,
@@ -315,25 +393,38 @@ fn report_io_error(cb: &Callback, e: std::io::Error) {
             e.into(),
         );
     });
+    cancelled.store(true, Ordering::Release);
 }
 
-/// `rt.remove_reader` / `rt.remove_writer`.
+/// `rt.remove_reader` / `rt.remove_writer`. An object whose `fileno()`
+/// fails with `ValueError` (a closed socket's -1) is looked up by
+/// identity, as asyncio's selectors do.
 pub(crate) fn remove_watch(
     table: &FdTable,
     fileobj: &Bound<'_, PyAny>,
     write: bool,
 ) -> PyResult<bool> {
-    let fd = fileobj_to_fd(fileobj)?;
     let dir = if write {
         Direction::Write
     } else {
         Direction::Read
     };
-    Ok(table.remove(fd, dir))
+    match fileobj_to_fd(fileobj) {
+        Ok(fd) => Ok(table.remove(fd, dir)),
+        Err(e) if e.is_instance_of::<PyValueError>(fileobj.py()) => {
+            if table.remove_by_object(fileobj, dir) {
+                Ok(true)
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// `await rt.wait_readable(fd)` / `await rt.wait_writable(fd)`: an asyncio
-/// future on the running loop, completed (with None) once the fd is ready.
+/// future on the running loop, completed (with None) once the fd is ready
+/// (cancelled if the runtime shuts down first).
 pub(crate) fn wait_future<'py>(
     py: Python<'py>,
     rt: &Handle,
@@ -347,12 +438,12 @@ pub(crate) fn wait_future<'py>(
     };
     let fd = fileobj_to_fd(fileobj)?;
     let afd = register(rt, fd, dir)?;
-    let (d, fut) = delivery::loop_future(py)?;
-    let refs = Refs::new((fut.clone().unbind(), py.None()));
-    let join = rt.spawn(async move {
+    // Dropped by a runtime thread if the fd never gets ready: see off_gil.
+    let none = Refs::new(py.None());
+    delivery::spawn_future(py, rt, move |deliver| async move {
         let ready = afd.ready(dir.interest()).await.map(drop);
         drop(afd);
-        let (target, none) = Refs::into_inner(refs);
+        let none = Refs::into_inner(none);
         let outcome = match ready {
             Ok(()) => Outcome::Value(none),
             Err(e) => {
@@ -360,11 +451,6 @@ pub(crate) fn wait_future<'py>(
                 Outcome::Error(e.into())
             }
         };
-        d.push(target, outcome);
-    });
-    delivery::on_future_done(
-        &fut,
-        Bound::new(py, AbortOnDone(join.abort_handle()))?.into_any(),
-    )?;
-    Ok(fut)
+        deliver.deliver(outcome);
+    })
 }

@@ -12,7 +12,12 @@
 //!   and dropping it leaks it instead of joining threads that will never
 //!   answer.
 //! - Shutdown and drop release the GIL while they wait: runtime threads
-//!   may need it to finish a Python call or to cancel a task.
+//!   may need it to finish a Python call or to cancel a task. Both stop
+//!   the fd watchers (`FdWatch.cancelled()` is then true).
+//! - Garbage collection: the runtime shows the collector its exception
+//!   handler and the callables and arguments of its live timers and fd
+//!   watchers (`callbacks`), so a cycle through any of them (a callback
+//!   that refers back to the runtime) is collected.
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +36,7 @@ use crate::cell::CancelOnDrop;
 use crate::fd::{self, FdWatch};
 use crate::off_gil::Refs;
 use crate::task::{Job, Task};
-use crate::timer::{self, TimerHandle};
+use crate::timer::{self, CallbackTable, TimerHandle};
 
 /// Wakes the current-thread driver when the runtime shuts down.
 #[derive(Default)]
@@ -121,6 +126,8 @@ pub(crate) struct PyRuntime {
     flavor: &'static str,
     exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
     fds: Arc<crate::fd::FdTable>,
+    /// The callables and arguments of live timers and fd watchers.
+    callbacks: Arc<CallbackTable>,
 }
 
 impl PyRuntime {
@@ -194,6 +201,7 @@ impl PyRuntime {
             py,
             &h,
             &self.fds,
+            &self.callbacks,
             self.exception_handler.clone(),
             fd,
             writable,
@@ -301,6 +309,7 @@ impl PyRuntime {
             flavor,
             exception_handler: Arc::new(Mutex::new(None)),
             fds: Arc::new(crate::fd::FdTable::default()),
+            callbacks: Arc::new(CallbackTable::default()),
         })
     }
 
@@ -473,6 +482,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
+            &self.callbacks,
             self.exception_handler.clone(),
             delay,
             None,
@@ -495,6 +505,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
+            &self.callbacks,
             self.exception_handler.clone(),
             delay,
             None,
@@ -505,6 +516,7 @@ impl PyRuntime {
 
     /// Calls `fn(*args)` every `interval` seconds (first after one
     /// interval) until the handle is cancelled; missed ticks are skipped.
+    /// An interval under a nanosecond counts as one nanosecond.
     #[pyo3(signature = (interval, func, /, *args))]
     fn call_every(
         &self,
@@ -523,6 +535,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
+            &self.callbacks,
             self.exception_handler.clone(),
             interval,
             Some(period),
@@ -633,8 +646,9 @@ impl PyRuntime {
         Ok(())
     }
 
-    /// GC support: a handler that refers back to this runtime (a closure
-    /// or bound method) forms a cycle through the Rust-held slot.
+    /// GC support: a handler, timer callback or fd callback that refers
+    /// back to this runtime (a closure or bound method) forms a cycle
+    /// through the Rust-held slots.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         // A lock held elsewhere is skipped (its holders never wait for
         // the GIL under it).
@@ -643,12 +657,16 @@ impl PyRuntime {
                 visit.call(h)?;
             }
         }
-        Ok(())
+        self.callbacks.traverse(&visit)
     }
 
+    /// GC support: drops the handler and the timer and fd callbacks; the
+    /// timers and watchers stop, as at shutdown.
     fn __clear__(&self) {
         let old = self.exception_handler.lock().take();
         drop(old);
+        Python::with_gil(|py| self.fds.clear(py));
+        self.callbacks.clear();
     }
 
     /// The handler set by `set_exception_handler`, or None.
@@ -685,6 +703,9 @@ impl Drop for PyRuntime {
             std::mem::forget(live);
             return;
         }
+        // As `shutdown()` does (the GIL is held: this is the object's
+        // deallocation).
+        Python::with_gil(|py| self.fds.clear(py));
         // On a helper thread, not waited for: from one of the runtime's own
         // threads the shutdown would wait for that very thread, and a
         // current-thread runtime's driver first finishes the Python call

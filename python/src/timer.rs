@@ -19,10 +19,21 @@
 //! (default: the `runtime` logger), as asyncio does for loop callbacks; a
 //! repeating timer keeps running.
 //!
+//! A repeating timer's period is at least one nanosecond (a shorter
+//! positive interval is rounded up), so that a tick always moves the
+//! deadline forward.
+//!
+//! The callable and arguments of every live timer and fd callback are
+//! owned by the runtime's [`CallbackTable`], not by the task: the runtime
+//! shows them to the garbage collector, so a callback that refers back to
+//! its runtime (`rt.call_later(60, lambda rt=rt: ...)`) does not keep it
+//! alive for ever.
+//!
 //! The clock is `CLOCK_MONOTONIC`, the clock of `time.monotonic()` and of
 //! asyncio's default `loop.time()`, so deadlines computed by Python code
 //! line up with the runtime's. Negative or NaN delays mean "now".
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -133,10 +144,126 @@ impl TimerHandle {
     }
 }
 
+/// The callables and arguments of a runtime's live timer and fd
+/// callbacks (see the module documentation). Each entry is owned here and
+/// only here; its task holds a [`Slot`] naming it, and the entry goes when
+/// the slot is dropped (the task ended) or when the garbage collector
+/// clears the runtime ([`CallbackTable::clear`]; the task then finds its
+/// entry gone and stops).
+///
+/// The lock is never held while Python code runs or while its holder
+/// waits for the GIL: entries are copied out (`clone_ref`) or taken out
+/// under it, and called or dropped after it was released. So
+/// [`CallbackTable::traverse`] can skip a table whose lock is held.
+#[derive(Default)]
+pub(crate) struct CallbackTable {
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    next: u64,
+    live: HashMap<u64, Entry>,
+}
+
+struct Entry {
+    func: Py<PyAny>,
+    args: Py<PyTuple>,
+    /// A timer's state, aborted when the entry is cleared (fd watchers
+    /// are stopped through the runtime's `FdTable`).
+    timer: Option<Arc<TimerState>>,
+}
+
+impl CallbackTable {
+    /// Adds `func(*args)` to the table; the entry lives as long as the
+    /// returned slot.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+    ) -> Slot {
+        self.insert(func, args, None)
+    }
+
+    fn insert(
+        self: &Arc<Self>,
+        func: Bound<'_, PyAny>,
+        args: Bound<'_, PyTuple>,
+        timer: Option<Arc<TimerState>>,
+    ) -> Slot {
+        let entry = Entry {
+            func: func.unbind(),
+            args: args.unbind(),
+            timer,
+        };
+        let mut slots = self.slots.lock();
+        let id = slots.next;
+        slots.next += 1;
+        slots.live.insert(id, entry);
+        Slot {
+            table: self.clone(),
+            id,
+        }
+    }
+
+    /// New references to entry `id`'s callable and arguments, or None
+    /// once it was cleared.
+    fn get(&self, py: Python<'_>, id: u64) -> Option<(Py<PyAny>, Py<PyTuple>)> {
+        self.slots
+            .lock()
+            .live
+            .get(&id)
+            .map(|e| (e.func.clone_ref(py), e.args.clone_ref(py)))
+    }
+
+    /// Garbage-collector support: visits every entry's callable and
+    /// arguments. A lock held elsewhere is skipped (its holder never waits
+    /// for the GIL under it; this pass then collects nothing through the
+    /// table).
+    pub(crate) fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        let Some(slots) = self.slots.try_lock() else {
+            return Ok(());
+        };
+        for e in slots.live.values() {
+            visit.call(&e.func)?;
+            visit.call(&e.args)?;
+        }
+        Ok(())
+    }
+
+    /// Garbage-collector support: drops every entry (GIL held), breaking
+    /// a cycle through the runtime, and aborts the timers' tasks, as a
+    /// shutdown drops them; an fd watcher's task finds its entry gone at
+    /// its next call and stops.
+    pub(crate) fn clear(&self) {
+        let taken: Vec<Entry> = self.slots.lock().live.drain().map(|(_, e)| e).collect();
+        for e in &taken {
+            if let Some(abort) = e.timer.as_ref().and_then(|t| t.abort.get()) {
+                abort.abort();
+            }
+        }
+        drop(taken);
+    }
+}
+
+/// A task's claim on its [`CallbackTable`] entry; dropping it removes the
+/// entry (on any thread: the entry's references go through
+/// [`crate::off_gil::release`]).
+pub(crate) struct Slot {
+    table: Arc<CallbackTable>,
+    id: u64,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let entry = self.table.slots.lock().live.remove(&self.id);
+        crate::off_gil::release(entry);
+    }
+}
+
 /// What a timer or fd watcher calls, and where its errors go.
 pub(crate) struct Callback {
-    pub(crate) func: Py<PyAny>,
-    pub(crate) args: Py<PyTuple>,
+    pub(crate) slot: Slot,
     pub(crate) handler: Arc<Mutex<Option<Py<PyAny>>>>,
     /// The `TimerHandle` / `FdWatch` reported with an error.
     pub(crate) handle: Py<PyAny>,
@@ -144,13 +271,17 @@ pub(crate) struct Callback {
 }
 
 impl Callback {
-    /// Calls the callback unless `cancelled` is set; false when it was.
+    /// Calls the callback unless `cancelled` is set or its table entry was
+    /// cleared; false when it was not called.
     pub(crate) fn fire(&self, cancelled: &AtomicBool) -> bool {
         crate::gil::with_gil(|py| {
             if cancelled.load(Ordering::Acquire) {
                 return false;
             }
-            if let Err(e) = self.func.call1(py, self.args.bind(py)) {
+            let Some((func, args)) = self.slot.table.get(py, self.slot.id) else {
+                return false;
+            };
+            if let Err(e) = func.call1(py, args.bind(py)) {
                 let handler = self.handler.lock().as_ref().map(|h| h.clone_ref(py));
                 errors::report_callback_error(
                     py,
@@ -169,9 +300,11 @@ impl Callback {
 
 /// Schedules `func(*args)` after `delay` seconds, every `period` seconds
 /// after that when `period` is given.
+#[allow(clippy::too_many_arguments)] // the runtime's parts and the Python method's arguments
 pub(crate) fn schedule(
     py: Python<'_>,
     rt: &Handle,
+    callbacks: &Arc<CallbackTable>,
     handler: Arc<Mutex<Option<Py<PyAny>>>>,
     delay: f64,
     period: Option<Duration>,
@@ -179,6 +312,8 @@ pub(crate) fn schedule(
     args: Bound<'_, PyTuple>,
 ) -> PyResult<Py<TimerHandle>> {
     crate::rt::check_callable(&func)?;
+    // A zero period would never move the deadline forward.
+    let period = period.map(|p| p.max(Duration::from_nanos(1)));
     let dur = delay_to_duration(delay);
     let now = monotonic_now();
     let first = Instant::now() + dur;
@@ -196,8 +331,7 @@ pub(crate) fn schedule(
     )?;
     // Dropped by a runtime thread when the timer ends: see off_gil.
     let cb = Refs::new(Callback {
-        func: func.unbind(),
-        args: args.unbind(),
+        slot: callbacks.insert(func, args, Some(state.clone())),
         handler,
         handle: handle.clone_ref(py).into_any(),
         what: "Exception in timer callback",
@@ -220,9 +354,12 @@ pub(crate) fn schedule(
                 let now = Instant::now();
                 next += period;
                 if next <= now {
+                    // `period` is at least 1 ns and at most `MAX_DELAY`,
+                    // so the remainder fits in a u64 and the step is in
+                    // (0, period].
                     let behind = now.duration_since(next).as_nanos();
-                    let skip = behind / period.as_nanos() + 1;
-                    next += period * u32::try_from(skip).unwrap_or(u32::MAX);
+                    let rem = behind % period.as_nanos();
+                    next = now + (period - Duration::from_nanos(rem as u64));
                 }
                 *st.when.lock() =
                     monotonic_now() + next.saturating_duration_since(now).as_secs_f64();
@@ -234,18 +371,6 @@ pub(crate) fn schedule(
         join.abort();
     }
     Ok(handle)
-}
-
-/// Aborts a runtime task when the asyncio future it feeds is done (for
-/// example cancelled), so a cancelled `await rt.sleep(...)` frees its timer.
-#[pyclass(frozen, module = "runtime._runtime")]
-pub(crate) struct AbortOnDone(pub(crate) AbortHandle);
-
-#[pymethods]
-impl AbortOnDone {
-    fn __call__(&self, _future: Bound<'_, PyAny>) {
-        self.0.abort();
-    }
 }
 
 /// `await rt.sleep(0, result)` (or a negative or NaN delay): as
@@ -340,7 +465,8 @@ fn remember_shared(py: Python<'_>, lp: &Bound<'_, PyAny>, fut: &Bound<'_, PyAny>
 }
 
 /// `await rt.sleep(seconds, result)`: an asyncio future on the running loop
-/// that the runtime's timer completes.
+/// that the runtime's timer completes (cancelled if the runtime shuts down
+/// first).
 pub(crate) fn sleep_future<'py>(
     py: Python<'py>,
     rt: &Handle,
@@ -348,16 +474,10 @@ pub(crate) fn sleep_future<'py>(
     result: Py<PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let dur = delay_to_duration(seconds);
-    let (d, fut) = delivery::loop_future(py)?;
-    let refs = Refs::new((fut.clone().unbind(), result));
-    let join = rt.spawn(async move {
+    // Dropped by a runtime thread if the timer never fires: see off_gil.
+    let result = Refs::new(result);
+    delivery::spawn_future(py, rt, move |deliver| async move {
         sleep(dur).await;
-        let (target, result) = Refs::into_inner(refs);
-        d.push(target, Outcome::Value(result));
-    });
-    delivery::on_future_done(
-        &fut,
-        Bound::new(py, AbortOnDone(join.abort_handle()))?.into_any(),
-    )?;
-    Ok(fut)
+        deliver.deliver(Outcome::Value(Refs::into_inner(result)));
+    })
 }

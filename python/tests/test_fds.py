@@ -1,6 +1,7 @@
 """add_reader / add_writer / remove_* / wait_readable / wait_writable."""
 
 import asyncio
+import gc
 import os
 import socket
 import tempfile
@@ -185,6 +186,28 @@ def test_shutdown_stops_watchers(pair):
     assert calls == []
 
 
+def test_remove_reader_finds_the_watcher_of_a_closed_socket(rt):
+    a, b = socket.socketpair()
+    with b:
+        w = rt.add_reader(a, lambda: None)
+        a.close()
+        try:
+            assert rt.remove_reader(a) is True
+            assert w.cancelled()
+        finally:
+            w.cancel()
+
+
+def test_watchers_of_a_dropped_runtime_report_cancelled():
+    r = runtime.Runtime(workers=1)
+    a, b = socket.socketpair()
+    with a, b:
+        w = r.add_reader(a, lambda: None)
+        del r
+        gc.collect()
+        assert w.cancelled()
+
+
 def test_wait_readable_writable(mrt, pair, run_loop):
     a, b = pair
 
@@ -213,3 +236,25 @@ def test_wait_readable_cancel_and_errors(mrt, pair, run_loop):
             mrt.wait_readable(-3)
 
     run_loop(main())
+
+
+@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
+def test_pending_wait_readable_completes_when_the_runtime_shuts_down(flavor):
+    r = runtime.Runtime(flavor=flavor)
+    a, b = socket.socketpair()
+
+    async def main():
+        t = asyncio.ensure_future(r.wait_readable(a))
+        await asyncio.sleep(0.05)
+        r.shutdown(wait=True)
+        done, _ = await asyncio.wait([t], timeout=2)
+        if t in done:
+            t.cancelled() or t.exception()
+        return t in done
+
+    loop = asyncio.new_event_loop()
+    try:
+        with a, b:
+            assert loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -98,6 +98,23 @@ def test_call_every_rejects_non_positive_interval(rt):
             rt.call_every(bad, print)
 
 
+@pytest.mark.parametrize("interval", [1e-12, 1e-10])
+def test_call_every_with_a_sub_nanosecond_interval_keeps_ticking(rt, interval):
+    ticks = []
+    enough = threading.Event()
+
+    def tick():
+        ticks.append(1)
+        if len(ticks) >= 5:
+            enough.set()
+
+    h = rt.call_every(interval, tick)
+    try:
+        assert enough.wait(5), f"call_every({interval}) stopped after {len(ticks)} tick(s)"
+    finally:
+        h.cancel()
+
+
 def test_non_callable_and_bad_delay_types(rt):
     with pytest.raises(TypeError):
         rt.call_later(0.1, None)
@@ -213,6 +230,26 @@ def test_asyncio_sleep_cancel(mrt, run_loop):
             await asyncio.wait_for(mrt.sleep(3600), 0.01)
 
     run_loop(main())
+
+
+@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
+def test_pending_rt_sleep_completes_when_the_runtime_shuts_down(flavor):
+    r = runtime.Runtime(flavor=flavor)
+
+    async def main():
+        t = asyncio.ensure_future(r.sleep(3600))
+        await asyncio.sleep(0.05)
+        r.shutdown(wait=True)
+        done, _ = await asyncio.wait([t], timeout=2)
+        if t in done:
+            t.cancelled() or t.exception()
+        return t in done
+
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(main()), "await rt.sleep() hangs after rt.shutdown()"
+    finally:
+        loop.close()
 
 
 def test_asyncio_sleep_zero_yields_once(mrt, run_loop):
