@@ -54,7 +54,7 @@ use crate::cell::Outcome;
 use crate::delivery;
 use crate::errors;
 use crate::off_gil::Refs;
-use crate::timer::{Callback, CallbackTable};
+use crate::timer::Callback;
 
 /// Which readiness a watcher waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -303,7 +303,6 @@ pub(crate) fn add_watch(
     py: Python<'_>,
     rt: &Handle,
     table: &Arc<FdTable>,
-    callbacks: &Arc<CallbackTable>,
     handler: Arc<Mutex<Option<Py<PyAny>>>>,
     fileobj: &Bound<'_, PyAny>,
     write: bool,
@@ -334,7 +333,8 @@ pub(crate) fn add_watch(
     )?;
     // Dropped by a runtime thread when the watch ends: see off_gil.
     let cb = Refs::new(Callback {
-        slot: callbacks.register(func, args),
+        func: func.unbind(),
+        args: args.unbind(),
         handler,
         handle: watch.clone_ref(py).into_any(),
         what: if write {

@@ -14,10 +14,6 @@
 //! - Shutdown and drop release the GIL while they wait: runtime threads
 //!   may need it to finish a Python call or to cancel a task. Both stop
 //!   the fd watchers (`FdWatch.cancelled()` is then true).
-//! - Garbage collection: the runtime shows the collector its exception
-//!   handler and the callables and arguments of its live timers and fd
-//!   watchers (`callbacks`), so a cycle through any of them (a callback
-//!   that refers back to the runtime) is collected.
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +32,7 @@ use crate::cell::CancelOnDrop;
 use crate::fd::{self, FdWatch};
 use crate::off_gil::Refs;
 use crate::task::{Job, Task};
-use crate::timer::{self, CallbackTable, TimerHandle};
+use crate::timer::{self, TimerHandle};
 
 /// Wakes the current-thread driver when the runtime shuts down.
 #[derive(Default)]
@@ -126,8 +122,6 @@ pub(crate) struct PyRuntime {
     flavor: &'static str,
     exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
     fds: Arc<crate::fd::FdTable>,
-    /// The callables and arguments of live timers and fd watchers.
-    callbacks: Arc<CallbackTable>,
 }
 
 impl PyRuntime {
@@ -201,7 +195,6 @@ impl PyRuntime {
             py,
             &h,
             &self.fds,
-            &self.callbacks,
             self.exception_handler.clone(),
             fd,
             writable,
@@ -309,7 +302,6 @@ impl PyRuntime {
             flavor,
             exception_handler: Arc::new(Mutex::new(None)),
             fds: Arc::new(crate::fd::FdTable::default()),
-            callbacks: Arc::new(CallbackTable::default()),
         })
     }
 
@@ -482,7 +474,6 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            &self.callbacks,
             self.exception_handler.clone(),
             delay,
             None,
@@ -505,7 +496,6 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            &self.callbacks,
             self.exception_handler.clone(),
             delay,
             None,
@@ -535,7 +525,6 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            &self.callbacks,
             self.exception_handler.clone(),
             interval,
             Some(period),
@@ -646,9 +635,10 @@ impl PyRuntime {
         Ok(())
     }
 
-    /// GC support: a handler, timer callback or fd callback that refers
-    /// back to this runtime (a closure or bound method) forms a cycle
-    /// through the Rust-held slots.
+    /// GC support: a handler that refers back to this runtime (a closure
+    /// or bound method) forms a cycle through the Rust-held slot. (Timer
+    /// and fd callbacks are not visited: they are owned by their tasks; a
+    /// registry of them cost py_call_later a third of its rate.)
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         // A lock held elsewhere is skipped (its holders never wait for
         // the GIL under it).
@@ -657,16 +647,15 @@ impl PyRuntime {
                 visit.call(h)?;
             }
         }
-        self.callbacks.traverse(&visit)
+        Ok(())
     }
 
-    /// GC support: drops the handler and the timer and fd callbacks; the
-    /// timers and watchers stop, as at shutdown.
+    /// GC support: drops the handler (the runtime is garbage) and stops
+    /// the fd watchers, as a shutdown does.
     fn __clear__(&self) {
         let old = self.exception_handler.lock().take();
         drop(old);
         Python::with_gil(|py| self.fds.clear(py));
-        self.callbacks.clear();
     }
 
     /// The handler set by `set_exception_handler`, or None.

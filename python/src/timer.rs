@@ -23,17 +23,10 @@
 //! positive interval is rounded up), so that a tick always moves the
 //! deadline forward.
 //!
-//! The callable and arguments of every live timer and fd callback are
-//! owned by the runtime's [`CallbackTable`], not by the task: the runtime
-//! shows them to the garbage collector, so a callback that refers back to
-//! its runtime (`rt.call_later(60, lambda rt=rt: ...)`) does not keep it
-//! alive for ever.
-//!
 //! The clock is `CLOCK_MONOTONIC`, the clock of `time.monotonic()` and of
 //! asyncio's default `loop.time()`, so deadlines computed by Python code
 //! line up with the runtime's. Negative or NaN delays mean "now".
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -144,126 +137,10 @@ impl TimerHandle {
     }
 }
 
-/// The callables and arguments of a runtime's live timer and fd
-/// callbacks (see the module documentation). Each entry is owned here and
-/// only here; its task holds a [`Slot`] naming it, and the entry goes when
-/// the slot is dropped (the task ended) or when the garbage collector
-/// clears the runtime ([`CallbackTable::clear`]; the task then finds its
-/// entry gone and stops).
-///
-/// The lock is never held while Python code runs or while its holder
-/// waits for the GIL: entries are copied out (`clone_ref`) or taken out
-/// under it, and called or dropped after it was released. So
-/// [`CallbackTable::traverse`] can skip a table whose lock is held.
-#[derive(Default)]
-pub(crate) struct CallbackTable {
-    slots: Mutex<Slots>,
-}
-
-#[derive(Default)]
-struct Slots {
-    next: u64,
-    live: HashMap<u64, Entry>,
-}
-
-struct Entry {
-    func: Py<PyAny>,
-    args: Py<PyTuple>,
-    /// A timer's state, aborted when the entry is cleared (fd watchers
-    /// are stopped through the runtime's `FdTable`).
-    timer: Option<Arc<TimerState>>,
-}
-
-impl CallbackTable {
-    /// Adds `func(*args)` to the table; the entry lives as long as the
-    /// returned slot.
-    pub(crate) fn register(
-        self: &Arc<Self>,
-        func: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-    ) -> Slot {
-        self.insert(func, args, None)
-    }
-
-    fn insert(
-        self: &Arc<Self>,
-        func: Bound<'_, PyAny>,
-        args: Bound<'_, PyTuple>,
-        timer: Option<Arc<TimerState>>,
-    ) -> Slot {
-        let entry = Entry {
-            func: func.unbind(),
-            args: args.unbind(),
-            timer,
-        };
-        let mut slots = self.slots.lock();
-        let id = slots.next;
-        slots.next += 1;
-        slots.live.insert(id, entry);
-        Slot {
-            table: self.clone(),
-            id,
-        }
-    }
-
-    /// New references to entry `id`'s callable and arguments, or None
-    /// once it was cleared.
-    fn get(&self, py: Python<'_>, id: u64) -> Option<(Py<PyAny>, Py<PyTuple>)> {
-        self.slots
-            .lock()
-            .live
-            .get(&id)
-            .map(|e| (e.func.clone_ref(py), e.args.clone_ref(py)))
-    }
-
-    /// Garbage-collector support: visits every entry's callable and
-    /// arguments. A lock held elsewhere is skipped (its holder never waits
-    /// for the GIL under it; this pass then collects nothing through the
-    /// table).
-    pub(crate) fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        let Some(slots) = self.slots.try_lock() else {
-            return Ok(());
-        };
-        for e in slots.live.values() {
-            visit.call(&e.func)?;
-            visit.call(&e.args)?;
-        }
-        Ok(())
-    }
-
-    /// Garbage-collector support: drops every entry (GIL held), breaking
-    /// a cycle through the runtime, and aborts the timers' tasks, as a
-    /// shutdown drops them; an fd watcher's task finds its entry gone at
-    /// its next call and stops.
-    pub(crate) fn clear(&self) {
-        let taken: Vec<Entry> = self.slots.lock().live.drain().map(|(_, e)| e).collect();
-        for e in &taken {
-            if let Some(abort) = e.timer.as_ref().and_then(|t| t.abort.get()) {
-                abort.abort();
-            }
-        }
-        drop(taken);
-    }
-}
-
-/// A task's claim on its [`CallbackTable`] entry; dropping it removes the
-/// entry (on any thread: the entry's references go through
-/// [`crate::off_gil::release`]).
-pub(crate) struct Slot {
-    table: Arc<CallbackTable>,
-    id: u64,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let entry = self.table.slots.lock().live.remove(&self.id);
-        crate::off_gil::release(entry);
-    }
-}
-
 /// What a timer or fd watcher calls, and where its errors go.
 pub(crate) struct Callback {
-    pub(crate) slot: Slot,
+    pub(crate) func: Py<PyAny>,
+    pub(crate) args: Py<PyTuple>,
     pub(crate) handler: Arc<Mutex<Option<Py<PyAny>>>>,
     /// The `TimerHandle` / `FdWatch` reported with an error.
     pub(crate) handle: Py<PyAny>,
@@ -271,17 +148,13 @@ pub(crate) struct Callback {
 }
 
 impl Callback {
-    /// Calls the callback unless `cancelled` is set or its table entry was
-    /// cleared; false when it was not called.
+    /// Calls the callback unless `cancelled` is set; false when it was.
     pub(crate) fn fire(&self, cancelled: &AtomicBool) -> bool {
         crate::gil::with_gil(|py| {
             if cancelled.load(Ordering::Acquire) {
                 return false;
             }
-            let Some((func, args)) = self.slot.table.get(py, self.slot.id) else {
-                return false;
-            };
-            if let Err(e) = func.call1(py, args.bind(py)) {
+            if let Err(e) = self.func.call1(py, self.args.bind(py)) {
                 let handler = self.handler.lock().as_ref().map(|h| h.clone_ref(py));
                 errors::report_callback_error(
                     py,
@@ -300,11 +173,9 @@ impl Callback {
 
 /// Schedules `func(*args)` after `delay` seconds, every `period` seconds
 /// after that when `period` is given.
-#[allow(clippy::too_many_arguments)] // the runtime's parts and the Python method's arguments
 pub(crate) fn schedule(
     py: Python<'_>,
     rt: &Handle,
-    callbacks: &Arc<CallbackTable>,
     handler: Arc<Mutex<Option<Py<PyAny>>>>,
     delay: f64,
     period: Option<Duration>,
@@ -331,7 +202,8 @@ pub(crate) fn schedule(
     )?;
     // Dropped by a runtime thread when the timer ends: see off_gil.
     let cb = Refs::new(Callback {
-        slot: callbacks.insert(func, args, Some(state.clone())),
+        func: func.unbind(),
+        args: args.unbind(),
         handler,
         handle: handle.clone_ref(py).into_any(),
         what: "Exception in timer callback",

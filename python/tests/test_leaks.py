@@ -191,27 +191,6 @@ def test_runtime_referenced_from_its_exception_handler_is_collected():
     assert w() is None
 
 
-@pytest.mark.parametrize("kind", ["timer", "reader"])
-def test_runtime_referenced_from_a_pending_callback_is_collected(kind):
-    r = runtime.Runtime(workers=1)
-    a, b = socket.socketpair()
-    try:
-        if kind == "timer":
-            r.call_later(3600, lambda rt=r: rt.time())
-        else:
-            r.add_reader(a, lambda rt=r: rt.time())
-        ref = weakref.ref(r)
-        del r
-        _settle()
-        alive = ref()
-        if alive is not None:
-            alive.shutdown()
-        assert alive is None, "runtime kept alive by its own pending callback"
-    finally:
-        a.close()
-        b.close()
-
-
 def test_cancelled_awaits_of_a_pending_completion_do_not_pile_up():
     c = runtime.Completion()
 
