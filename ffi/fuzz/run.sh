@@ -85,7 +85,7 @@ if ! cargo +nightly build --locked --release --target "$TRIPLE" --bin api_sequen
     finish 0 1
 fi
 BIN="$PWD/target/$TRIPLE/release/api_sequence"
-echo "built $BIN in $(($(date +%s) - start)) s"
+echo "built $BIN in $(($(date +%s) - start)) s ($(rustc +nightly -V); pid_max $(cat /proc/sys/kernel/pid_max 2>/dev/null))"
 
 # ---- run -----------------------------------------------------------------
 # detect_leaks: LeakSanitizer after every input that allocated more than it

@@ -2461,14 +2461,29 @@ impl World {
 /// Payloads spawned without a `drop_arg` (freed by the harness at the end).
 static NO_DROP: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
-/// Threads of this process now (the kernel drops a thread from the list
-/// only after it has run its thread-local destructors).
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+/// The ids of this process's threads now, sorted (the kernel drops a
+/// thread from the list only after it has run its thread-local
+/// destructors). Failing to read the list aborts: the wait below would
+/// otherwise pass silently and let LeakSanitizer run while runtime threads
+/// still live (it can then report a live worker's objects as leaked).
+fn thread_ids() -> Vec<u32> {
+    let dir = std::fs::read_dir("/proc/self/task")
+        .unwrap_or_else(|e| violated(&format!("cannot list /proc/self/task: {e}")));
+    let mut ids: Vec<u32> = dir
+        .map(|e| {
+            let e = e.unwrap_or_else(|e| violated(&format!("reading /proc/self/task: {e}")));
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| violated("a non-numeric entry in /proc/self/task"))
+        })
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 fuzz_target!(|data: &[u8]| {
-    let threads_before = thread_count();
+    let threads_before = thread_ids();
     let mut inp = Input { data, pos: 0 };
     let runtimes_first = inp.byte() & 1 == 1;
     let mut world = World::default();
@@ -2484,9 +2499,16 @@ fuzz_target!(|data: &[u8]| {
     // for them: a thread that never ends makes this input hang, which
     // libFuzzer's -timeout reports. (Waiting also keeps LeakSanitizer's
     // per-input check from seeing a half-exited thread's allocations.)
-    while thread_count() > threads_before {
+    let mut threads = thread_ids();
+    while threads.len() > threads_before.len() {
         std::thread::sleep(std::time::Duration::from_micros(100));
+        threads = thread_ids();
     }
+    // The same threads, not just as many: no runtime thread outlived the
+    // input while another one (libFuzzer's) ended.
+    check(threads == threads_before, || {
+        format!("threads {threads_before:?} before the input, {threads:?} after it")
+    });
     // Every runtime is freed and its threads have ended: every queued work
     // item has had its `done`.
     for i in 0..NSMALL {
