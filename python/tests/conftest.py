@@ -56,6 +56,25 @@ def run_loop(request):
 
 
 @pytest.fixture
+def awaited_across_shutdown(run_loop):
+    """``f(r, make)``: awaits ``make()`` on a fresh loop, shuts ``r`` down
+    meanwhile, and returns the awaited future once it ended, or None if it
+    had not ended 2 s after the shutdown."""
+
+    def f(r, make):
+        async def main():
+            t = asyncio.ensure_future(make())
+            await asyncio.sleep(0.05)
+            r.shutdown(wait=True)
+            done, _ = await asyncio.wait([t], timeout=2)
+            return t if t in done else None
+
+        return run_loop(main())
+
+    return f
+
+
+@pytest.fixture
 def sigint_raises():
     """SIGINT raises KeyboardInterrupt for the test's duration, even where
     the process was started with SIGINT ignored (a background job of a

@@ -232,24 +232,12 @@ def test_asyncio_sleep_cancel(mrt, run_loop):
     run_loop(main())
 
 
-@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
-def test_pending_rt_sleep_completes_when_the_runtime_shuts_down(flavor):
-    r = runtime.Runtime(flavor=flavor)
-
-    async def main():
-        t = asyncio.ensure_future(r.sleep(3600))
-        await asyncio.sleep(0.05)
-        r.shutdown(wait=True)
-        done, _ = await asyncio.wait([t], timeout=2)
-        if t in done:
-            t.cancelled() or t.exception()
-        return t in done
-
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(main()), "await rt.sleep() hangs after rt.shutdown()"
-    finally:
-        loop.close()
+def test_pending_rt_sleep_ends_cancelled_when_the_runtime_shuts_down(
+    rt, awaited_across_shutdown
+):
+    t = awaited_across_shutdown(rt, lambda: rt.sleep(3600))
+    assert t is not None, "await rt.sleep() hangs after rt.shutdown()"
+    assert t.cancelled()
 
 
 def test_asyncio_sleep_zero_yields_once(mrt, run_loop):
