@@ -475,7 +475,7 @@ impl PyRuntime {
             py,
             &h,
             self.exception_handler.clone(),
-            delay,
+            timer::FirstAt::After(delay),
             None,
             func,
             args,
@@ -492,12 +492,11 @@ impl PyRuntime {
         args: Bound<'_, PyTuple>,
     ) -> PyResult<Py<TimerHandle>> {
         let h = self.handle()?;
-        let delay = when - timer::monotonic_now();
         timer::schedule(
             py,
             &h,
             self.exception_handler.clone(),
-            delay,
+            timer::FirstAt::At(when),
             None,
             func,
             args,
@@ -526,7 +525,7 @@ impl PyRuntime {
             py,
             &h,
             self.exception_handler.clone(),
-            interval,
+            timer::FirstAt::After(interval),
             Some(period),
             func,
             args,

@@ -171,13 +171,23 @@ impl Callback {
     }
 }
 
-/// Schedules `func(*args)` after `delay` seconds, every `period` seconds
-/// after that when `period` is given.
+/// When a timer first fires, as its Python method gave it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FirstAt {
+    /// `call_later` / `call_every`: this many seconds from now.
+    After(f64),
+    /// `call_at`: at this `rt.time()`; `TimerHandle.when()` reports it as
+    /// given (as asyncio does), even when it is already past.
+    At(f64),
+}
+
+/// Schedules `func(*args)` at `first`, every `period` seconds after that
+/// when `period` is given.
 pub(crate) fn schedule(
     py: Python<'_>,
     rt: &Handle,
     handler: Arc<Mutex<Option<Py<PyAny>>>>,
-    delay: f64,
+    first: FirstAt,
     period: Option<Duration>,
     func: Bound<'_, PyAny>,
     args: Bound<'_, PyTuple>,
@@ -185,12 +195,26 @@ pub(crate) fn schedule(
     crate::rt::check_callable(&func)?;
     // A zero period would never move the deadline forward.
     let period = period.map(|p| p.max(Duration::from_nanos(1)));
-    let dur = delay_to_duration(delay);
     let now = monotonic_now();
+    let (dur, when) = match first {
+        FirstAt::After(delay) => {
+            let dur = delay_to_duration(delay);
+            (dur, now + dur.as_secs_f64())
+        }
+        FirstAt::At(at) => {
+            let dur = delay_to_duration(at - now);
+            let when = if at.is_finite() {
+                at
+            } else {
+                now + dur.as_secs_f64()
+            };
+            (dur, when)
+        }
+    };
     let first = Instant::now() + dur;
     let state = Arc::new(TimerState {
         cancelled: AtomicBool::new(false),
-        when: Mutex::new(now + dur.as_secs_f64()),
+        when: Mutex::new(when),
         abort: OnceLock::new(),
         repeating: period.is_some(),
     });

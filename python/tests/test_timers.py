@@ -41,6 +41,15 @@ def test_call_at_uses_time_clock(rt):
     assert past.result(timeout=10) == "late"
 
 
+def test_call_at_reports_a_past_deadline_as_given(rt):
+    # As asyncio's TimerHandle.when(): the requested time, not "now".
+    past = runtime.Completion()
+    when = rt.time() - 100
+    h = rt.call_at(when, past.set_result, "late")
+    assert h.when() == when
+    assert past.result(timeout=10) == "late"
+
+
 def test_timers_fire_in_deadline_order(mrt):
     order = []
     done = runtime.Completion()
