@@ -17,10 +17,11 @@
 //! When core drops an unfinished drainer (shutdown), its destructor sets
 //! `closed` and drops every queued job, which calls each job's `drop_arg`
 //! exactly once. A drainer that is running when the shutdown begins (one
-//! of its jobs blocks, say) does the same when it takes its next job, so
-//! no job starts once the drainer has seen the shutdown. Posting checks `closed` and the runtime's shutdown flag
-//! under the lock, so a job is either accepted (and later run or dropped)
-//! or refused with its `arg` still the caller's.
+//! of its jobs blocks, say) does the same before it takes its next job, so
+//! no job starts once the drainer has seen the shutdown. Posting checks
+//! `closed` and the runtime's shutdown flag under the lock, so a job is
+//! either accepted (and later run or dropped) or refused with its `arg`
+//! still the caller's.
 //!
 //! # Ownership
 //! The C pointer is an `Arc<rt_queue>` (`Arc::into_raw`): reference
@@ -106,17 +107,16 @@ impl Future for Drainer {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..BATCH {
+            if self.q.rt.is_shut() {
+                // Shutdown began while this drainer was running (a job
+                // blocked it, or the batch outlasted it): what has not
+                // started is cancelled, never run afterwards.
+                self.finished = true;
+                self.q.close();
+                return Poll::Ready(());
+            }
             let job = {
                 let mut s = self.q.lock();
-                if self.q.rt.is_shut() {
-                    // Shutdown began while this drainer was running (a
-                    // job blocked it, or the batch outlasted it): what has
-                    // not started is cancelled, never run afterwards.
-                    drop(s);
-                    self.finished = true;
-                    self.q.close();
-                    return Poll::Ready(());
-                }
                 match s.items.pop_front() {
                     Some(j) => j,
                     None => {

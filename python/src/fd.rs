@@ -179,9 +179,15 @@ impl FdTable {
         else {
             return false;
         };
-        self.remove_if_current(&found);
-        found.cancel();
+        self.stop(&found);
         true
+    }
+
+    /// Stops `w`: out of the table if still its fd's watcher, and
+    /// cancelled.
+    fn stop(&self, w: &Arc<WatchState>) {
+        self.remove_if_current(w);
+        w.cancel();
     }
 
     /// Removes `w` if it is still the registered watcher of its fd.
@@ -208,8 +214,7 @@ impl FdWatch {
     /// Stops the watcher (like `remove_reader`/`remove_writer` for this
     /// one); no callback starts after this returns.
     fn cancel(&self) {
-        self.table.remove_if_current(&self.state);
-        self.state.cancel();
+        self.table.stop(&self.state);
     }
 
     /// True once cancelled or replaced.
@@ -378,7 +383,7 @@ pub(crate) fn add_watch(
 /// listens any more).
 fn report_io_error(cb: &Callback, cancelled: &AtomicBool, e: std::io::Error) {
     // Refused at interpreter exit: nobody is left to tell.
-    let _ = crate::gil::with_gil(|py| {
+    let told = crate::gil::with_gil(|py| {
         // Under the GIL, as `fire` checks it: no report after `cancel()`
         // returned.
         if cancelled.swap(true, Ordering::AcqRel) {
@@ -393,7 +398,9 @@ fn report_io_error(cb: &Callback, cancelled: &AtomicBool, e: std::io::Error) {
             e.into(),
         );
     });
-    cancelled.store(true, Ordering::Release);
+    if told.is_none() {
+        cancelled.store(true, Ordering::Release);
+    }
 }
 
 /// `rt.remove_reader` / `rt.remove_writer`. An object whose `fileno()`

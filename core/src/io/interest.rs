@@ -26,6 +26,8 @@ impl Interest {
     pub const READABLE: Interest = Interest(READABLE);
     /// Interest in the resource becoming writable (or its write side closing).
     pub const WRITABLE: Interest = Interest(WRITABLE);
+    /// Both directions: what sockets without urgent data register for.
+    pub(crate) const READ_WRITE: Interest = Interest(READABLE | WRITABLE);
     /// Interest in priority (out-of-band) data, `EPOLLPRI` on Linux.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub const PRIORITY: Interest = Interest(PRIORITY);

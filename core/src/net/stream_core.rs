@@ -50,17 +50,15 @@ impl StreamSocket for mio::net::TcpStream {
     /// Urgent data (`MSG_OOB`) is reported as `PRIORITY`: `ready` can wait
     /// for it, and a read stopped at the urgent mark keeps its readiness.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    const INTEREST: Interest = Interest::READABLE
-        .add(Interest::WRITABLE)
-        .add(Interest::PRIORITY);
+    const INTEREST: Interest = Interest::READ_WRITE.add(Interest::PRIORITY);
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+    const INTEREST: Interest = Interest::READ_WRITE;
     const SHORT_READ_DRAINS: bool = true;
 }
 
 impl StreamSocket for mio::net::UnixStream {
     type Std = std::os::unix::net::UnixStream;
-    const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
+    const INTEREST: Interest = Interest::READ_WRITE;
     /// A read stops after a message carrying fds or credentials with more
     /// queued behind it.
     const SHORT_READ_DRAINS: bool = false;

@@ -34,6 +34,11 @@ const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 )))]
 const NOSIGNAL: libc::c_int = 0;
 
+/// The listen backlog of `TcpListener::bind` and `UnixListener::bind` (the
+/// kernel caps it at `net.core.somaxconn`): bursts of concurrent connects
+/// are queued rather than refused.
+pub(crate) const LISTEN_BACKLOG: i32 = 1024;
+
 /// Most buffers one `sendmsg` passes (Linux's `UIO_MAXIOV`).
 const MAX_IOV: usize = 1024;
 

@@ -14,7 +14,7 @@ use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::task::{Context, Poll};
 
 /// What a UDP socket is registered for (UDP has no urgent data).
-const REGISTERED: Interest = Interest::READABLE.add(Interest::WRITABLE);
+const REGISTERED: Interest = Interest::READ_WRITE;
 
 /// A UDP socket.
 ///

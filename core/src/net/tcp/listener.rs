@@ -12,10 +12,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::task::{ready, Context, Poll};
 
-/// The listen backlog of [`TcpListener::bind`] (the kernel caps it at
-/// `net.core.somaxconn`).
-const BACKLOG: i32 = 1024;
-
 /// A TCP socket server, listening for connections.
 ///
 /// ```no_run
@@ -49,7 +45,7 @@ impl TcpListener {
         socket.set_nonblocking(true)?;
         socket.set_reuse_address(true)?;
         socket.bind(&a.into())?;
-        socket.listen(BACKLOG)?;
+        socket.listen(crate::net::sys::LISTEN_BACKLOG)?;
         Ok(mio::net::TcpListener::from_std(socket.into()))
     }
 

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::task::{Context, Poll};
 
 /// What the socket is registered for (no urgent data on Unix sockets).
-const REGISTERED: Interest = Interest::READABLE.add(Interest::WRITABLE);
+const REGISTERED: Interest = Interest::READ_WRITE;
 
 /// A Unix-domain datagram socket.
 ///

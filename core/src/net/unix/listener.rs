@@ -41,7 +41,7 @@ impl UnixListener {
         socket.set_nonblocking(true)?;
         socket.bind(&addr)?;
         let file = BoundFile::new(addr.as_pathname());
-        socket.listen(1024)?;
+        socket.listen(crate::net::sys::LISTEN_BACKLOG)?;
         let std_listener: std::os::unix::net::UnixListener = socket.into();
         let listener = UnixListener::new(mio::net::UnixListener::from_std(std_listener))?;
         file.keep();
