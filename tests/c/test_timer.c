@@ -203,6 +203,51 @@ static void test_absurd_delays(void) {
     rt_runtime_free(rt);
 }
 
+/* timers started without a handle (out == NULL, no queue) run as their own
+ * kind of task: the same ticks, the same drop_arg guarantees */
+static atomic_int hl_one, hl_rep, hl_big, hl_never, hl_drops;
+static void hl_drop(void *p) {
+    (void)p;
+    atomic_fetch_add(&hl_drops, 1);
+}
+
+static void test_handleless_timers(void) {
+    rt_runtime *rt = h_runtime(2);
+    atomic_store(&hl_one, 0);
+    atomic_store(&hl_rep, 0);
+    atomic_store(&hl_big, 0);
+    atomic_store(&hl_never, 0);
+    atomic_store(&hl_drops, 0);
+    long long t0 = h_now_ms();
+    CHECK_OK(rt_timer_start(rt, 20, 0, on_fire, &hl_one, hl_drop, NULL));
+    CHECK_OK(rt_timer_start(rt, 1, 2, on_fire, &hl_rep, hl_drop, NULL));
+    CHECK_OK(rt_timer_start(rt, 0, UINT64_MAX, on_fire, &hl_big, hl_drop, NULL));
+    CHECK_OK(rt_timer_start(rt, UINT64_MAX, 0, on_fire, &hl_never, hl_drop, NULL));
+    CHECK_OK(rt_timer_start(rt, UINT64_MAX - 1, 1, on_fire, &hl_never, hl_drop, NULL));
+    CHECK(h_wait_flag(&hl_one));
+    CHECK(h_now_ms() - t0 >= 20); /* never early */
+    /* the one-shot released its argument once it fired */
+    for (int i = 0; i < 2000 && atomic_load(&hl_drops) < 1; i++) h_sleep_ms(1);
+    CHECK_EQ(atomic_load(&hl_drops), 1);
+    /* the repeating one keeps ticking: 10 ticks of 2 ms */
+    for (int i = 0; i < 5000 && atomic_load(&hl_rep) < 10; i++) h_sleep_ms(1);
+    CHECK(atomic_load(&hl_rep) >= 10);
+    h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&hl_big), 1); /* its next tick is beyond any instant */
+    CHECK_EQ(atomic_load(&hl_never), 0);
+    CHECK_EQ(atomic_load(&hl_drops), 1);
+    /* shutdown releases the four still pending, once each, and no tick
+     * runs after it returned */
+    CHECK_OK(rt_runtime_shutdown(rt, RT_FOREVER));
+    CHECK_EQ(atomic_load(&hl_drops), 5);
+    int rep = atomic_load(&hl_rep);
+    h_sleep_ms(10);
+    CHECK_EQ(atomic_load(&hl_rep), rep);
+    CHECK_EQ(atomic_load(&hl_big), 1);
+    CHECK_EQ(atomic_load(&hl_never), 0);
+    rt_runtime_free(rt);
+}
+
 static void test_timer_errors_and_shutdown(void) {
     rt_runtime *rt = h_runtime(1);
     rt_timer *t = NULL;
@@ -358,6 +403,7 @@ int main(void) {
     RUN(test_stop_waits_for_the_tasks_own_release);
     RUN(test_task_stop_never_waits_for_a_foreign_release);
     RUN(test_absurd_delays);
+    RUN(test_handleless_timers);
     RUN(test_timer_errors_and_shutdown);
     RUN(test_timers_on_queue_serialised);
     RUN(test_sleep_poll);
