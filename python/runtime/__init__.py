@@ -67,14 +67,18 @@ class Runtime(_runtime.Runtime):
     """An async runtime: worker threads, a blocking pool, timers and an I/O
     reactor, shared by every task, timer and fd watcher created from it.
 
-    ``Runtime(workers=None, max_blocking=None, flavor="multi_thread")``;
-    ``flavor="current_thread"`` runs the scheduler on one driver thread.
-    Use it as a context manager, or call ``shutdown()``.
+    ``Runtime(workers=None, max_blocking=None, flavor="multi_thread", *,
+    thread_name=None)``; ``flavor="current_thread"`` runs the scheduler on
+    one driver thread. ``thread_name`` names every thread of the runtime
+    (default ``runtime-worker``, the driver ``runtime-driver``). Use it as
+    a context manager, or call ``shutdown()``.
     """
 
     __slots__ = ()
 
-    def __init__(self, workers=None, max_blocking=None, flavor="multi_thread"):
+    def __init__(
+        self, workers=None, max_blocking=None, flavor="multi_thread", *, thread_name=None
+    ):
         if _exiting:
             raise RuntimeError("cannot create a Runtime after interpreter shutdown")
         _live_runtimes.add(self)

@@ -95,6 +95,8 @@ class Runtime:
         workers: int | None = None,
         max_blocking: int | None = None,
         flavor: str = "multi_thread",
+        *,
+        thread_name: str | None = None,
     ) -> None: ...
     @property
     def closed(self) -> bool: ...

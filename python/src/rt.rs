@@ -110,6 +110,11 @@ impl Live {
 
 /// An async runtime: worker threads, a blocking pool, timers and an I/O
 /// reactor, shared by every task, timer and fd watcher created from it.
+///
+/// `Runtime(workers=None, max_blocking=None, flavor="multi_thread", *,
+/// thread_name=None)`: `thread_name` names every thread of the runtime
+/// (workers, blocking pool, a `current_thread` runtime's driver; default
+/// `runtime-worker` / `runtime-driver`).
 #[pyclass(frozen, weakref, subclass, module = "runtime", name = "Runtime")]
 pub(crate) struct PyRuntime {
     state: Mutex<Option<Live>>,
@@ -238,12 +243,13 @@ impl PyRuntime {
 #[pymethods]
 impl PyRuntime {
     #[new]
-    #[pyo3(signature = (workers=None, max_blocking=None, flavor="multi_thread"))]
+    #[pyo3(signature = (workers=None, max_blocking=None, flavor="multi_thread", *, thread_name=None))]
     fn new(
         py: Python<'_>,
         workers: Option<usize>,
         max_blocking: Option<usize>,
         flavor: &str,
+        thread_name: Option<String>,
     ) -> PyResult<PyRuntime> {
         let (mut builder, flavor) = match flavor {
             "multi_thread" => (Builder::new_multi_thread(), "multi_thread"),
@@ -279,7 +285,11 @@ impl PyRuntime {
             }
             builder.max_blocking_threads(b);
         }
-        builder.thread_name("runtime-worker");
+        // Thread names are C strings (the OS keeps their first 15 bytes).
+        if thread_name.as_deref().is_some_and(|n| n.contains('\0')) {
+            return Err(PyValueError::new_err("thread_name must not contain NUL"));
+        }
+        builder.thread_name(thread_name.as_deref().unwrap_or("runtime-worker"));
         let rt = Arc::new(
             py.allow_threads(|| builder.build())
                 .map_err(crate::errors::os_error)?,
@@ -288,7 +298,7 @@ impl PyRuntime {
             let stop = Arc::new(StopSignal::default());
             let (rt2, stop2) = (rt.clone(), stop.clone());
             let thread = std::thread::Builder::new()
-                .name("runtime-driver".into())
+                .name(thread_name.unwrap_or_else(|| "runtime-driver".into()))
                 .spawn(move || rt2.block_on(Stopped(stop2)))
                 .map_err(crate::errors::os_error)?;
             Some(Driver { stop, thread })

@@ -27,6 +27,36 @@ def test_workers_and_flavors():
         assert rt.spawn(lambda: threading.current_thread().ident).result() != threading.get_ident()
 
 
+def _thread_name():
+    # The OS's name of the calling thread (what ps, top and gdb show).
+    with open("/proc/self/task/%d/comm" % threading.get_native_id()) as f:
+        return f.read().strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
+def test_thread_name_names_every_runtime_thread(flavor):
+    with runtime.Runtime(flavor=flavor, thread_name="svc-io") as rt:
+        assert rt.spawn(_thread_name).result() == "svc-io"
+        assert rt.spawn_blocking(_thread_name).result() == "svc-io"
+    with runtime.Runtime(flavor=flavor) as rt:
+        default = "runtime-worker" if flavor == "multi_thread" else "runtime-driver"
+        assert rt.spawn(_thread_name).result() == default
+        assert rt.spawn_blocking(_thread_name).result() == "runtime-worker"
+    # Linux keeps the first 15 bytes.
+    with runtime.Runtime(workers=1, thread_name="a-rather-long-thread-name") as rt:
+        assert rt.spawn(_thread_name).result() == "a-rather-long-t"
+
+
+def test_thread_name_is_keyword_only_and_checked():
+    with pytest.raises(TypeError):
+        runtime.Runtime(None, None, "multi_thread", "name")
+    with pytest.raises(TypeError):
+        runtime.Runtime(thread_name=5)
+    with pytest.raises(ValueError, match="NUL"):
+        runtime.Runtime(thread_name="a\0b")
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
