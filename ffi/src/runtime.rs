@@ -19,17 +19,24 @@
 //!    when it returns `RT_OK` every `drop_arg` has run, including those of
 //!    callbacks that were running on other threads.
 //! 4. Callbacks can no longer start; later calls see `shut`.
+//!
+//! The configuration (`rt_config`) is read in `config.rs`; driving a
+//! current-thread runtime (`rt_runtime_run`, `_run_once`, `_stop`) is in
+//! `drive.rs`.
 use crate::callback::in_runtime_callback;
 use crate::error::{self, non_null, rt_status, Error, Result};
 use crate::task::TaskShared;
-use runtime_core::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
-use std::ffi::{c_char, CStr};
-use std::future::Future;
-use std::pin::Pin;
+use runtime_core::runtime::{Handle, Runtime, RuntimeFlavor};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::Duration;
+
+mod config;
+mod drive;
+
+pub use config::rt_config;
+pub use drive::{rt_runtime_run, rt_runtime_run_once, rt_runtime_stop};
 
 /// Multi-thread, work-stealing flavor (the default).
 pub const RT_FLAVOR_MULTI_THREAD: u32 = 0;
@@ -39,31 +46,6 @@ pub const RT_FLAVOR_CURRENT_THREAD: u32 = 1;
 
 /// Waits forever (for timeouts given in milliseconds).
 pub const RT_FOREVER: u64 = u64::MAX;
-
-/// Runtime configuration. Always initialise with rt_config_init() and then
-/// set the fields you need: new fields are carved out of `reserved`, so the
-/// struct's size and layout never change.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-#[allow(non_camel_case_types)]
-pub struct rt_config {
-    /// Worker threads of the multi-thread flavor; 0 = one per CPU; at most
-    /// 16384.
-    pub worker_threads: u32,
-    /// RT_FLAVOR_MULTI_THREAD (default) or RT_FLAVOR_CURRENT_THREAD.
-    pub flavor: u32,
-    /// Upper bound of the blocking pool (rt_spawn_blocking); 0 = default (512).
-    pub max_blocking_threads: u32,
-    /// Must be 0.
-    pub reserved0: u32,
-    /// How long an idle blocking thread lives, in ms; 0 = default (10 s).
-    pub keep_alive_ms: u64,
-    /// Name given to worker threads, copied during rt_runtime_new; NULL =
-    /// default ("runtime-worker").
-    pub thread_name: *const c_char,
-    /// Must be all zero (future fields).
-    pub reserved: [u64; 8],
-}
 
 /// A snapshot of runtime counters (rt_runtime_metrics).
 #[repr(C)]
@@ -387,17 +369,7 @@ pub unsafe extern "C" fn rt_config_init(cfg: *mut rt_config) {
         return;
     }
     // SAFETY: non-NULL and writable per the contract.
-    unsafe {
-        cfg.write(rt_config {
-            worker_threads: 0,
-            flavor: RT_FLAVOR_MULTI_THREAD,
-            max_blocking_threads: 0,
-            reserved0: 0,
-            keep_alive_ms: 0,
-            thread_name: std::ptr::null(),
-            reserved: [0; 8],
-        })
-    };
+    unsafe { cfg.write(config::DEFAULTS) };
 }
 
 /// Creates a runtime and stores it in `*out`.
@@ -434,57 +406,8 @@ pub unsafe extern "C" fn rt_runtime_new(
         if out.is_null() {
             return Err(Error::null("out"));
         }
-        let mut c = rt_config {
-            worker_threads: 0,
-            flavor: 0,
-            max_blocking_threads: 0,
-            reserved0: 0,
-            keep_alive_ms: 0,
-            thread_name: std::ptr::null(),
-            reserved: [0; 8],
-        };
-        if !cfg.is_null() {
-            // SAFETY: non-NULL and valid per the contract.
-            c = unsafe { *cfg };
-        }
-        if c.reserved0 != 0 || c.reserved.iter().any(|&r| r != 0) {
-            return Err(Error::invalid(
-                "reserved fields must be zero (initialise with rt_config_init)",
-            ));
-        }
-        let (mut b, flavor) = match c.flavor {
-            RT_FLAVOR_MULTI_THREAD => (Builder::new_multi_thread(), RuntimeFlavor::MultiThread),
-            RT_FLAVOR_CURRENT_THREAD => {
-                (Builder::new_current_thread(), RuntimeFlavor::CurrentThread)
-            }
-            f => return Err(Error::invalid(format!("unknown flavor {f}"))),
-        };
-        // The limit the header states.
-        const _: () = assert!(runtime_core::runtime::MAX_WORKER_THREADS == 16_384);
-        if c.worker_threads as usize > runtime_core::runtime::MAX_WORKER_THREADS {
-            return Err(Error::invalid(format!(
-                "worker_threads must be at most {}, not {}",
-                runtime_core::runtime::MAX_WORKER_THREADS,
-                c.worker_threads
-            )));
-        }
-        if c.worker_threads != 0 {
-            b.worker_threads(c.worker_threads as usize);
-        }
-        if c.max_blocking_threads != 0 {
-            b.max_blocking_threads(c.max_blocking_threads as usize);
-        }
-        if c.keep_alive_ms != 0 {
-            b.thread_keep_alive(Duration::from_millis(c.keep_alive_ms));
-        }
-        if !c.thread_name.is_null() {
-            // SAFETY: a non-NULL thread_name is a NUL-terminated string per
-            // the struct's contract.
-            let name = unsafe { CStr::from_ptr(c.thread_name) }
-                .to_str()
-                .map_err(|_| Error::invalid("thread_name is not valid UTF-8"))?;
-            b.thread_name(name.to_owned());
-        }
+        // SAFETY: NULL or a valid rt_config per the contract.
+        let (mut b, flavor) = unsafe { config::builder(cfg) }?;
         let rt = b
             .build()
             .map_err(|e| Error::io("building the runtime", e))?;
@@ -662,21 +585,6 @@ pub unsafe extern "C" fn rt_runtime_metrics(
     })
 }
 
-/// Resolves once a stop was requested (consuming the request).
-struct StopSignal<'a>(&'a Shared);
-impl Future for StopSignal<'_> {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut s = self.0.stop.lock().unwrap_or_else(|e| e.into_inner());
-        if s.requested {
-            s.requested = false;
-            return Poll::Ready(());
-        }
-        s.waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
 /// The runtime's shared state, as an `Arc` of the caller's own. Calls that
 /// start callbacks (spawns, timers, fd watches, run loops) take it first and
 /// never touch `*rt` afterwards: a callback may free the runtime
@@ -689,174 +597,4 @@ impl Future for StopSignal<'_> {
 pub(crate) unsafe fn shared_of(rt: *mut rt_runtime) -> Result<Arc<Shared>> {
     // SAFETY: NULL or live per the caller's contract; read only here.
     Ok(unsafe { non_null(rt, "rt") }?.shared.clone())
-}
-
-/// Runs `f` with the current-thread runtime locked for driving. Works on
-/// its own reference to `Shared`: a callback may free the `rt_runtime`
-/// box (rt_runtime_free) while `f` runs.
-fn with_current_thread_rt<R>(
-    rt: *mut rt_runtime,
-    f: impl FnOnce(&Shared, &Runtime) -> R,
-) -> Result<R> {
-    // SAFETY: NULL or live per the callers' contracts.
-    let shared = unsafe { shared_of(rt) }?;
-    let shared = &*shared;
-    shared.check_open()?;
-    if shared.flavor != RuntimeFlavor::CurrentThread {
-        return Err(Error::invalid(
-            "only a current-thread runtime (RT_FLAVOR_CURRENT_THREAD) is driven by the caller",
-        ));
-    }
-    if in_runtime_callback() {
-        return Err(Error::new(
-            rt_status::RT_ERR_WOULD_DEADLOCK,
-            "cannot drive the runtime from inside one of its callbacks",
-        ));
-    }
-    let mut guard = shared.rt.try_lock().map_err(|e| match e {
-        std::sync::TryLockError::WouldBlock => {
-            Error::invalid("the runtime is already being driven by another rt_runtime_run")
-        }
-        std::sync::TryLockError::Poisoned(_) => Error::invalid("the runtime is poisoned"),
-    })?;
-    let Some(runtime) = guard.as_ref() else {
-        return Err(Error::shutdown());
-    };
-    {
-        // See `StopState`: no driver starts once a shutdown began.
-        let mut s = shared.stop.lock().unwrap_or_else(|e| e.into_inner());
-        if shared.is_shut() {
-            return Err(Error::shutdown());
-        }
-        s.driving = true;
-    }
-    // Clears `driving` however `f` ends (a callback's panic is caught
-    // inside, but stay correct if one escapes).
-    struct Leave<'a>(&'a Shared, bool);
-    impl Drop for Leave<'_> {
-        fn drop(&mut self) {
-            if self.1 {
-                let mut s = self.0.stop.lock().unwrap_or_else(|e| e.into_inner());
-                s.driving = false;
-                drop(s);
-                self.0.undriven.notify_all();
-            }
-        }
-    }
-    let mut leave = Leave(shared, true);
-    let out = f(shared, runtime);
-    let hand_over = {
-        let mut s = shared.stop.lock().unwrap_or_else(|e| e.into_inner());
-        s.driving = false;
-        s.dropping = std::mem::take(&mut s.hand_over);
-        s.dropping.then_some(s.hand_over_deadline)
-    };
-    leave.1 = false;
-    if let Some(deadline) = hand_over {
-        // A shutdown gave up waiting for this pass: the runtime is shut
-        // down here, on the thread that drove it, as that shutdown would
-        // have.
-        let runtime = guard.take();
-        drop(guard);
-        if let Some(rt) = runtime {
-            shut_down_until(rt, deadline);
-        }
-        shared
-            .stop
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .dropping = false;
-    } else {
-        drop(guard);
-    }
-    shared.undriven.notify_all();
-    shared.check_open()?;
-    Ok(out)
-}
-
-/// Current-thread flavor: runs the loop on the calling thread (every task,
-/// timer, watch and queue callback runs here) until rt_runtime_stop is
-/// called or the runtime is shut down from another thread.
-///
-/// A stop requested before the call makes it return after one pass.
-/// Returns RT_OK when stopped, RT_ERR_SHUTDOWN when shut down.
-///
-/// Errors: RT_ERR_NULL; RT_ERR_INVALID (multi-thread flavor, or another
-/// thread is already driving it); RT_ERR_WOULD_DEADLOCK (from inside a
-/// callback); RT_ERR_SHUTDOWN.
-///
-/// # Safety
-/// `rt` must be NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn rt_runtime_run(rt: *mut rt_runtime) -> rt_status {
-    error::status("rt_runtime_run", || {
-        with_current_thread_rt(rt, |shared, runtime| {
-            runtime.block_on(StopSignal(shared));
-        })
-    })
-}
-
-/// Current-thread flavor: runs every task that is ready now, waits up to
-/// `timeout_ms` for timers or fd events if nothing was ready (0 = don't
-/// wait, RT_FOREVER = until something happens), runs what became ready,
-/// and returns. Callbacks run on the calling thread.
-///
-/// Errors: as rt_runtime_run.
-///
-/// # Safety
-/// `rt` must be NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn rt_runtime_run_once(rt: *mut rt_runtime, timeout_ms: u64) -> rt_status {
-    error::status("rt_runtime_run_once", || {
-        with_current_thread_rt(rt, |shared, runtime| {
-            turn(shared, runtime, timeout_ms);
-        })
-    })
-}
-
-/// Asks rt_runtime_run to return; callable from any thread, including
-/// from inside a callback. Idempotent: stopping twice is RT_OK.
-///
-/// Errors: RT_ERR_NULL; RT_ERR_INVALID (multi-thread flavor);
-/// RT_ERR_SHUTDOWN.
-///
-/// # Safety
-/// `rt` must be NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn rt_runtime_stop(rt: *mut rt_runtime) -> rt_status {
-    error::status("rt_runtime_stop", || {
-        // SAFETY: NULL or live per the contract.
-        let rt = unsafe { non_null(rt, "rt") }?;
-        rt.shared.check_open()?;
-        if rt.shared.flavor != RuntimeFlavor::CurrentThread {
-            return Err(Error::invalid(
-                "rt_runtime_stop applies to the current-thread flavor only",
-            ));
-        }
-        rt.shared.request_stop();
-        Ok(())
-    })
-}
-
-/// One pass of the current-thread loop: `Runtime::turn`, waiting at most
-/// `timeout_ms` when nothing was ready. `RT_FOREVER` (or any wait too long
-/// for one park) waits in day-long slices until a task ran or a stop was
-/// requested.
-fn turn(shared: &Shared, runtime: &Runtime, timeout_ms: u64) {
-    const SLICE_MS: u64 = 24 * 60 * 60 * 1000;
-    let mut left = timeout_ms;
-    loop {
-        let wait = left.min(SLICE_MS);
-        let inline = shared.inline_calls.load(Ordering::Relaxed);
-        let polls = runtime.turn(Duration::from_millis(wait));
-        if timeout_ms != RT_FOREVER {
-            left -= wait;
-        }
-        // An fd callback run straight from the reactor (fd_level.rs) is
-        // progress too, though no task ran for it.
-        let called = shared.inline_calls.load(Ordering::Relaxed) != inline;
-        if shared.take_stop() || polls > 0 || called || left == 0 || shared.is_shut() {
-            return;
-        }
-    }
 }

@@ -14,19 +14,15 @@
 //! - Shutdown and drop release the GIL while they wait: runtime threads
 //!   may need it to finish a Python call or to cancel a task. Both stop
 //!   the fd watchers (`FdWatch.cancelled()` is then true).
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::task::AtomicWaker;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use runtime_core::locks::Mutex;
-use runtime_core::runtime::{Builder, Handle, Runtime as CoreRuntime};
+use runtime_core::runtime::{Handle, Runtime as CoreRuntime};
 
 use crate::cell::CancelOnDrop;
 use crate::fd::{self, FdWatch};
@@ -34,79 +30,8 @@ use crate::off_gil::Refs;
 use crate::task::{Job, Task};
 use crate::timer::{self, TimerHandle};
 
-/// Wakes the current-thread driver when the runtime shuts down.
-#[derive(Default)]
-struct StopSignal {
-    stopped: AtomicBool,
-    waker: AtomicWaker,
-}
-
-struct Stopped(Arc<StopSignal>);
-
-impl Future for Stopped {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.waker.register(cx.waker());
-        if self.0.stopped.load(Ordering::Acquire) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-struct Driver {
-    stop: Arc<StopSignal>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-/// Runs `live.shutdown(timeout)` on a new `runtime-shutdown` thread, then
-/// `done()`. If no thread can be started, `live` comes back with the error:
-/// the caller must not drop it while holding the GIL (dropping waits,
-/// unbounded, for blocking tasks that may need the GIL).
-fn shutdown_on_helper_thread(
-    live: Live,
-    timeout: Duration,
-    done: impl FnOnce() + Send + 'static,
-) -> Result<(), (Live, std::io::Error)> {
-    // `live` travels through a slot so that a failed spawn (which drops the
-    // closure) leaves it here.
-    let slot = Arc::new(Mutex::new(Some(live)));
-    let slot2 = slot.clone();
-    let spawned = std::thread::Builder::new()
-        .name("runtime-shutdown".into())
-        .spawn(move || {
-            if let Some(live) = slot2.lock().take() {
-                live.shutdown(timeout);
-            }
-            done();
-        });
-    match spawned {
-        Ok(_) => Ok(()),
-        Err(e) => Err((slot.lock().take().expect("the thread never ran"), e)),
-    }
-}
-
-struct Live {
-    rt: Arc<CoreRuntime>,
-    driver: Option<Driver>,
-}
-
-impl Live {
-    /// Stops the driver thread and shuts the runtime down, waiting up to
-    /// `timeout` for running blocking work (GIL must be released).
-    fn shutdown(self, timeout: Duration) {
-        if let Some(d) = self.driver {
-            d.stop.stopped.store(true, Ordering::Release);
-            d.stop.waker.wake();
-            let _ = d.thread.join();
-        }
-        match Arc::try_unwrap(self.rt) {
-            Ok(rt) => rt.shutdown_timeout(timeout),
-            Err(_) => unreachable!("only the driver thread shares the runtime"),
-        }
-    }
-}
+mod live;
+use live::{shutdown_on_helper_thread, Live};
 
 /// An async runtime: worker threads, a blocking pool, timers and an I/O
 /// reactor, shared by every task, timer and fd watcher created from it.
@@ -251,62 +176,9 @@ impl PyRuntime {
         flavor: &str,
         thread_name: Option<String>,
     ) -> PyResult<PyRuntime> {
-        let (mut builder, flavor) = match flavor {
-            "multi_thread" => (Builder::new_multi_thread(), "multi_thread"),
-            "current_thread" => (Builder::new_current_thread(), "current_thread"),
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "flavor must be 'multi_thread' or 'current_thread', not {other:?}"
-                )))
-            }
-        };
-        if let Some(w) = workers {
-            if w == 0 {
-                return Err(PyValueError::new_err("workers must be greater than 0"));
-            }
-            if w > runtime_core::runtime::MAX_WORKER_THREADS {
-                return Err(PyValueError::new_err(format!(
-                    "workers must be at most {}",
-                    runtime_core::runtime::MAX_WORKER_THREADS
-                )));
-            }
-            if flavor == "current_thread" && w != 1 {
-                return Err(PyValueError::new_err(
-                    "a current_thread runtime has exactly one worker",
-                ));
-            }
-            if flavor == "multi_thread" {
-                builder.worker_threads(w);
-            }
-        }
-        if let Some(b) = max_blocking {
-            if b == 0 {
-                return Err(PyValueError::new_err("max_blocking must be greater than 0"));
-            }
-            builder.max_blocking_threads(b);
-        }
-        // Thread names are C strings (the OS keeps their first 15 bytes).
-        if thread_name.as_deref().is_some_and(|n| n.contains('\0')) {
-            return Err(PyValueError::new_err("thread_name must not contain NUL"));
-        }
-        builder.thread_name(thread_name.as_deref().unwrap_or("runtime-worker"));
-        let rt = Arc::new(
-            py.allow_threads(|| builder.build())
-                .map_err(crate::errors::os_error)?,
-        );
-        let driver = if flavor == "current_thread" {
-            let stop = Arc::new(StopSignal::default());
-            let (rt2, stop2) = (rt.clone(), stop.clone());
-            let thread = std::thread::Builder::new()
-                .name(thread_name.unwrap_or_else(|| "runtime-driver".into()))
-                .spawn(move || rt2.block_on(Stopped(stop2)))
-                .map_err(crate::errors::os_error)?;
-            Some(Driver { stop, thread })
-        } else {
-            None
-        };
+        let (live, flavor) = Live::build(py, workers, max_blocking, flavor, thread_name)?;
         Ok(PyRuntime {
-            state: Mutex::new(Some(Live { rt, driver })),
+            state: Mutex::new(Some(live)),
             open: AtomicBool::new(true),
             generation: crate::fork::generation(),
             flavor,

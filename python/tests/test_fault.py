@@ -96,6 +96,9 @@ def fd_targets():
 
 @pytest.fixture
 def baseline_fds():
+    # Garbage of earlier tests (a runtime or loop in a reference cycle)
+    # would otherwise be collected during the test and lower the count.
+    gc.collect()
     before = fd_targets()
     yield fd_count()
     # An asyncio loop's delivery eventfd lives as long as the loop object,
