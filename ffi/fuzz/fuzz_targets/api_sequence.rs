@@ -2482,8 +2482,31 @@ fn thread_ids() -> Vec<u32> {
     ids
 }
 
+/// How many threads this process has now: `Threads:` of /proc/self/status,
+/// the kernel's own count, read at once. The list of `thread_ids` is not
+/// a snapshot: /proc/self/task is read entry by entry, and a thread
+/// started during the listing by one that ends before the listing reaches
+/// it can appear in neither (a runtime worker starting the
+/// `runtime-shutdown` thread of rt_runtime_free, say), so the count is
+/// what the end-of-input wait trusts.
+fn thread_count() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_else(|e| violated(&format!("cannot read /proc/self/status: {e}")));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| violated("no Threads: line in /proc/self/status"))
+}
+
 fuzz_target!(|data: &[u8]| {
     let threads_before = thread_ids();
+    check(thread_count() == threads_before.len(), || {
+        format!(
+            "{} threads counted, {threads_before:?} listed",
+            thread_count()
+        )
+    });
     let mut inp = Input { data, pos: 0 };
     let runtimes_first = inp.byte() & 1 == 1;
     let mut world = World::default();
@@ -2499,13 +2522,12 @@ fuzz_target!(|data: &[u8]| {
     // for them: a thread that never ends makes this input hang, which
     // libFuzzer's -timeout reports. (Waiting also keeps LeakSanitizer's
     // per-input check from seeing a half-exited thread's allocations.)
-    let mut threads = thread_ids();
-    while threads.len() > threads_before.len() {
+    while thread_count() > threads_before.len() {
         std::thread::sleep(std::time::Duration::from_micros(100));
-        threads = thread_ids();
     }
     // The same threads, not just as many: no runtime thread outlived the
     // input while another one (libFuzzer's) ended.
+    let threads = thread_ids();
     check(threads == threads_before, || {
         format!("threads {threads_before:?} before the input, {threads:?} after it")
     });
