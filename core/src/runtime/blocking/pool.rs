@@ -12,7 +12,9 @@
 //! `num_notify` so a wake-up is never lost or double-counted) or, when none
 //! is idle and fewer than `thread_cap` threads exist, starts a new thread.
 //! Idle threads exit after `keep_alive` without work, so the pool shrinks
-//! back to zero.
+//! back to zero; each joins the one that left that way before it, and
+//! shutdown joins the last one, so (as in Tokio) no thread of the pool is
+//! still running once a shutdown has seen them all exit.
 //!
 //! Invariants:
 //! - Under `shared`'s lock: `num_idle` counts threads waiting on the
@@ -175,6 +177,13 @@ struct Shared {
     num_notify: usize,
     next_thread_id: usize,
     threads: HashMap<usize, ThreadHandle<()>>,
+    /// The handle of the thread that most recently left at keep-alive.
+    /// Each such thread takes its predecessor's handle from here and joins
+    /// it once out of the lock, and `shutdown` joins the last one, so once
+    /// the pool is shut down (and its threads exited) none of them is
+    /// still running: not their thread-local destructors, nor the drop of
+    /// their runtime handle.
+    last_exiting: Option<ThreadHandle<()>>,
 }
 
 pub(crate) struct PoolConfig {
@@ -201,6 +210,7 @@ impl BlockingPool {
                         num_notify: 0,
                         next_thread_id: 0,
                         threads: HashMap::new(),
+                        last_exiting: None,
                     }),
                     condvar: Condvar::new(),
                     shutdown_cv: Condvar::new(),
@@ -251,6 +261,7 @@ impl BlockingPool {
         }
         let exited = s.num_th == 0;
         let threads: Vec<_> = s.threads.drain().map(|(_, t)| t).collect();
+        let last_exiting = s.last_exiting.take();
         drop(s);
         // Whatever is still queued now (nothing more can be) is cancelled
         // here, whether or not threads are left: a thread still running a
@@ -258,7 +269,9 @@ impl BlockingPool {
         // cancels it, so nothing is cancelled twice.
         inner.drain_as_pool(CancelReason::Shutdown);
         if exited {
-            for t in threads {
+            // The last thread to leave at keep-alive joins the one before
+            // it, and so on back.
+            for t in last_exiting.into_iter().chain(threads) {
                 let _ = t.join();
             }
         }
@@ -701,14 +714,21 @@ impl Inner {
                     break;
                 }
                 if timed_out {
-                    // Idle past keep-alive: exit, detaching our handle.
-                    // A job pushed meanwhile found us idle and notified us
-                    // (handled above), or will find us gone and start a
-                    // thread: it takes the lock after we leave it.
+                    // Idle past keep-alive: exit, leaving our handle to be
+                    // joined by the next thread to leave this way or by
+                    // `shutdown`, and joining our predecessor's (see
+                    // `Shared::last_exiting`). A job pushed meanwhile found
+                    // us idle and notified us (handled above), or will find
+                    // us gone and start a thread: it takes the lock after
+                    // we leave it.
                     s.num_idle -= 1;
                     self.metrics.num_idle.store(s.num_idle, Ordering::Relaxed);
-                    s.threads.remove(&id);
+                    let mine = s.threads.remove(&id);
+                    let previous = std::mem::replace(&mut s.last_exiting, mine);
                     self.exit(s);
+                    if let Some(t) = previous {
+                        let _ = t.join();
+                    }
                     return;
                 }
             }
