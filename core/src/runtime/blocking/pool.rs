@@ -251,10 +251,12 @@ impl BlockingPool {
         inner.condvar.notify_all();
         // For `wait_idle` callers waiting for the shutdown (`quiesced`).
         inner.shutdown_cv.notify_all();
-        // Never wait on ourselves: a blocking-pool thread dropping its own
-        // runtime, or a runtime thread, must not hang.
+        // Never wait on ourselves: a thread of this pool dropping its own
+        // runtime, or a runtime thread, must not hang. A thread of another
+        // runtime's pool waits like any other thread.
         let deadline = timeout.map(|t| Instant::now() + t);
-        while s.num_th > 0 && !context::is_entered() && !is_pool_thread() {
+        let own_thread = is_thread_of(inner);
+        while s.num_th > 0 && !context::is_entered() && !own_thread {
             if !inner.wait_shutdown_cv(&mut s, deadline) {
                 break;
             }
@@ -286,8 +288,10 @@ impl Drop for BlockingPool {
 
 #[cfg(not(loom))]
 thread_local! {
-    /// Whether this thread is a blocking-pool thread (of any runtime).
-    static IS_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The pool (`Inner` address) this thread is a thread of; 0 on a
+    /// thread that is no pool's. Unique while the thread lives: the
+    /// thread holds an `Arc` of that `Inner` until it ends.
+    static POOL_OF_THREAD: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// The pools (`Inner` addresses) whose jobs this thread is running or
     /// cancelling right now, innermost last: one entry per count it holds
     /// in a pool's `active` (`run_queued`, `cancel_own`). Nested when a
@@ -300,12 +304,14 @@ thread_local! {
 // `const` initialisers).
 #[cfg(loom)]
 thread_local! {
-    static IS_POOL_THREAD: std::cell::Cell<bool> = std::cell::Cell::new(false);
+    static POOL_OF_THREAD: std::cell::Cell<usize> = std::cell::Cell::new(0);
     static IN_JOBS: std::cell::RefCell<Vec<usize>> = std::cell::RefCell::new(Vec::new());
 }
 
-fn is_pool_thread() -> bool {
-    IS_POOL_THREAD.try_with(|c| c.get()).unwrap_or(false)
+/// Whether the calling thread is one of `pool`'s threads.
+fn is_thread_of(pool: &Inner) -> bool {
+    let me = pool as *const Inner as usize;
+    POOL_OF_THREAD.try_with(|c| c.get() == me).unwrap_or(false)
 }
 
 /// Ends the innermost `Inner::enter_jobs` mark.
@@ -449,7 +455,7 @@ impl Spawner {
         let rt = rt.clone();
         let inner = self.inner.clone();
         b.spawn(move || {
-            IS_POOL_THREAD.with(|c| c.set(true));
+            POOL_OF_THREAD.with(|c| c.set(Arc::as_ptr(&inner) as usize));
             let _cx = context::set_current(&rt);
             drop(rt);
             inner.run(id);
@@ -471,7 +477,7 @@ impl Spawner {
     fn spawn_model_thread(&self, id: usize) -> ThreadHandle<()> {
         let inner = self.inner.clone();
         crate::loom::thread::spawn(move || {
-            IS_POOL_THREAD.with(|c| c.set(true));
+            POOL_OF_THREAD.with(|c| c.set(Arc::as_ptr(&inner) as usize));
             inner.run(id);
         })
     }
