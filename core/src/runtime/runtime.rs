@@ -127,12 +127,14 @@ impl Runtime {
     }
 
     /// Shuts down, waiting at most `timeout` for running blocking tasks;
-    /// threads still busy after that are left to finish on their own.
+    /// threads still busy after that are left to finish on their own. A
+    /// timeout too large to add to the current time (`Duration::MAX`) is
+    /// no limit.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        self.shutdown_scheduler(Some(deadline));
-        let left = deadline.saturating_duration_since(Instant::now());
-        self.blocking_pool.shutdown(Some(left));
+        let deadline = Instant::now().checked_add(timeout);
+        self.shutdown_scheduler(deadline);
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        self.blocking_pool.shutdown(left);
         self.shut_down = true;
     }
 

@@ -230,7 +230,8 @@ impl BlockingPool {
     }
 
     /// Stops the pool: queued tasks are cancelled, running ones finish.
-    /// Waits up to `timeout` (forever if `None`) for the threads to exit;
+    /// Waits up to `timeout` (forever if `None`, or too large to add to
+    /// the current time) for the threads to exit;
     /// threads still running after that are detached (each cancels what it
     /// finds queued when its job returns). Idempotent.
     pub(crate) fn shutdown(&mut self, timeout: Option<Duration>) {
@@ -254,7 +255,8 @@ impl BlockingPool {
         // Never wait on ourselves: a thread of this pool dropping its own
         // runtime, or a runtime thread, must not hang. A thread of another
         // runtime's pool waits like any other thread.
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large for an `Instant` is no limit.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let own_thread = is_thread_of(inner);
         while s.num_th > 0 && !context::is_entered() && !own_thread {
             if !inner.wait_shutdown_cv(&mut s, deadline) {
