@@ -9,7 +9,8 @@
 # what it needs itself:
 #   - Rust rows: cargo fetches Tokio from crates.io;
 #   - C rows: `apt-get install -y libuv1-dev` when <uv.h> is missing, then
-#     libruntime (release) and benches/c/*.c -> target/bench-c/;
+#     libruntime (release) and benches/c/*.c -> target/bench-c/ (under
+#     cargo's target directory, which CARGO_TARGET_DIR may move);
 #   - Python rows: the virtualenv benches/.venv with maturin and uvloop
 #     from PyPI, and `pip install ./python` (rebuilt when python/ or core/
 #     changed since the last install).
@@ -26,6 +27,12 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cargo build --release -p runtime-benches
+# Where cargo put it: CARGO_TARGET_DIR (or build.target-dir) moves the
+# target directory, and $root/target may then hold a stale build of an
+# older commit that would be measured instead.
+target="$(cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+target="${target:-$root/target}"
 
 # ---- C: libuv, libruntime, the two programs --------------------------------
 if [ "${BENCH_SKIP_C:-0}" != 1 ]; then
@@ -35,9 +42,9 @@ if [ "${BENCH_SKIP_C:-0}" != 1 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libuv1-dev >/dev/null
     fi
     cargo build --release -p runtime-ffi
-    cdir="$root/target/bench-c"
+    cdir="$target/bench-c"
     mkdir -p "$cdir"
-    libdir="$root/target/release"
+    libdir="$target/release"
     cflags=(-std=c11 -O2 -Wall -Wextra -Werror -I"$root/include" -I"$root/benches/c")
     cc "${cflags[@]}" benches/c/bench_rt.c -o "$cdir/bench_rt" \
         -L"$libdir" -lruntime -Wl,-rpath,"$libdir" -lpthread -ldl -lm
@@ -66,4 +73,4 @@ if [ "${BENCH_SKIP_PY:-0}" != 1 ]; then
     export BENCH_PYTHON="$vpy"
 fi
 
-exec "$root/target/release/runtime-bench" --out "$root/BENCHMARKS.md" "$@"
+exec "$target/release/runtime-bench" --out "$root/BENCHMARKS.md" "$@"
