@@ -2,7 +2,8 @@
  * bench_uv.c - the peer's side of the C rows: libuv (Debian's libuv1-dev).
  *
  * The one-loop rows run uv_default_loop() on the calling thread. The pool
- * row uses uv_queue_work with libuv's default pool (4 threads); the fan-out
+ * rows use uv_queue_work with libuv's default pool of 4 threads (set
+ * explicitly in main, whatever the environment says); the fan-out
  * row sets UV_THREADPOOL_SIZE=WORKERS before the pool starts, so libuv runs
  * the chunks in parallel too (its pool is the only way libuv spreads work
  * over cores; callbacks still come back to the one loop thread).
@@ -229,8 +230,13 @@ int main(int argc, char **argv) {
         {"c_pool_tasks", pool_tasks},
         {"c_cpu_fanout", cpu_fanout},
     };
+    /* Before the pool starts. The pool rows compare pools of 4 (ours has
+     * max_blocking_threads = 4): set libuv's default explicitly, or a
+     * UV_THREADPOOL_SIZE inherited from the environment would change it. */
     if (argc > 2 && strcmp(argv[1], "c_cpu_fanout") == 0)
-        setenv("UV_THREADPOOL_SIZE", argv[2], 1); /* before the pool starts */
+        setenv("UV_THREADPOOL_SIZE", argv[2], 1);
+    else
+        setenv("UV_THREADPOOL_SIZE", "4", 1);
     int rc = bench_main(argc, argv, rows, sizeof rows / sizeof rows[0]);
     fflush(stdout);
     _exit(rc);
