@@ -5,12 +5,13 @@
 //! Invariants:
 //! - A row is reported only if every measurement of both sides returned the
 //!   same checksum; otherwise it is marked as a mismatch and the run fails.
-//! - A measurement that crashes or exceeds its time limit marks the row as
-//!   failed; the other rows still run.
+//! - A measurement that crashes or exceeds its time limit, or reports a
+//!   metric other than its row's kind reads (bytes for a time row, or the
+//!   reverse), marks the row as failed; the other rows still run.
 
-use crate::measure::median;
+use crate::measure::{median, Metric};
 use crate::protocol;
-use crate::registry::{Row, Runner};
+use crate::registry::{Kind, Row, Runner};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -167,6 +168,14 @@ fn measure_into(
         Side::Peer => row.peer,
     };
     match run_child(runner, row, side, workers, budget) {
+        Ok(rep) if rep.outcome.metric != expected_metric(row.kind) => {
+            *acc = Err(format!(
+                "{} reported {}, the row reads {}",
+                side.as_str(),
+                rep.outcome.metric.as_str(),
+                expected_metric(row.kind).as_str()
+            ));
+        }
         Ok(rep) => {
             if let Some(c) = result.checksum {
                 if c != rep.outcome.checksum {
@@ -183,6 +192,14 @@ fn measure_into(
             result.peak_rss_kb = result.peak_rss_kb.max(rep.peak_rss_kb);
         }
         Err(e) => *acc = Err(format!("{}: {e}", side.as_str())),
+    }
+}
+
+/// The metric a child must report for a row of `kind`.
+fn expected_metric(kind: Kind) -> Metric {
+    match kind {
+        Kind::Time | Kind::Throughput { .. } => Metric::TimeNs,
+        Kind::Memory { .. } => Metric::BytesPerItem,
     }
 }
 
