@@ -109,7 +109,8 @@ thread_local! {
 /// Polls `f` on this thread, parking between polls, until it completes or
 /// `timeout` passes (`Err(())`). Uses a per-thread cached parker.
 pub(crate) fn block_on<F: Future>(f: F, timeout: Option<Duration>) -> Result<F::Output, ()> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout too large for an `Instant` is no limit.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     CACHED.with(|park| {
         let waker = park.waker();
         let mut cx = Context::from_waker(&waker);
