@@ -215,13 +215,17 @@ fn start(
 ) -> Result<()> {
     let cb = cb.ok_or_else(|| Error::null("cb"))?;
     shared.check_open()?;
-    let _enter = shared.handle.enter();
+    // The clock and the sleep are the runtime's (the caller's thread may
+    // be in no runtime, or in another one).
+    let enter = shared.handle.enter();
     let first = Instant::now().checked_add(Duration::from_millis(delay_ms));
     let arg = Arg::owned_by(arg, drop_arg, &shared.live);
     if out.is_null() && matches!(target, Target::Direct) {
+        // Without a deadline the sleep is never polled, so never filed.
+        let sleep = sleep_until(first.unwrap_or_else(Instant::now));
+        drop(enter);
         let task = InlineTicks {
-            // Without a deadline the sleep is never polled, so never filed.
-            sleep: sleep_until(first.unwrap_or_else(Instant::now)),
+            sleep,
             repeat_ms,
             forever: first.is_none(),
             f: Inline { cb, arg },
@@ -229,6 +233,7 @@ fn start(
         drop(shared.handle.spawn(task));
         return Ok(());
     }
+    drop(enter);
     let slot = Arc::new(Slot::new(arg));
     let fire = Slotted {
         cb,
