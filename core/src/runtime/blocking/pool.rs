@@ -278,7 +278,13 @@ impl BlockingPool {
         // job cancels what it finds afterwards, and whoever pops a job
         // cancels it, so nothing is cancelled twice.
         inner.drain_as_pool(CancelReason::Shutdown);
-        if exited {
+        // On a thread of this pool, `exited` means that this thread has
+        // already counted itself out: it left at keep-alive and is now in
+        // its predecessor's join or its thread-local destructors (which
+        // dropped the runtime), and its own handle is `last_exiting` (or
+        // the handle of the thread now joining it): joining would wait for
+        // itself. Nothing is joined then, as nothing was waited for.
+        if exited && !own_thread {
             // The last thread to leave at keep-alive joins the one before
             // it, and so on back.
             for t in last_exiting.into_iter().chain(threads) {
