@@ -21,13 +21,22 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
+/// `TimerEntry::shard` of an entry never registered (`shard_hint` never
+/// returns it).
+const NO_SHARD: u32 = u32::MAX;
+
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct TimerEntry {
     handle: RtHandle,
     deadline: Instant,
     registered: bool,
-    /// The wheel shard it is filed in (fixed at creation).
+    /// The wheel shard it is filed in: the `shard_hint` of the thread that
+    /// first registers it (`NO_SHARD` until then), fixed from then on. Not
+    /// the creating thread's: a timer built on one thread and first polled
+    /// on a worker (an FFI timer started from a C thread) is filed in the
+    /// worker's shard, so timers started in bulk from one thread still
+    /// spread over the shards.
     shard: u32,
     /// Linked into the wheel by address: never moved once registered
     /// (`TimerEntry` is `!Unpin` through it).
@@ -41,7 +50,7 @@ impl TimerEntry {
             handle,
             deadline,
             registered: false,
-            shard: super::driver::shard_hint(),
+            shard: NO_SHARD,
             shared: TimerShared::new(),
         }
     }
@@ -77,6 +86,11 @@ impl TimerEntry {
             return;
         }
         if reregister {
+            if this.shard == NO_SHARD {
+                // Never filed (a filed entry has its shard): nothing is
+                // linked anywhere yet, so the shard can still be chosen.
+                this.shard = super::driver::shard_hint();
+            }
             // SAFETY: `shared` is pinned inside `self` (we were given
             // `Pin<&mut Self>`), we have the owner's exclusive access, and
             // `Drop` unlinks it before it is freed.
@@ -114,6 +128,7 @@ impl TimerEntry {
 impl Drop for TimerEntry {
     fn drop(&mut self) {
         if !is_terminal(self.shared.state()) {
+            debug_assert_ne!(self.shard, NO_SHARD, "a filed entry has its shard");
             // SAFETY: `shared` is live (we are dropping it after this) and
             // `&mut self` is the owner's exclusive access.
             unsafe {
@@ -123,5 +138,43 @@ impl Drop for TimerEntry {
                     .clear_entry(self.shard, NonNull::from(&self.shared))
             };
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::runtime::Builder;
+    use std::future::poll_fn;
+
+    /// An entry built on one thread and first polled on another is filed
+    /// in the shard of the thread that polled it (as the driver's design
+    /// says), not of the one that built it.
+    #[test]
+    fn the_shard_is_the_first_registering_threads() {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let entry = {
+            let _enter = rt.enter();
+            TimerEntry::new(
+                super::super::context::current_or_panic(),
+                Instant::now() + std::time::Duration::from_secs(3600),
+            )
+        };
+        assert_eq!(entry.shard, NO_SHARD);
+        let creator = super::super::driver::shard_hint();
+        let (filed, poller) = rt
+            .block_on(rt.spawn(async move {
+                let mut entry = Box::pin(entry);
+                let pending =
+                    poll_fn(|cx| Poll::Ready(entry.as_mut().poll_elapsed(cx).is_pending())).await;
+                assert!(pending);
+                (entry.shard, super::super::driver::shard_hint())
+            }))
+            .unwrap();
+        assert_eq!(filed, poller);
+        assert_ne!(filed, creator);
     }
 }
