@@ -113,9 +113,10 @@ impl Inline {
 /// the sleep, 232 bytes against this one's 144, and a million pending
 /// timers are a million of these.
 ///
-/// `sleep` is filed at its first deadline when the task is created and
-/// reset to each later one; its entry carries the deadline, so the ticks
-/// are `start + delay + k * repeat` as with [`ticks`]. `forever`: no
+/// `sleep` is built for its first deadline when the task is created (it
+/// is filed in the timer wheel at the first poll, on a worker) and reset
+/// to each later one; its entry carries the deadline, so the ticks are
+/// `start + delay + k * repeat` as with [`ticks`]. `forever`: no
 /// deadline is left (too far to represent); the task stays pending until
 /// shutdown drops it, and with it the argument.
 struct InlineTicks {
