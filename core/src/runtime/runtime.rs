@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 /// pending task's future is dropped on a runtime thread (its `JoinHandle`
 /// reports cancellation), worker threads are joined, and running blocking
 /// tasks are waited for. [`shutdown_timeout`](Runtime::shutdown_timeout)
-/// bounds that last wait. Two places never wait for blocking tasks, so
-/// that a runtime thread is never blocked: a thread of this runtime's own
-/// blocking pool, and any thread running a runtime's scheduler (inside a
-/// task or `block_on`); Tokio panics in the second case, here the running
-/// blocking tasks are left to finish on their own.
+/// bounds that last wait. Two places never wait for running blocking
+/// tasks, so that no runtime thread waits on one: a thread of this
+/// runtime's own blocking pool, and any thread running a runtime's
+/// scheduler (inside a task or `block_on`); Tokio panics in the second
+/// case, here the running blocking tasks are left to finish on their own
+/// (pool threads that have already exited are still joined).
 ///
 /// ```
 /// use runtime_core::runtime::Runtime;
