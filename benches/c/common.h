@@ -8,7 +8,7 @@
  * BUDGET-MS has passed and at least MIN_SAMPLES were taken, and prints the
  * one-line result of benches/src/protocol.rs:
  *     BENCH-RESULT metric=time_ns value=<median ns/iteration> samples=N
- *                  checksum=<work proof> peak_rss_kb=<VmHWM>
+ *                  checksum=<work proof> peak_rss_kb=<VmHWM> items=<per iteration>
  * Both programs implement the same shapes with the same constants, so the
  * checksum (items handled per iteration, or a sum over the work) must agree.
  */
@@ -83,6 +83,22 @@ static int cmp_u64(const void *a, const void *b) {
  * returns its checksum. */
 typedef uint64_t (*bench_fn)(unsigned workers);
 
+/* Items one iteration of a row handles, by these constants: reported as
+ * `items=`, which the driver checks against foreign.rs's count (0: not a
+ * throughput row, nothing reported). */
+static uint64_t row_items(const char *row) {
+    static const struct {
+        const char *id;
+        uint64_t items;
+    } table[] = {
+        {"c_million_timers", N_TIMERS}, {"c_wakeups", N_WAKEUPS},  {"c_socketpair_pingpong", N_PINGS},
+        {"c_pool_work", N_WORK},        {"c_pool_tasks", N_WORK}, {"c_cpu_fanout", N_CHUNKS},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(table[i].id, row) == 0) return table[i].items;
+    return 0;
+}
+
 typedef struct {
     const char *id;
     bench_fn fn;
@@ -121,8 +137,11 @@ static int bench_main(int argc, char **argv, const bench_row *rows, size_t nrows
     qsort(samples, n, sizeof samples[0], cmp_u64);
     double median = n % 2 ? (double)samples[n / 2]
                           : ((double)samples[n / 2 - 1] + (double)samples[n / 2]) / 2.0;
-    printf("BENCH-RESULT metric=time_ns value=%.1f samples=%zu checksum=%llu peak_rss_kb=%llu\n",
+    printf("BENCH-RESULT metric=time_ns value=%.1f samples=%zu checksum=%llu peak_rss_kb=%llu",
            median, n, (unsigned long long)checksum, (unsigned long long)peak_rss_kb());
+    uint64_t items = row_items(argv[1]);
+    if (items) printf(" items=%llu", (unsigned long long)items);
+    printf("\n");
     fflush(stdout);
     return 0;
 }

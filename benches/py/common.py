@@ -22,6 +22,17 @@ SLEEP0 = 2_000
 MIN_SAMPLES = 3
 MAX_SAMPLES = 1000
 
+# Items one iteration of each row handles, by the constants above: reported
+# as ``items=``, which the driver checks against foreign.rs's count.
+ITEMS = {
+    "py_submit_result": SUBMIT,
+    "py_executor_map": MAP,
+    "py_call_later/asyncio": TIMERS,
+    "py_call_later/uvloop": TIMERS,
+    "py_spawn_await": SPAWN,
+    "py_sleep0": SLEEP0,
+}
+
 
 def tiny(x=1):
     """The tiny function every executor row runs."""
@@ -75,9 +86,10 @@ def main(rows):
     n = len(samples)
     med = samples[n // 2] if n % 2 else (samples[n // 2 - 1] + samples[n // 2]) / 2
     rss = peak_rss_kb()
+    items = f" items={ITEMS[row]}" if row in ITEMS else ""
     print(
         f"BENCH-RESULT metric=time_ns value={float(med):.1f} samples={n} "
-        f"checksum={int(checksum)} peak_rss_kb={rss}",
+        f"checksum={int(checksum)} peak_rss_kb={rss}{items}",
         flush=True,
     )
     os._exit(0)  # skip interpreter and pool teardown

@@ -176,6 +176,13 @@ fn measure_into(
                 expected_metric(row.kind).as_str()
             ));
         }
+        Ok(protocol::Reported { items: Some(n), .. }) if !items_match(row.kind, n) => {
+            *acc = Err(format!(
+                "{} handles {n} items per iteration, the row counts {} (constants drifted from foreign.rs?)",
+                side.as_str(),
+                row_items(row.kind).unwrap_or(0)
+            ));
+        }
         Ok(rep) => {
             if let Some(c) = result.checksum {
                 if c != rep.outcome.checksum {
@@ -193,6 +200,19 @@ fn measure_into(
         }
         Err(e) => *acc = Err(format!("{}: {e}", side.as_str())),
     }
+}
+
+/// The items per iteration a throughput row's rate is computed from.
+fn row_items(kind: Kind) -> Option<u64> {
+    match kind {
+        Kind::Throughput { items, .. } => Some(items),
+        Kind::Time | Kind::Memory { .. } => None,
+    }
+}
+
+/// Whether a child's own item count (`items=`) agrees with the row's.
+fn items_match(kind: Kind, reported: u64) -> bool {
+    row_items(kind).map_or(true, |n| n == reported)
 }
 
 /// The metric a child must report for a row of `kind`.
@@ -269,4 +289,21 @@ fn run_child(
         return Err(format!("exited with {status}"));
     }
     protocol::parse(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throughput_row_refuses_a_different_item_count() {
+        let tp = Kind::Throughput {
+            items: 10_000,
+            unit: "items",
+        };
+        assert!(items_match(tp, 10_000));
+        assert!(!items_match(tp, 20_000));
+        // Time and memory rows have no count to compare.
+        assert!(items_match(Kind::Time, 5));
+    }
 }

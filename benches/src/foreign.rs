@@ -77,7 +77,8 @@ const C_UV: Runner = Runner::External {
 };
 
 /// Item counts, kept equal to the constants in `benches/c/common.h` and
-/// `benches/py/common.py` (the checksum catches a drift).
+/// `benches/py/common.py`: each program reports its own count (`items=`),
+/// and the driver fails a row whose count differs from the one here.
 pub const C_TIMERS: u64 = 1_000_000;
 /// Cross-thread wakeups per iteration.
 pub const C_WAKEUPS: u64 = 10_000;

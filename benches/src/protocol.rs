@@ -14,7 +14,11 @@
 //! - `value`: the median of that process's samples;
 //! - `samples`: how many samples the median is over;
 //! - `checksum`: proof of the work done; both sides of a row must agree;
-//! - `peak_rss_kb`: the process's `VmHWM` when it finished.
+//! - `peak_rss_kb`: the process's `VmHWM` when it finished;
+//! - `items` (optional): the items one iteration handles, by the program's
+//!   own constants; the driver checks it against the row's count, so a
+//!   C or Python program whose constants drifted from `foreign.rs` fails
+//!   its row instead of being reported at the wrong rate.
 //!
 //! Today the measuring process is this binary re-executed with `--child`.
 //! The C rows (ours vs libuv) and Python rows (ours vs asyncio/uvloop) are
@@ -33,6 +37,8 @@ pub struct Reported {
     pub outcome: Outcome,
     /// Peak resident set of the measuring process, KiB.
     pub peak_rss_kb: u64,
+    /// Items per iteration, if the process said (`items=`).
+    pub items: Option<u64>,
 }
 
 /// Formats the result line a child prints.
@@ -59,6 +65,7 @@ pub fn parse(stdout: &str) -> Result<Reported, String> {
     let mut samples = None;
     let mut checksum = None;
     let mut peak_rss_kb = None;
+    let mut items = None;
     for pair in line.split_whitespace() {
         let (k, v) = pair
             .split_once('=')
@@ -70,6 +77,7 @@ pub fn parse(stdout: &str) -> Result<Reported, String> {
             "samples" => samples = Some(v.parse::<usize>().map_err(|e| bad(e.to_string()))?),
             "checksum" => checksum = Some(v.parse::<u64>().map_err(|e| bad(e.to_string()))?),
             "peak_rss_kb" => peak_rss_kb = Some(v.parse::<u64>().map_err(|e| bad(e.to_string()))?),
+            "items" => items = Some(v.parse::<u64>().map_err(|e| bad(e.to_string()))?),
             _ => {} // unknown keys are ignored so producers can add fields
         }
     }
@@ -82,6 +90,7 @@ pub fn parse(stdout: &str) -> Result<Reported, String> {
             checksum: checksum.ok_or_else(|| missing("checksum"))?,
         },
         peak_rss_kb: peak_rss_kb.ok_or_else(|| missing("peak_rss_kb"))?,
+        items,
     })
 }
 
@@ -103,6 +112,15 @@ mod tests {
         assert_eq!(r.outcome.value, 96.5);
         assert_eq!(r.outcome.checksum, 1_000_000);
         assert_eq!(r.peak_rss_kb, 4096);
+        assert_eq!(r.items, None);
+    }
+
+    #[test]
+    fn items_is_read_when_given() {
+        let line =
+            "BENCH-RESULT metric=time_ns value=5.0 samples=3 checksum=7 peak_rss_kb=1 items=64";
+        assert_eq!(parse(line).unwrap().items, Some(64));
+        assert!(parse(&line.replace("items=64", "items=x")).is_err());
     }
 
     #[test]
