@@ -49,9 +49,10 @@ fn exited_thread_finished_by_drop(rt: Runtime) -> bool {
     done.load(Ordering::SeqCst)
 }
 
-#[test]
-fn drop_waits_for_a_thread_that_left_at_keep_alive_current_thread() {
-    let rt = Builder::new_current_thread()
+/// Builds `b` with a 20 ms keep-alive and checks that dropping it waits for
+/// a pool thread that already left at keep-alive.
+fn assert_drop_waits_for_exited_thread(b: &mut Builder) {
+    let rt = b
         .thread_keep_alive(Duration::from_millis(20))
         .build()
         .unwrap();
@@ -62,16 +63,13 @@ fn drop_waits_for_a_thread_that_left_at_keep_alive_current_thread() {
 }
 
 #[test]
+fn drop_waits_for_a_thread_that_left_at_keep_alive_current_thread() {
+    assert_drop_waits_for_exited_thread(&mut Builder::new_current_thread());
+}
+
+#[test]
 fn drop_waits_for_a_thread_that_left_at_keep_alive_multi_thread() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_keep_alive(Duration::from_millis(20))
-        .build()
-        .unwrap();
-    assert!(
-        exited_thread_finished_by_drop(rt),
-        "drop(runtime) returned while a pool thread that left at keep-alive was still running"
-    );
+    assert_drop_waits_for_exited_thread(Builder::new_multi_thread().worker_threads(1));
 }
 
 /// Several threads leaving at keep-alive one after another: each is joined
