@@ -28,7 +28,9 @@
 //! `cancelled` flag is checked under the GIL right before every call, so no
 //! callback starts after `remove_*` / `FdWatch.cancel()` returned. A
 //! watcher stopped by an I/O error leaves the table and counts as
-//! cancelled too.
+//! cancelled too. The callback itself is in the runtime's [`Callbacks`]
+//! (so the garbage collector sees it, see [`crate::callbacks`]); a
+//! stopped watcher's leaves it.
 //!
 //! Each watcher remembers the file object it was given (weakly where the
 //! object allows): `remove_*` of an object whose `fileno()` no longer
@@ -50,11 +52,10 @@ use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 
+use crate::callbacks::{Callbacks, Entry, Key};
 use crate::cell::Outcome;
 use crate::delivery;
-use crate::errors;
 use crate::off_gil::Refs;
-use crate::timer::Callback;
 
 /// Which readiness a watcher waits for.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -89,6 +90,9 @@ struct WatchState {
     fileobj: Option<Refs<FileObj>>,
     cancelled: AtomicBool,
     abort: OnceLock<AbortHandle>,
+    callbacks: Arc<Callbacks>,
+    /// Set once the callback is registered.
+    key: OnceLock<Key>,
 }
 
 /// How a [`WatchState`] remembers its file object.
@@ -121,10 +125,13 @@ impl FileObj {
 }
 
 impl WatchState {
-    fn cancel(&self) {
+    fn cancel(&self, py: Python<'_>) {
         self.cancelled.store(true, Ordering::Release);
         if let Some(a) = self.abort.get() {
             a.abort();
+        }
+        if let Some(&key) = self.key.get() {
+            self.callbacks.remove(py, key);
         }
     }
 }
@@ -137,25 +144,25 @@ pub(crate) struct FdTable {
 
 impl FdTable {
     /// Cancels every watcher (runtime shutdown).
-    pub(crate) fn clear(&self, _py: Python<'_>) {
+    pub(crate) fn clear(&self, py: Python<'_>) {
         let all: Vec<_> = self.watches.lock().drain().map(|(_, w)| w).collect();
         for w in all {
-            w.cancel();
+            w.cancel(py);
         }
     }
 
-    fn insert(&self, w: Arc<WatchState>) {
+    fn insert(&self, py: Python<'_>, w: Arc<WatchState>) {
         let old = self.watches.lock().insert((w.fd, w.dir), w);
         if let Some(old) = old {
-            old.cancel();
+            old.cancel(py);
         }
     }
 
-    fn remove(&self, fd: RawFd, dir: Direction) -> bool {
+    fn remove(&self, py: Python<'_>, fd: RawFd, dir: Direction) -> bool {
         let old = self.watches.lock().remove(&(fd, dir));
         match old {
             Some(w) => {
-                w.cancel();
+                w.cancel(py);
                 true
             }
             None => false,
@@ -179,15 +186,15 @@ impl FdTable {
         else {
             return false;
         };
-        self.stop(&found);
+        self.stop(obj.py(), &found);
         true
     }
 
     /// Stops `w`: out of the table if still its fd's watcher, and
     /// cancelled.
-    fn stop(&self, w: &Arc<WatchState>) {
+    fn stop(&self, py: Python<'_>, w: &Arc<WatchState>) {
         self.remove_if_current(w);
-        w.cancel();
+        w.cancel(py);
     }
 
     /// Removes `w` if it is still the registered watcher of its fd.
@@ -213,8 +220,8 @@ pub(crate) struct FdWatch {
 impl FdWatch {
     /// Stops the watcher (like `remove_reader`/`remove_writer` for this
     /// one); no callback starts after this returns.
-    fn cancel(&self) {
-        self.table.stop(&self.state);
+    fn cancel(&self, py: Python<'_>) {
+        self.table.stop(py, &self.state);
     }
 
     /// True once cancelled or replaced.
@@ -308,7 +315,7 @@ pub(crate) fn add_watch(
     py: Python<'_>,
     rt: &Handle,
     table: &Arc<FdTable>,
-    handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    callbacks: &Arc<Callbacks>,
     fileobj: &Bound<'_, PyAny>,
     write: bool,
     func: Bound<'_, PyAny>,
@@ -328,6 +335,8 @@ pub(crate) fn add_watch(
         fileobj: FileObj::new(fileobj),
         cancelled: AtomicBool::new(false),
         abort: OnceLock::new(),
+        callbacks: callbacks.clone(),
+        key: OnceLock::new(),
     });
     let watch = Py::new(
         py,
@@ -336,18 +345,20 @@ pub(crate) fn add_watch(
             table: table.clone(),
         },
     )?;
-    // Dropped by a runtime thread when the watch ends: see off_gil.
-    let cb = Refs::new(Callback {
-        func: func.unbind(),
-        args: args.unbind(),
-        handler,
-        handle: watch.clone_ref(py).into_any(),
-        what: if write {
-            "Exception in writer callback"
-        } else {
-            "Exception in reader callback"
+    let key = callbacks.insert(
+        py,
+        Entry {
+            func: func.unbind(),
+            args: args.unbind(),
+            handle: watch.clone_ref(py).into_any(),
+            what: if write {
+                "Exception in writer callback"
+            } else {
+                "Exception in reader callback"
+            },
         },
-    });
+    );
+    let _ = state.key.set(key);
     let st = state.clone();
     let tbl = table.clone();
     let join = rt.spawn(async move {
@@ -358,11 +369,11 @@ pub(crate) fn add_watch(
                     // Stopped: out of the table, and cancelled, as if
                     // removed.
                     tbl.remove_if_current(&st);
-                    report_io_error(&cb, &st.cancelled, e);
+                    report_io_error(&st, key, e);
                     return;
                 }
             };
-            if !cb.fire(&st.cancelled) {
+            if !st.callbacks.fire(key, &st.cancelled, false) {
                 return;
             }
             if still_ready(afd.registered_fd().as_raw_fd(), dir) {
@@ -374,32 +385,34 @@ pub(crate) fn add_watch(
         }
     });
     let _ = state.abort.set(join.abort_handle());
-    table.insert(state);
+    table.insert(py, state);
     Ok(watch)
 }
 
-/// Marks a watcher stopped by an I/O error cancelled and reports the
-/// error, unless it was already cancelled (removed meanwhile: nobody
-/// listens any more).
-fn report_io_error(cb: &Callback, cancelled: &AtomicBool, e: std::io::Error) {
+/// Marks a watcher stopped by an I/O error cancelled, takes its callback
+/// (`key`) out of the registry and reports the error, unless it was
+/// already cancelled (removed meanwhile: nobody listens any more).
+fn report_io_error(st: &WatchState, key: Key, e: std::io::Error) {
     // Refused at interpreter exit: nobody is left to tell.
     let told = crate::gil::with_gil(|py| {
         // Under the GIL, as `fire` checks it: no report after `cancel()`
         // returned.
-        if cancelled.swap(true, Ordering::AcqRel) {
+        if st.cancelled.swap(true, Ordering::AcqRel) {
             return;
         }
-        let handler = cb.handler.lock().as_ref().map(|h| h.clone_ref(py));
-        errors::report_callback_error(
+        // Gone if the runtime was shut down or collected meanwhile.
+        let Some(entry) = st.callbacks.take(py, key) else {
+            return;
+        };
+        st.callbacks.report(
             py,
-            handler.as_ref(),
             "fd watcher stopped by an I/O error",
-            cb.handle.bind(py),
+            entry.handle.bind(py),
             e.into(),
         );
     });
     if told.is_none() {
-        cancelled.store(true, Ordering::Release);
+        st.cancelled.store(true, Ordering::Release);
     }
 }
 
@@ -417,7 +430,7 @@ pub(crate) fn remove_watch(
         Direction::Read
     };
     match fileobj_to_fd(fileobj) {
-        Ok(fd) => Ok(table.remove(fd, dir)),
+        Ok(fd) => Ok(table.remove(fileobj.py(), fd, dir)),
         Err(e) if e.is_instance_of::<PyValueError>(fileobj.py()) => {
             if table.remove_by_object(fileobj, dir) {
                 Ok(true)

@@ -8,7 +8,8 @@
 //! Module map: [`beacon`] (short GIL-free waits for the Executor),
 //! [`cell`] (the completion state machine), [`task`]
 //! (`Task`), [`completion`] (`Completion`), [`rt`] (`Runtime`),
-//! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`delivery`]
+//! [`timer`] (timers and `sleep`), [`fd`] (fd watchers), [`callbacks`]
+//! (their callbacks, shown to the garbage collector), [`delivery`]
 //! (asyncio batching), [`running_loop`] (finding the running asyncio
 //! loop), [`errors`] (exception types, callback errors), [`off_gil`]
 //! (dropping Python references on runtime threads, safely across `fork()`),
@@ -22,6 +23,7 @@
 use pyo3::prelude::*;
 
 mod beacon;
+mod callbacks;
 mod cell;
 mod completion;
 mod delivery;

@@ -9,7 +9,9 @@
 //! stays locked for ever, and the child hangs at its first call into this
 //! module (its `os.register_at_fork` handler already makes one). A runtime
 //! thread drops references off the GIL all the time: the result of a task
-//! nobody awaits, a fired timer's callback, everything a shutdown cancels.
+//! nobody awaits, everything a shutdown cancels. (Timer and fd-watcher
+//! callbacks are the exception: they are dropped with the GIL, see
+//! `crate::callbacks`.)
 //!
 //! # Design
 //! Values that hold Python references and may be dropped by a runtime

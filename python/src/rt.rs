@@ -13,7 +13,12 @@
 //!   answer.
 //! - Shutdown and drop release the GIL while they wait: runtime threads
 //!   may need it to finish a Python call or to cancel a task. Both stop
-//!   the fd watchers (`FdWatch.cancelled()` is then true).
+//!   the fd watchers (`FdWatch.cancelled()` is then true) and, first,
+//!   drop every pending timer and fd callback, with the GIL held.
+//! - Garbage collection: the exception handler and the pending timer and
+//!   fd callbacks (the registry of [`crate::callbacks`]) are visited, so
+//!   a runtime that only its own callbacks refer to is collected;
+//!   `__clear__` drops them, and the drop then shuts the runtime down.
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +29,7 @@ use pyo3::types::{PyDict, PyTuple};
 use runtime_core::locks::Mutex;
 use runtime_core::runtime::{Handle, Runtime as CoreRuntime};
 
+use crate::callbacks::Callbacks;
 use crate::cell::CancelOnDrop;
 use crate::fd::{self, FdWatch};
 use crate::off_gil::Refs;
@@ -50,7 +56,8 @@ pub(crate) struct PyRuntime {
     /// in that process.
     generation: u64,
     flavor: &'static str,
-    exception_handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    /// The exception handler and the pending timer and fd callbacks.
+    callbacks: Arc<Callbacks>,
     fds: Arc<crate::fd::FdTable>,
 }
 
@@ -105,10 +112,14 @@ impl PyRuntime {
     }
 
     pub(crate) fn handler(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.exception_handler
-            .lock()
-            .as_ref()
-            .map(|h| h.clone_ref(py))
+        self.callbacks.handler(py)
+    }
+
+    /// Stops the fd watchers and drops every pending timer and fd callback
+    /// (shutdown, drop).
+    fn stop_callbacks(&self, py: Python<'_>) {
+        self.callbacks.clear(py);
+        self.fds.clear(py);
     }
 
     /// `add_reader` (`writable` false) and `add_writer`.
@@ -121,16 +132,7 @@ impl PyRuntime {
         args: Bound<'_, PyTuple>,
     ) -> PyResult<Py<FdWatch>> {
         let h = self.handle()?;
-        fd::add_watch(
-            py,
-            &h,
-            &self.fds,
-            self.exception_handler.clone(),
-            fd,
-            writable,
-            func,
-            args,
-        )
+        fd::add_watch(py, &h, &self.fds, &self.callbacks, fd, writable, func, args)
     }
 
     fn submit(
@@ -182,7 +184,7 @@ impl PyRuntime {
             open: AtomicBool::new(true),
             generation: crate::fork::generation(),
             flavor,
-            exception_handler: Arc::new(Mutex::new(None)),
+            callbacks: Arc::new(Callbacks::default()),
             fds: Arc::new(crate::fd::FdTable::default()),
         })
     }
@@ -214,10 +216,11 @@ impl PyRuntime {
     }
 
     /// Shuts the runtime down: queued tasks are cancelled, timers and fd
-    /// watchers stop. With `wait`, blocks (GIL released) until that is done
-    /// and running blocking work finishes, at most `timeout` seconds;
+    /// watchers stop (no callback starts after this returns; one already
+    /// running finishes). With `wait`, blocks (GIL released) until that is
+    /// done and running blocking work finishes, at most `timeout` seconds;
     /// without, returns at once while that happens in the background (a
-    /// queued task or timer may still run meanwhile). Ctrl-C interrupts
+    /// queued task may still run meanwhile). Ctrl-C interrupts
     /// the wait (the shutdown then completes in the background). Idempotent.
     #[pyo3(signature = (wait=true, timeout=None))]
     fn shutdown(&self, py: Python<'_>, wait: bool, timeout: Option<f64>) -> PyResult<()> {
@@ -250,7 +253,7 @@ impl PyRuntime {
                      use shutdown(wait=False)",
                 ));
             }
-            self.fds.clear(py);
+            self.stop_callbacks(py);
             // If no thread can be started, `live` goes back into `state`
             // (shutting down here would wait on this very thread).
             return match shutdown_on_helper_thread(live, Duration::ZERO, || {}) {
@@ -261,7 +264,7 @@ impl PyRuntime {
                 }
             };
         }
-        self.fds.clear(py);
+        self.stop_callbacks(py);
         // The shutdown runs on a helper thread; this thread waits for it in
         // slices (GIL released) so Ctrl-C can interrupt a long wait, and no
         // longer than `timeout` (zero without `wait`): a current-thread
@@ -356,7 +359,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            self.exception_handler.clone(),
+            &self.callbacks,
             timer::FirstAt::After(delay),
             None,
             func,
@@ -377,7 +380,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            self.exception_handler.clone(),
+            &self.callbacks,
             timer::FirstAt::At(when),
             None,
             func,
@@ -406,7 +409,7 @@ impl PyRuntime {
         timer::schedule(
             py,
             &h,
-            self.exception_handler.clone(),
+            &self.callbacks,
             timer::FirstAt::After(interval),
             Some(period),
             func,
@@ -507,36 +510,29 @@ impl PyRuntime {
         }
         // The old handler is dropped after unlocking: its `__del__` may
         // call back in (get_exception_handler), and a runtime thread may
-        // hold the GIL while it waits for this lock.
-        let old = std::mem::replace(
-            &mut *self.exception_handler.lock(),
-            handler.map(Bound::unbind),
-        );
+        // hold the GIL while it waits for the lock.
+        let old = self.callbacks.set_handler(handler.map(Bound::unbind));
         drop(old);
         Ok(())
     }
 
-    /// GC support: a handler that refers back to this runtime (a closure
-    /// or bound method) forms a cycle through the Rust-held slot. (Timer
-    /// and fd callbacks are not visited: they are owned by their tasks; a
-    /// registry of them cost py_call_later a third of its rate.)
+    /// GC support: a handler, or a pending timer or fd callback, that
+    /// refers back to this runtime (a closure, a bound method, an
+    /// argument) forms a cycle through Rust-held references: they are
+    /// visited (see `crate::callbacks`).
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        // A lock held elsewhere is skipped (its holders never wait for
-        // the GIL under it).
-        if let Some(h) = self.exception_handler.try_lock() {
-            if let Some(h) = h.as_ref() {
-                visit.call(h)?;
-            }
-        }
-        Ok(())
+        self.callbacks.traverse(&visit)
     }
 
-    /// GC support: drops the handler (the runtime is garbage) and stops
-    /// the fd watchers, as a shutdown does.
+    /// GC support: drops the handler and every pending timer and fd
+    /// callback (the runtime is garbage; the callbacks become no-ops) and
+    /// stops the fd watchers, as a shutdown does. The drop that follows
+    /// shuts the runtime down.
     fn __clear__(&self) {
-        let old = self.exception_handler.lock().take();
-        drop(old);
-        Python::with_gil(|py| self.fds.clear(py));
+        Python::with_gil(|py| {
+            self.callbacks.clear_all(py);
+            self.fds.clear(py);
+        });
     }
 
     /// The handler set by `set_exception_handler`, or None.
@@ -566,6 +562,13 @@ impl PyRuntime {
 
 impl Drop for PyRuntime {
     fn drop(&mut self) {
+        if crate::cell::is_python_alive() {
+            // Also in a forked child, whose copies of the callbacks are
+            // its own (the GIL is held: this is the object's
+            // deallocation). This breaks the cycle registry -> entry ->
+            // handle -> timer state -> registry.
+            Python::with_gil(|py| self.callbacks.clear(py));
+        }
         let Some(live) = self.state.get_mut().take() else {
             return;
         };
@@ -575,7 +578,7 @@ impl Drop for PyRuntime {
         }
         // As `shutdown()` does (the GIL is held: this is the object's
         // deallocation).
-        Python::with_gil(|py| self.fds.clear(py));
+        Python::with_gil(|py| self.stop_callbacks(py));
         // On a helper thread, not waited for: from one of the runtime's own
         // threads the shutdown would wait for that very thread, and a
         // current-thread runtime's driver first finishes the Python call

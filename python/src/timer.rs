@@ -10,8 +10,14 @@
 //! - `cancelled` is set by `TimerHandle.cancel()` (a runtime shutdown
 //!   drops the task without setting it, as asyncio's `loop.close()` leaves
 //!   its handles uncancelled); the task checks it under the GIL right
-//!   before each call, so no callback starts after `cancel()` returned. `cancel()` also aborts the task, which
-//!   drops the callback and its arguments and frees the wheel entry.
+//!   before each call, so no callback starts after `cancel()` returned.
+//!   `cancel()` also takes the callback and its arguments out of the
+//!   runtime's [`Callbacks`] (dropping them) and aborts the task, which
+//!   frees the wheel entry.
+//! - `key` is where the callback is in the runtime's [`Callbacks`]: the
+//!   task holds no Python reference, so the garbage collector sees the
+//!   callback through the runtime (see [`crate::callbacks`]). A one-shot
+//!   timer's callback leaves the registry with its call.
 //! - `when` is the next deadline in `rt.time()` seconds, updated by a
 //!   repeating timer after each tick.
 //!
@@ -39,9 +45,9 @@ use runtime_core::runtime::Handle;
 use runtime_core::task::AbortHandle;
 use runtime_core::time::{sleep, sleep_until, Instant};
 
+use crate::callbacks::{Callbacks, Entry, Key};
 use crate::cell::Outcome;
 use crate::delivery;
-use crate::errors;
 use crate::off_gil::Refs;
 
 /// The longest delay a timer accepts; longer ones saturate (about 30 years).
@@ -88,13 +94,19 @@ struct TimerState {
     when: Mutex<f64>,
     abort: OnceLock<AbortHandle>,
     repeating: bool,
+    callbacks: Arc<Callbacks>,
+    /// Set once the callback is registered.
+    key: OnceLock<Key>,
 }
 
 impl TimerState {
-    fn cancel(&self) {
+    fn cancel(&self, py: Python<'_>) {
         self.cancelled.store(true, Ordering::Release);
         if let Some(a) = self.abort.get() {
             a.abort();
+        }
+        if let Some(&key) = self.key.get() {
+            self.callbacks.remove(py, key);
         }
     }
 }
@@ -109,8 +121,8 @@ pub(crate) struct TimerHandle {
 impl TimerHandle {
     /// Cancels the timer: its callback will not start after this returns
     /// (a call already running finishes). Idempotent.
-    fn cancel(&self) {
-        self.state.cancel();
+    fn cancel(&self, py: Python<'_>) {
+        self.state.cancel(py);
     }
 
     /// True once `cancel()` was called.
@@ -137,40 +149,6 @@ impl TimerHandle {
     }
 }
 
-/// What a timer or fd watcher calls, and where its errors go.
-pub(crate) struct Callback {
-    pub(crate) func: Py<PyAny>,
-    pub(crate) args: Py<PyTuple>,
-    pub(crate) handler: Arc<Mutex<Option<Py<PyAny>>>>,
-    /// The `TimerHandle` / `FdWatch` reported with an error.
-    pub(crate) handle: Py<PyAny>,
-    pub(crate) what: &'static str,
-}
-
-impl Callback {
-    /// Calls the callback unless `cancelled` is set; false when it was.
-    pub(crate) fn fire(&self, cancelled: &AtomicBool) -> bool {
-        crate::gil::with_gil(|py| {
-            if cancelled.load(Ordering::Acquire) {
-                return false;
-            }
-            if let Err(e) = self.func.call1(py, self.args.bind(py)) {
-                let handler = self.handler.lock().as_ref().map(|h| h.clone_ref(py));
-                errors::report_callback_error(
-                    py,
-                    handler.as_ref(),
-                    self.what,
-                    self.handle.bind(py),
-                    e,
-                );
-            }
-            true
-        })
-        // The interpreter is exiting or gone: stop.
-        .unwrap_or(false)
-    }
-}
-
 /// When a timer first fires, as its Python method gave it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FirstAt {
@@ -186,7 +164,7 @@ pub(crate) enum FirstAt {
 pub(crate) fn schedule(
     py: Python<'_>,
     rt: &Handle,
-    handler: Arc<Mutex<Option<Py<PyAny>>>>,
+    callbacks: &Arc<Callbacks>,
     first: FirstAt,
     period: Option<Duration>,
     func: Bound<'_, PyAny>,
@@ -217,6 +195,8 @@ pub(crate) fn schedule(
         when: Mutex::new(when),
         abort: OnceLock::new(),
         repeating: period.is_some(),
+        callbacks: callbacks.clone(),
+        key: OnceLock::new(),
     });
     let handle = Py::new(
         py,
@@ -224,25 +204,27 @@ pub(crate) fn schedule(
             state: state.clone(),
         },
     )?;
-    // Dropped by a runtime thread when the timer ends: see off_gil.
-    let cb = Refs::new(Callback {
-        func: func.unbind(),
-        args: args.unbind(),
-        handler,
-        handle: handle.clone_ref(py).into_any(),
-        what: "Exception in timer callback",
-    });
+    let key = callbacks.insert(
+        py,
+        Entry {
+            func: func.unbind(),
+            args: args.unbind(),
+            handle: handle.clone_ref(py).into_any(),
+            what: "Exception in timer callback",
+        },
+    );
+    let _ = state.key.set(key);
     let st = state.clone();
     let join = match period {
         None => rt.spawn(async move {
             sleep_until(first).await;
-            let _ = cb.fire(&st.cancelled);
+            let _ = st.callbacks.fire(key, &st.cancelled, true);
         }),
         Some(period) => rt.spawn(async move {
             let mut next = first;
             loop {
                 sleep_until(next).await;
-                if !cb.fire(&st.cancelled) {
+                if !st.callbacks.fire(key, &st.cancelled, false) {
                     return;
                 }
                 // Missed ticks are skipped: the next deadline is the first

@@ -2,8 +2,10 @@
 
 import asyncio
 import gc
+import os
 import socket
 import sys
+import time
 import tracemalloc
 import weakref
 
@@ -189,6 +191,165 @@ def test_runtime_referenced_from_its_exception_handler_is_collected():
     del rt
     _settle()
     assert w() is None
+
+
+_names = iter(range(10**6))
+
+
+def _threads_named(name):
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/comm" % tid) as f:
+                n += f.read().strip() == name
+        except OSError:  # the thread ended meanwhile
+            pass
+    return n
+
+
+class _Holder:
+    """Refers to a runtime; its bound method is the callback."""
+
+    def __init__(self, rt, calls):
+        self.rt = rt
+        self.calls = calls
+
+    def tick(self, *args):
+        self.calls.append(self.rt.time())
+
+
+def _schedule(r, kind, how, calls, sock):
+    """Registers a callback of `kind` on `r` that refers back to `r` the
+    way `how` says; the callback appends to `calls`."""
+    if how == "default":
+        cb, args = (lambda *a, rt=r: calls.append(rt.time())), ()
+    elif how == "method":
+        cb, args = _Holder(r, calls).tick, ()
+    else:  # "argument"
+        cb, args = (lambda rt: calls.append(rt.time())), (r,)
+    if kind == "call_later":
+        return r.call_later(0.5, cb, *args)
+    if kind == "call_at":
+        return r.call_at(r.time() + 0.5, cb, *args)
+    if kind == "call_every":
+        return r.call_every(0.05, cb, *args)
+    return r.add_reader(sock, cb, *args)
+
+
+@pytest.mark.parametrize("how", ["default", "method", "argument"])
+@pytest.mark.parametrize("kind", ["call_later", "call_at", "call_every", "add_reader"])
+@pytest.mark.parametrize("flavor", ["multi_thread", "current_thread"])
+def test_runtime_referenced_from_its_own_pending_callback_is_collected(flavor, kind, how):
+    # The callback is held by the runtime's task, out of the collector's
+    # sight unless the runtime shows it: the runtime must still be garbage
+    # once nothing else refers to it, its threads must end, and the
+    # callback must never run after that.
+    name = "gcrt-%d" % next(_names)
+    r = runtime.Runtime(workers=1, flavor=flavor, thread_name=name)
+    a, b = socket.socketpair()
+    calls = []
+    try:
+        assert r.spawn(int).result(timeout=10) == 0
+        assert _threads_named(name) >= 1
+        handle = _schedule(r, kind, how, calls, a)
+        ref = weakref.ref(r)
+        del r, handle
+        _settle()
+        alive = ref()
+        if alive is not None:
+            alive.shutdown()
+        assert alive is None, "runtime kept alive by its own pending callback"
+        # A reader would now be called; a timer's deadline passes.
+        b.send(b"x")
+        seen = len(calls)
+        time.sleep(0.8)
+        assert len(calls) == seen, "callback ran after its runtime was collected"
+        if kind != "call_every":
+            assert calls == []
+        # The drop shuts the runtime down in the background.
+        deadline = time.monotonic() + 10
+        while _threads_named(name) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _threads_named(name) == 0, "the collected runtime's threads still run"
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("kind", ["call_later", "call_every", "add_reader"])
+def test_a_referenced_runtime_keeps_its_self_referring_callbacks(kind):
+    # The other side: while something outside refers to the runtime, a
+    # collection must not drop its pending callbacks.
+    r = runtime.Runtime(workers=1)
+    a, b = socket.socketpair()
+    calls = []
+    fired = runtime.Completion()
+
+    def cb(*args, rt=r):
+        calls.append(rt.time())
+        if not fired.done():
+            fired.set_result(None)
+
+    try:
+        if kind == "call_later":
+            r.call_later(0.2, cb)
+        elif kind == "call_every":
+            r.call_every(0.1, cb)
+        else:
+            r.add_reader(a, cb)
+        del cb
+        _settle()
+        b.send(b"x")
+        fired.result(timeout=10)
+        assert calls
+    finally:
+        r.shutdown()
+        a.close()
+        b.close()
+
+
+def test_collecting_runtimes_while_their_callbacks_run():
+    # Collections racing with callbacks that are being called (a repeating
+    # timer, a level-triggered reader, one-shot timers coming due) on the
+    # runtime's threads: nothing is freed under a running call, nothing is
+    # freed twice, and every runtime goes.
+    refs = []
+    for i in range(30):
+        r = runtime.Runtime(workers=1, flavor="current_thread" if i % 2 else "multi_thread")
+        a, b = socket.socketpair()
+        b.send(b"x")  # `a` stays readable: its reader runs again and again
+        calls = []
+        r.call_every(1e-4, lambda rt=r: calls.append(rt.time()))
+        r.add_reader(a, lambda rt=r, s=a: calls.append(rt.time()))
+        for k in range(50):
+            r.call_later(k * 1e-4, lambda rt=r: calls.append(rt.time()))
+        refs.append(weakref.ref(r))
+        del r
+        time.sleep(0.002)
+        gc.collect()
+        a.close()
+        b.close()
+    _settle()
+    assert [w for w in refs if w() is not None] == []
+
+
+def test_callbacks_of_a_shut_down_runtime_are_released():
+    # shutdown() drops every pending timer and fd callback at once, with
+    # the GIL held.
+    r = runtime.Runtime(workers=1)
+    a, b = socket.socketpair()
+    arg = Payload()
+    base = sys.getrefcount(arg)
+    try:
+        r.call_later(3600, print, arg)
+        r.call_every(3600, print, arg)
+        r.add_reader(a, print, arg)
+        assert sys.getrefcount(arg) == base + 3
+        r.shutdown()
+        assert sys.getrefcount(arg) == base
+    finally:
+        a.close()
+        b.close()
 
 
 def test_cancelled_awaits_of_a_pending_completion_do_not_pile_up():
