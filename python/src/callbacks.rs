@@ -39,12 +39,14 @@
 //! the objects alive, which is safe).
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::sync::GILProtected;
 use pyo3::types::PyTuple;
 use pyo3::{PyTraverseError, PyVisit};
 use runtime_core::locks::Mutex;
+use runtime_core::task::AbortHandle;
 
 use crate::errors;
 use crate::off_gil::Refs;
@@ -269,5 +271,75 @@ impl Callbacks {
     pub(crate) fn report(&self, py: Python<'_>, what: &str, handle: &Bound<'_, PyAny>, e: PyErr) {
         let handler = self.handler(py);
         errors::report_callback_error(py, handler.as_ref(), what, handle, e);
+    }
+}
+
+/// What a timer's or fd watcher's task and its Python handle
+/// (`TimerHandle`, `FdWatch`) share about its callback: whether it was
+/// cancelled, how to abort the task, and its entry in the runtime's
+/// [`Callbacks`].
+pub(crate) struct Registration {
+    /// Set by `cancel()` (and by an fd watcher stopped by an I/O error);
+    /// checked under the GIL right before each call.
+    pub(crate) cancelled: AtomicBool,
+    abort: OnceLock<AbortHandle>,
+    callbacks: Arc<Callbacks>,
+    /// Set once the callback is registered: its entry holds the handle,
+    /// which holds this, so the registration comes first.
+    key: OnceLock<Key>,
+}
+
+impl Registration {
+    pub(crate) fn new(callbacks: &Arc<Callbacks>) -> Registration {
+        Registration {
+            cancelled: AtomicBool::new(false),
+            abort: OnceLock::new(),
+            callbacks: callbacks.clone(),
+            key: OnceLock::new(),
+        }
+    }
+
+    /// Puts the callback in the registry; its key, which the task fires.
+    pub(crate) fn register(&self, py: Python<'_>, entry: Entry) -> Key {
+        let key = self.callbacks.insert(py, entry);
+        let _ = self.key.set(key);
+        key
+    }
+
+    /// Hands over the task's abort handle; aborts it at once if cancelled
+    /// meanwhile.
+    pub(crate) fn set_task(&self, abort: AbortHandle) {
+        let _ = self.abort.set(abort);
+        if self.cancelled.load(Ordering::Acquire) {
+            if let Some(a) = self.abort.get() {
+                a.abort();
+            }
+        }
+    }
+
+    /// Cancels: no call starts after this returns (a call already running
+    /// finishes), the task is aborted and the callback leaves the registry.
+    pub(crate) fn cancel(&self, py: Python<'_>) {
+        self.cancelled.store(true, Ordering::Release);
+        if let Some(a) = self.abort.get() {
+            a.abort();
+        }
+        if let Some(&key) = self.key.get() {
+            self.callbacks.remove(py, key);
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// [`Callbacks::fire`] of this callback.
+    pub(crate) fn fire(&self, key: Key, once: bool) -> bool {
+        self.callbacks.fire(key, &self.cancelled, once)
+    }
+
+    /// The runtime's registry.
+    pub(crate) fn callbacks(&self) -> &Callbacks {
+        &self.callbacks
     }
 }

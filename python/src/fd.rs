@@ -25,7 +25,7 @@
 //! any newer edge) and waits for the next one.
 //!
 //! [`FdTable`] maps `(fd, direction)` to the live watcher's state; its
-//! `cancelled` flag is checked under the GIL right before every call, so no
+//! [`Registration`]'s `cancelled` flag is checked under the GIL right before every call, so no
 //! callback starts after `remove_*` / `FdWatch.cancel()` returned. A
 //! watcher stopped by an I/O error leaves the table and counts as
 //! cancelled too. The callback itself is in the runtime's [`Callbacks`]
@@ -41,8 +41,8 @@
 //! first (see `delivery::spawn_future`).
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -50,9 +50,8 @@ use pyo3::types::{PyTuple, PyWeakrefMethods, PyWeakrefReference};
 use runtime_core::io::{AsyncFd, Interest};
 use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
-use runtime_core::task::AbortHandle;
 
-use crate::callbacks::{Callbacks, Entry, Key};
+use crate::callbacks::{Callbacks, Entry, Key, Registration};
 use crate::cell::Outcome;
 use crate::delivery;
 use crate::off_gil::Refs;
@@ -88,11 +87,7 @@ struct WatchState {
     /// it, or the object itself where it takes none. Dropped by a runtime
     /// thread with the task: see off_gil.
     fileobj: Option<Refs<FileObj>>,
-    cancelled: AtomicBool,
-    abort: OnceLock<AbortHandle>,
-    callbacks: Arc<Callbacks>,
-    /// Set once the callback is registered.
-    key: OnceLock<Key>,
+    reg: Registration,
 }
 
 /// How a [`WatchState`] remembers its file object.
@@ -124,18 +119,6 @@ impl FileObj {
     }
 }
 
-impl WatchState {
-    fn cancel(&self, py: Python<'_>) {
-        self.cancelled.store(true, Ordering::Release);
-        if let Some(a) = self.abort.get() {
-            a.abort();
-        }
-        if let Some(&key) = self.key.get() {
-            self.callbacks.remove(py, key);
-        }
-    }
-}
-
 /// The runtime's table of live fd watchers.
 #[derive(Default)]
 pub(crate) struct FdTable {
@@ -147,14 +130,14 @@ impl FdTable {
     pub(crate) fn clear(&self, py: Python<'_>) {
         let all: Vec<_> = self.watches.lock().drain().map(|(_, w)| w).collect();
         for w in all {
-            w.cancel(py);
+            w.reg.cancel(py);
         }
     }
 
     fn insert(&self, py: Python<'_>, w: Arc<WatchState>) {
         let old = self.watches.lock().insert((w.fd, w.dir), w);
         if let Some(old) = old {
-            old.cancel(py);
+            old.reg.cancel(py);
         }
     }
 
@@ -162,7 +145,7 @@ impl FdTable {
         let old = self.watches.lock().remove(&(fd, dir));
         match old {
             Some(w) => {
-                w.cancel(py);
+                w.reg.cancel(py);
                 true
             }
             None => false,
@@ -194,7 +177,7 @@ impl FdTable {
     /// cancelled.
     fn stop(&self, py: Python<'_>, w: &Arc<WatchState>) {
         self.remove_if_current(w);
-        w.cancel(py);
+        w.reg.cancel(py);
     }
 
     /// Removes `w` if it is still the registered watcher of its fd.
@@ -226,7 +209,7 @@ impl FdWatch {
 
     /// True once cancelled or replaced.
     fn cancelled(&self) -> bool {
-        self.state.cancelled.load(Ordering::Acquire)
+        self.state.reg.is_cancelled()
     }
 
     /// The watched file descriptor.
@@ -333,10 +316,7 @@ pub(crate) fn add_watch(
         fd,
         dir,
         fileobj: FileObj::new(fileobj),
-        cancelled: AtomicBool::new(false),
-        abort: OnceLock::new(),
-        callbacks: callbacks.clone(),
-        key: OnceLock::new(),
+        reg: Registration::new(callbacks),
     });
     let watch = Py::new(
         py,
@@ -345,7 +325,7 @@ pub(crate) fn add_watch(
             table: table.clone(),
         },
     )?;
-    let key = callbacks.insert(
+    let key = state.reg.register(
         py,
         Entry {
             func: func.unbind(),
@@ -358,7 +338,6 @@ pub(crate) fn add_watch(
             },
         },
     );
-    let _ = state.key.set(key);
     let st = state.clone();
     let tbl = table.clone();
     let join = rt.spawn(async move {
@@ -373,7 +352,7 @@ pub(crate) fn add_watch(
                     return;
                 }
             };
-            if !st.callbacks.fire(key, &st.cancelled, false) {
+            if !st.reg.fire(key, false) {
                 return;
             }
             if still_ready(afd.registered_fd().as_raw_fd(), dir) {
@@ -384,7 +363,7 @@ pub(crate) fn add_watch(
             }
         }
     });
-    let _ = state.abort.set(join.abort_handle());
+    state.reg.set_task(join.abort_handle());
     table.insert(py, state);
     Ok(watch)
 }
@@ -397,14 +376,14 @@ fn report_io_error(st: &WatchState, key: Key, e: std::io::Error) {
     let told = crate::gil::with_gil(|py| {
         // Under the GIL, as `fire` checks it: no report after `cancel()`
         // returned.
-        if st.cancelled.swap(true, Ordering::AcqRel) {
+        if st.reg.cancelled.swap(true, Ordering::AcqRel) {
             return;
         }
         // Gone if the runtime was shut down or collected meanwhile.
-        let Some(entry) = st.callbacks.take(py, key) else {
+        let Some(entry) = st.reg.callbacks().take(py, key) else {
             return;
         };
-        st.callbacks.report(
+        st.reg.callbacks().report(
             py,
             "fd watcher stopped by an I/O error",
             entry.handle.bind(py),
@@ -412,7 +391,7 @@ fn report_io_error(st: &WatchState, key: Key, e: std::io::Error) {
         );
     });
     if told.is_none() {
-        st.cancelled.store(true, Ordering::Release);
+        st.reg.cancelled.store(true, Ordering::Release);
     }
 }
 

@@ -7,15 +7,16 @@
 //! Python callback on a runtime worker thread. Its [`TimerHandle`] shares a
 //! [`TimerState`] with the task:
 //!
-//! - `cancelled` is set by `TimerHandle.cancel()` (a runtime shutdown
+//! - `reg` ([`Registration`], shared with the fd watchers): `cancelled`
+//!   is set by `TimerHandle.cancel()` (a runtime shutdown
 //!   drops the task without setting it, as asyncio's `loop.close()` leaves
 //!   its handles uncancelled); the task checks it under the GIL right
 //!   before each call, so no callback starts after `cancel()` returned.
 //!   `cancel()` also takes the callback and its arguments out of the
 //!   runtime's [`Callbacks`] (dropping them) and aborts the task, which
 //!   frees the wheel entry.
-//! - `key` is where the callback is in the runtime's [`Callbacks`]: the
-//!   task holds no Python reference, so the garbage collector sees the
+//!   Its `key` is where the callback is in the runtime's [`Callbacks`]:
+//!   the task holds no Python reference, so the garbage collector sees the
 //!   callback through the runtime (see [`crate::callbacks`]). A one-shot
 //!   timer's callback leaves the registry with its call.
 //! - `when` is the next deadline in `rt.time()` seconds, updated by a
@@ -33,8 +34,7 @@
 //! asyncio's default `loop.time()`, so deadlines computed by Python code
 //! line up with the runtime's. Negative or NaN delays mean "now".
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -42,10 +42,9 @@ use pyo3::sync::GILProtected;
 use pyo3::types::{PyInt, PyTuple, PyWeakrefMethods, PyWeakrefReference};
 use runtime_core::locks::Mutex;
 use runtime_core::runtime::Handle;
-use runtime_core::task::AbortHandle;
 use runtime_core::time::{sleep, sleep_until, Instant};
 
-use crate::callbacks::{Callbacks, Entry, Key};
+use crate::callbacks::{Callbacks, Entry, Registration};
 use crate::cell::Outcome;
 use crate::delivery;
 use crate::off_gil::Refs;
@@ -90,25 +89,9 @@ pub(crate) fn delay_seconds(obj: &Bound<'_, PyAny>) -> PyResult<f64> {
 
 /// State shared by a [`TimerHandle`] and its runtime task.
 struct TimerState {
-    cancelled: AtomicBool,
+    reg: Registration,
     when: Mutex<f64>,
-    abort: OnceLock<AbortHandle>,
     repeating: bool,
-    callbacks: Arc<Callbacks>,
-    /// Set once the callback is registered.
-    key: OnceLock<Key>,
-}
-
-impl TimerState {
-    fn cancel(&self, py: Python<'_>) {
-        self.cancelled.store(true, Ordering::Release);
-        if let Some(a) = self.abort.get() {
-            a.abort();
-        }
-        if let Some(&key) = self.key.get() {
-            self.callbacks.remove(py, key);
-        }
-    }
 }
 
 /// A scheduled callback (`call_later`, `call_at`, `call_every`).
@@ -122,12 +105,12 @@ impl TimerHandle {
     /// Cancels the timer: its callback will not start after this returns
     /// (a call already running finishes). Idempotent.
     fn cancel(&self, py: Python<'_>) {
-        self.state.cancel(py);
+        self.state.reg.cancel(py);
     }
 
     /// True once `cancel()` was called.
     fn cancelled(&self) -> bool {
-        self.state.cancelled.load(Ordering::Acquire)
+        self.state.reg.is_cancelled()
     }
 
     /// The (next) deadline, in `Runtime.time()` seconds.
@@ -191,12 +174,9 @@ pub(crate) fn schedule(
     };
     let first = Instant::now() + dur;
     let state = Arc::new(TimerState {
-        cancelled: AtomicBool::new(false),
+        reg: Registration::new(callbacks),
         when: Mutex::new(when),
-        abort: OnceLock::new(),
         repeating: period.is_some(),
-        callbacks: callbacks.clone(),
-        key: OnceLock::new(),
     });
     let handle = Py::new(
         py,
@@ -204,7 +184,7 @@ pub(crate) fn schedule(
             state: state.clone(),
         },
     )?;
-    let key = callbacks.insert(
+    let key = state.reg.register(
         py,
         Entry {
             func: func.unbind(),
@@ -213,18 +193,17 @@ pub(crate) fn schedule(
             what: "Exception in timer callback",
         },
     );
-    let _ = state.key.set(key);
     let st = state.clone();
     let join = match period {
         None => rt.spawn(async move {
             sleep_until(first).await;
-            let _ = st.callbacks.fire(key, &st.cancelled, true);
+            let _ = st.reg.fire(key, true);
         }),
         Some(period) => rt.spawn(async move {
             let mut next = first;
             loop {
                 sleep_until(next).await;
-                if !st.callbacks.fire(key, &st.cancelled, false) {
+                if !st.reg.fire(key, false) {
                     return;
                 }
                 // Missed ticks are skipped: the next deadline is the first
@@ -244,10 +223,7 @@ pub(crate) fn schedule(
             }
         }),
     };
-    let _ = state.abort.set(join.abort_handle());
-    if state.cancelled.load(Ordering::Acquire) {
-        join.abort();
-    }
+    state.reg.set_task(join.abort_handle());
     Ok(handle)
 }
 
